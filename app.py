@@ -1,0 +1,89 @@
+"""Sherwood's entry point: wires settings, connections, the REST API, the pages and background work."""
+
+import logging
+import re
+import sys
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api import auth as auth_api
+from api import errors, fallback
+from services import runtime
+from services.runtime import Runtime
+from settings import DATA_DIR, ROOT, ConfigError, load_settings
+
+log = logging.getLogger("sherwood")
+
+
+class RedactTokens(logging.Filter):
+    """Tokens in URLs (`/ws?token=...`) must never reach a log line."""
+
+    pattern = re.compile(r"(token=)[^&\s\"]+", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(self.pattern.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args)
+        record.msg = self.pattern.sub(r"\1[redacted]", str(record.msg))
+        return True
+
+
+def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
+    """The ASGI app over a started runtime; `with_ui=False` serves the API alone (API tests)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        await rt.close()
+
+    app = FastAPI(title="Sherwood", version="0.1.0", summary="Paper trading API", lifespan=lifespan)
+    errors.install(app)
+    app.include_router(auth_api.router)
+    app.include_router(fallback.router)  # after every /api router
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    if with_ui:
+        _mount_ui(app, rt)
+    return app
+
+
+def _mount_ui(app: FastAPI, rt: Runtime) -> None:
+    from nicegui import app as nicegui_app
+    from nicegui import ui
+    from nicegui.storage import Storage
+
+    import pages  # noqa: F401 - registers the pages
+    from pages.session import RequireLogin
+
+    # Browser storage must be shared when several instances serve one site.
+    Storage.path = DATA_DIR / "browser-storage"
+    Storage.redis_url = rt.settings.redis_url
+    Storage.redis_key_prefix = rt.settings.redis_namespace() + "nicegui:"
+    nicegui_app.add_middleware(RequireLogin)
+    ui.run_with(
+        app,
+        title="Sherwood",
+        favicon=ROOT / "static" / "favicon.svg",
+        storage_secret=rt.settings.browser_storage_secret(),
+        show_welcome_message=False,
+    )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("uvicorn.access", "uvicorn.error", "sherwood"):
+        logging.getLogger(name).addFilter(RedactTokens())
+    try:
+        settings = load_settings()
+        rt = runtime.start(settings)
+    except ConfigError as exc:
+        print(f"Sherwood cannot start. {exc}", file=sys.stderr)
+        sys.exit(2)
+    app = create_app(rt)
+    print(f"Sherwood is serving http://{settings.host}:{settings.port}", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""Sherwood's look: calm white (or dark) surfaces, green for up, red for down."""
+
+from nicegui import ui
+
+GREEN = "#00C805"
+RED = "#FF5000"
+
+CSS = """
+body { font-family: -apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; }
+.sw-card { border-radius: 16px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
+.sw-brand { font-weight: 800; letter-spacing: -0.02em; }
+.sw-up { color: #00C805; }
+.sw-down { color: #FF5000; }
+"""
+
+
+def apply() -> None:
+    """Colours and base styles; call once at the top of every page."""
+    ui.colors(primary=GREEN, positive=GREEN, negative=RED, secondary="#1f2937", accent=GREEN)
+    ui.add_css(CSS)
+
+
+def brand(size: str = "text-2xl") -> None:
+    with ui.row().classes("items-center gap-2 no-wrap"):
+        ui.image("/static/favicon.svg").classes("w-8 h-8")
+        ui.label("Sherwood").classes(f"sw-brand {size}")

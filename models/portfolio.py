@@ -1,0 +1,20 @@
+"""Equity over time, for the portfolio chart."""
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from models.types import Money, UTCDateTime
+
+
+class EquitySnapshot(SQLModel, table=True):
+    __tablename__ = "equity_snapshots"
+    __table_args__ = (Index("ix_equity_user_t", "user_id", "t"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
+    t: datetime = Field(sa_type=UTCDateTime)
+    equity: Decimal = Field(sa_type=Money())

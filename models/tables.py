@@ -1,0 +1,17 @@
+"""Every table, imported in one place so the metadata is complete for migrations and tests."""
+
+from sqlmodel import SQLModel
+
+from models.account import Account, LedgerEntry, Position
+from models.alert import PriceAlert
+from models.order import IdempotencyRecord, Order
+from models.portfolio import EquitySnapshot
+from models.user import LoginSession, User
+from models.watchlist import WatchlistItem
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Account", "EquitySnapshot", "IdempotencyRecord", "LedgerEntry", "LoginSession", "Order",
+    "Position", "PriceAlert", "User", "WatchlistItem", "metadata",
+]

@@ -1,0 +1,69 @@
+"""Users and their login sessions."""
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr
+from pydantic import Field as PydanticField
+from pydantic.alias_generators import to_camel
+from sqlalchemy import Index, text
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime, utcnow
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    # Emails are unique whatever their case; the service also stores them lower-cased.
+    __table_args__ = (Index("uq_users_email_lower", text("lower(email)"), unique=True),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str = Field(max_length=320)
+    display_name: str = Field(max_length=100)
+    password_hash: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LoginSession(SQLModel, table=True):
+    """A login; only the SHA-256 of its token is stored, so a database leak hands out no sessions."""
+
+    __tablename__ = "sessions"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class CamelModel(BaseModel):
+    """Request and response shapes speak camelCase, as the contract does."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class UserCreate(CamelModel):
+    email: EmailStr = PydanticField(max_length=320)
+    password: str = PydanticField(min_length=8, max_length=1024)
+    display_name: str | None = PydanticField(None, max_length=100)
+
+
+class LoginRequest(CamelModel):
+    email: str = PydanticField(max_length=320)
+    password: str = PydanticField(max_length=1024)
+
+
+class UserPublic(CamelModel):
+    id: uuid.UUID
+    email: str
+    display_name: str
+    created_at: datetime
+
+
+class UserEnvelope(CamelModel):
+    user: UserPublic
+
+
+class LoginResult(CamelModel):
+    token: str
+    user: UserPublic
+    expires_at: datetime

@@ -1,0 +1,5 @@
+"""Importing this package registers every page with NiceGUI."""
+
+from pages import home, login
+
+__all__ = ["home", "login"]

@@ -1,0 +1,58 @@
+"""Who is signed in to this browser: the session token kept in NiceGUI's per-browser storage."""
+
+from urllib.parse import quote
+
+from anyio import to_thread
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import app
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from models.user import UserPublic
+from services import auth, runtime
+from services.db import session_scope
+from services.errors import DomainError
+
+PUBLIC_PATHS = {"/login", "/signup", "/logout"}
+
+
+async def call(fn, *args, **kwargs):
+    """Run a blocking service function with a database session in a worker thread."""
+
+    def work():
+        with session_scope(runtime.current().engine) as db:
+            return fn(db, *args, **kwargs)
+
+    return await to_thread.run_sync(work)
+
+
+async def signed_in_user() -> UserPublic | None:
+    token = app.storage.user.get("token")
+    if not token:
+        return None
+    try:
+        return await call(auth.authenticate, runtime.current().cache, token)
+    except DomainError:
+        app.storage.user.pop("token", None)
+        return None
+
+
+def safe_target(target: str | None) -> str:
+    """Only same-site paths: an open redirect would hand a phishing site our login page."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+class RequireLogin(BaseHTTPMiddleware):
+    """Send an anonymous visitor of any page to /login, and back again afterwards."""
+
+    async def dispatch(self, request: Request, call_next):
+        path = request.url.path
+        if path.startswith(("/_nicegui", "/static")) or path in PUBLIC_PATHS:
+            return await call_next(request)
+        user = await signed_in_user()
+        if user is None:
+            return RedirectResponse(f"/login?redirect_to={quote(path)}")
+        request.state.user = user
+        return await call_next(request)

@@ -1,0 +1,27 @@
+"""Reading a user's cash account."""
+
+import uuid
+from decimal import Decimal
+
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from models.account import Account
+from services.errors import DomainError
+
+
+class Balances(BaseModel):
+    cash: Decimal
+    reserved_cash: Decimal
+
+    @property
+    def buying_power(self) -> Decimal:
+        """Cash not reserved by resting buy orders."""
+        return self.cash - self.reserved_cash
+
+
+def balances(db: Session, user_id: uuid.UUID) -> Balances:
+    account = db.get(Account, user_id)
+    if account is None:
+        raise DomainError("NOT_FOUND", "This user has no account.")
+    return Balances(cash=account.cash, reserved_cash=account.reserved_cash)

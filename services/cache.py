@@ -1,0 +1,132 @@
+"""A small key-value cache with expiry: Redis when configured, process memory on the embedded default.
+
+The cache is only ever a fast path. A Redis outage must not fail a request, so every Redis error is
+logged and answered as a miss; PostgreSQL stays the source of truth.
+"""
+
+import logging
+import threading
+import time
+from typing import Protocol
+
+import redis
+
+log = logging.getLogger(__name__)
+
+
+class Cache(Protocol):
+    def get(self, key: str, *, refresh_ttl: int | None = None) -> str | None: ...
+    def set(self, key: str, value: str, *, ttl: int) -> None: ...
+    def delete(self, *keys: str) -> None: ...
+    def hit(self, key: str, *, window: int) -> tuple[int, int]:
+        """Count one event in a fixed window; returns (events so far, seconds until the window ends)."""
+        ...
+
+    def count(self, key: str) -> tuple[int, int]:
+        """Events counted by `hit` in the current window, and the seconds it has left (0, 0 when none)."""
+        ...
+
+
+class MemoryCache:
+    def __init__(self, clock=time.monotonic):
+        self._items: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+
+    def _live(self, key: str) -> tuple[str, float] | None:
+        item = self._items.get(key)
+        if item is not None and item[1] <= self._clock():
+            del self._items[key]
+            return None
+        return item
+
+    def get(self, key, *, refresh_ttl=None):
+        with self._lock:
+            item = self._live(key)
+            if item is None:
+                return None
+            if refresh_ttl is not None:
+                self._items[key] = (item[0], self._clock() + refresh_ttl)
+            return item[0]
+
+    def set(self, key, value, *, ttl):
+        with self._lock:
+            self._sweep()
+            self._items[key] = (value, self._clock() + ttl)
+
+    def delete(self, *keys):
+        with self._lock:
+            for key in keys:
+                self._items.pop(key, None)
+
+    def hit(self, key, *, window):
+        with self._lock:
+            item = self._live(key)
+            count, expires = (int(item[0]) + 1, item[1]) if item else (1, self._clock() + window)
+            self._items[key] = (str(count), expires)
+            return count, max(1, int(expires - self._clock() + 0.999))
+
+    def count(self, key):
+        with self._lock:
+            item = self._live(key)
+            if item is None:
+                return 0, 0
+            return int(item[0]), max(1, int(item[1] - self._clock() + 0.999))
+
+    def _sweep(self) -> None:
+        # Expired keys are otherwise only dropped when read; keep memory bounded under churn.
+        if len(self._items) > 10_000:
+            now = self._clock()
+            self._items = {k: v for k, v in self._items.items() if v[1] > now}
+
+
+class RedisCache:
+    def __init__(self, client: redis.Redis, namespace: str):
+        self._redis = client
+        self._ns = namespace
+
+    def get(self, key, *, refresh_ttl=None):
+        try:
+            if refresh_ttl is None:
+                value = self._redis.get(self._ns + key)
+            else:
+                value = self._redis.getex(self._ns + key, ex=refresh_ttl)
+        except redis.RedisError as exc:
+            log.warning("cache get failed, treating as a miss: %s", exc)
+            return None
+        return value.decode() if value is not None else None
+
+    def set(self, key, value, *, ttl):
+        try:
+            self._redis.set(self._ns + key, value, ex=ttl)
+        except redis.RedisError as exc:
+            log.warning("cache set failed: %s", exc)
+
+    def delete(self, *keys):
+        try:
+            self._redis.delete(*(self._ns + key for key in keys))
+        except redis.RedisError as exc:
+            log.error("cache delete failed: %s", exc)
+
+    def hit(self, key, *, window):
+        try:
+            pipe = self._redis.pipeline()
+            pipe.incr(self._ns + key)
+            pipe.expire(self._ns + key, window, nx=True)
+            pipe.ttl(self._ns + key)
+            count, _, ttl = pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("rate counter failed, allowing: %s", exc)
+            return 0, window
+        return int(count), max(1, int(ttl))
+
+    def count(self, key):
+        try:
+            pipe = self._redis.pipeline()
+            pipe.get(self._ns + key)
+            pipe.ttl(self._ns + key)
+            value, ttl = pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("rate counter failed, allowing: %s", exc)
+            return 0, 0
+        return (int(value), max(1, int(ttl))) if value is not None else (0, 0)

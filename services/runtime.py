@@ -1,0 +1,57 @@
+"""The process's connections (database, cache, bus), built once at start-up and shared by pages and API."""
+
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy import Engine
+
+from services import db
+from services.bus import Bus, LocalBus, RedisBus
+from services.cache import Cache, MemoryCache, RedisCache
+from settings import ConfigError, Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    cache: Cache
+    bus: Bus
+
+    async def close(self) -> None:
+        await self.bus.close()
+        self.engine.dispose()
+
+
+_current: Runtime | None = None
+
+
+def start(settings: Settings) -> Runtime:
+    """Connect, migrate and make the result the process's runtime; bad configuration raises ConfigError."""
+    global _current
+    engine = db.make_engine(settings)
+    db.check_reachable(engine)
+    db.migrate(engine)
+    if settings.redis_url:
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            raise ConfigError(f"Cannot reach Redis at {_redacted(settings.redis_url)}: {exc}") from None
+        cache: Cache = RedisCache(client, settings.redis_namespace())
+        bus: Bus = RedisBus(settings.redis_url, settings.redis_namespace())
+    else:
+        cache, bus = MemoryCache(), LocalBus()
+    _current = Runtime(settings=settings, engine=engine, cache=cache, bus=bus)
+    return _current
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise RuntimeError("Sherwood's runtime has not been started")
+    return _current
+
+
+def _redacted(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"

@@ -1,0 +1,57 @@
+"""The listed symbols: what the simulator trades and what users can look up."""
+
+import csv
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+SYMBOLS_CSV = Path(__file__).resolve().parent.parent / "data" / "symbols.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One tradable symbol with its reference price and annualised volatility."""
+
+    symbol: str
+    name: str
+    sector: str
+    reference_price: Decimal
+    volatility: float
+
+
+def normalize(symbol: str) -> str:
+    """The canonical form of a ticker as users may type it."""
+    return symbol.strip().upper()
+
+
+@cache
+def listings() -> tuple[Listing, ...]:
+    """Every listed symbol, in file order; read once."""
+    with SYMBOLS_CSV.open(newline="", encoding="utf-8") as f:
+        return tuple(_listing(row) for row in csv.DictReader(f))
+
+
+def get(symbol: str) -> Listing | None:
+    """The listing of a symbol in any case, or None when it is not listed."""
+    return _by_symbol().get(normalize(symbol))
+
+
+def is_listed(symbol: str) -> bool:
+    """Whether the symbol (in any case) is listed."""
+    return get(symbol) is not None
+
+
+@cache
+def _by_symbol() -> dict[str, Listing]:
+    return {listing.symbol: listing for listing in listings()}
+
+
+def _listing(row: dict[str, str]) -> Listing:
+    return Listing(
+        symbol=normalize(row["symbol"]),
+        name=row["name"].strip(),
+        sector=row["sector"].strip(),
+        reference_price=Decimal(row["price"]),
+        volatility=float(row["volatility"]),
+    )

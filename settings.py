@@ -1,0 +1,86 @@
+"""Sherwood's configuration: the environment variables of the contract, read in one place."""
+
+import secrets
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ROOT = Path(__file__).resolve().parent
+DATA_DIR = ROOT / "data"
+
+
+class ConfigError(Exception):
+    """Configuration that cannot work; the message is one sentence for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", env_ignore_empty=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    database_url: str = f"sqlite:///{DATA_DIR / 'sherwood.db'}"
+    redis_url: str | None = None
+    market_feed: Literal["simulator", "none"] = "simulator"
+    market_hours: Literal["always", "nyse"] = "always"
+    starting_cash: Decimal = Field(Decimal("100000"), ge=0, le=Decimal("1000000000000"), decimal_places=2)
+    order_rate_limit: int = Field(600, ge=0)
+    storage_secret: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("is not a database URL") from None
+        if url.get_backend_name() == "postgresql":
+            # psycopg 3 is the one PostgreSQL driver we ship; accept the bare scheme too.
+            return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        if url.get_backend_name() == "sqlite":
+            return value
+        raise ValueError("must be a postgresql:// or sqlite:// URL")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _supported_redis(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def redis_namespace(self) -> str:
+        """Key prefix shared by every instance of one site: instances agree because they share the database."""
+        url = make_url(self.database_url)
+        name = Path(url.database or "memory").stem if self.is_sqlite else url.database
+        return f"sherwood:{name}:"
+
+    def browser_storage_secret(self) -> str:
+        """The configured secret, or one generated once and kept under ./data/ so sessions survive restarts."""
+        if self.storage_secret:
+            return self.storage_secret
+        path = DATA_DIR / "storage_secret"
+        if not path.exists():
+            DATA_DIR.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def load_settings(**overrides) -> Settings:
+    """Read the environment (plus explicit overrides, for tests); bad values raise ConfigError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'_'.join(str(p) for p in err['loc']).upper()} {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"Invalid configuration: {problems}.") from None
