@@ -72,6 +72,7 @@ def _mount_ui(app: FastAPI, rt: Runtime) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     for name in ("uvicorn.access", "uvicorn.error", "sherwood"):
         logging.getLogger(name).addFilter(RedactTokens())
     try:

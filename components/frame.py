@@ -23,8 +23,6 @@ def frame(title: str, user: UserPublic) -> Iterator[ui.column]:
                 ui.link(label, target).classes("no-underline text-gray-700 font-medium")
         ui.space()
         ui.label(user.display_name).classes("text-gray-600").props('data-testid="user-name"')
-        ui.button("Log out", on_click=lambda: ui.navigate.to("/logout")).props("flat no-caps").classes(
-            "text-gray-700"
-        )
+        ui.button("Log out", on_click=lambda: ui.navigate.to("/logout")).props("flat no-caps color=grey-8")
     with ui.column().classes("w-full max-w-5xl mx-auto p-6 gap-6") as content:
         yield content

@@ -22,5 +22,5 @@ def apply() -> None:
 
 def brand(size: str = "text-2xl") -> None:
     with ui.row().classes("items-center gap-2 no-wrap"):
-        ui.image("/static/favicon.svg").classes("w-8 h-8")
+        ui.html('<img src="/static/favicon.svg" alt="" width="32" height="32">', sanitize=False)
         ui.label("Sherwood").classes(f"sw-brand {size}")

@@ -1,9 +1,10 @@
 """Market data shapes: quotes on the tape and OHLCV candles."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -55,6 +56,11 @@ class Candle(BaseModel):
     low: Decimal
     close: Decimal
     volume: int
+
+    @field_validator("t")
+    @classmethod
+    def _in_utc(cls, t: datetime) -> datetime:
+        return t.astimezone(UTC)
 
     def to_wire(self) -> dict[str, Any]:
         """The REST form: ISO 8601 time with offset, prices as decimal strings."""

@@ -19,9 +19,7 @@ class Order(SQLModel, table=True):
         CheckConstraint("side IN ('buy', 'sell')", name="ck_orders_side"),
         CheckConstraint("order_type IN ('market', 'limit', 'stop', 'stop_limit')", name="ck_orders_type"),
         CheckConstraint("time_in_force IN ('day', 'gtc')", name="ck_orders_tif"),
-        CheckConstraint(
-            "status IN ('pending', 'filled', 'canceled', 'expired', 'rejected')", name="ck_orders_status"
-        ),
+        CheckConstraint("status IN ('pending', 'filled', 'canceled', 'expired', 'rejected')", name="ck_orders_status"),
         Index("ix_orders_user_created", "user_id", "created_at"),
         Index("ix_orders_status_symbol", "status", "symbol"),
     )

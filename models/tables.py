@@ -12,6 +12,15 @@ from models.watchlist import WatchlistItem
 metadata = SQLModel.metadata
 
 __all__ = [
-    "Account", "EquitySnapshot", "IdempotencyRecord", "LedgerEntry", "LoginSession", "Order",
-    "Position", "PriceAlert", "User", "WatchlistItem", "metadata",
+    "Account",
+    "EquitySnapshot",
+    "IdempotencyRecord",
+    "LedgerEntry",
+    "LoginSession",
+    "Order",
+    "Position",
+    "PriceAlert",
+    "User",
+    "WatchlistItem",
+    "metadata",
 ]

@@ -22,9 +22,7 @@ def _card(title: str) -> ui.card:
 
 
 async def _open_session(email: str, password: str, address: str, target: str) -> None:
-    result = await call(
-        auth.login, runtime.current().cache, email=email, password=password, client_address=address
-    )
+    result = await call(auth.login, runtime.current().cache, email=email, password=password, client_address=address)
     app.storage.user["token"] = result.token
     ui.navigate.to(safe_target(target))
 
@@ -34,9 +32,13 @@ async def login_page(request: Request, redirect_to: str = "/"):
     address = request.client.host if request.client else "unknown"
     with _card("Log in"):
         ui.label("Log in to Sherwood").classes("text-xl font-semibold")
-        email = ui.input("Email").props('outlined type=email autocomplete=username data-testid="email"')
-        password = ui.input("Password", password=True).props(
-            'outlined autocomplete=current-password data-testid="password"'
+        email = (
+            ui.input("Email").props('outlined type=email autocomplete=username data-testid="email"').classes("w-full")
+        )
+        password = (
+            ui.input("Password", password=True)
+            .props('outlined autocomplete=current-password data-testid="password"')
+            .classes("w-full")
         )
         error = ui.label().classes("text-negative text-sm").props('data-testid="error"')
         error.visible = False
@@ -55,8 +57,10 @@ async def login_page(request: Request, redirect_to: str = "/"):
                 button.props(remove="loading")
 
         password.on("keydown.enter", submit)
-        button = ui.button("Log in", on_click=submit).props('unelevated no-caps data-testid="submit"').classes(
-            "w-full rounded-full"
+        button = (
+            ui.button("Log in", on_click=submit)
+            .props('unelevated no-caps data-testid="submit"')
+            .classes("w-full rounded-full")
         )
         with ui.row().classes("gap-1 text-sm justify-center w-full"):
             ui.label("New to Sherwood?")
@@ -70,10 +74,12 @@ async def signup_page(request: Request, redirect_to: str = "/"):
     with _card("Sign up"):
         ui.label("Create your account").classes("text-xl font-semibold")
         ui.label(f"Start trading with ${starting_cash:,.2f} of paper money.").classes("text-gray-600 text-sm")
-        name = ui.input("Name (optional)").props('outlined autocomplete=name data-testid="name"')
-        email = ui.input("Email").props('outlined type=email autocomplete=email data-testid="email"')
-        password = ui.input("Password (8 characters or more)", password=True).props(
-            'outlined autocomplete=new-password data-testid="password"'
+        name = ui.input("Name (optional)").props('outlined autocomplete=name data-testid="name"').classes("w-full")
+        email = ui.input("Email").props('outlined type=email autocomplete=email data-testid="email"').classes("w-full")
+        password = (
+            ui.input("Password (8 characters or more)", password=True)
+            .props('outlined autocomplete=new-password data-testid="password"')
+            .classes("w-full")
         )
         error = ui.label().classes("text-negative text-sm").props('data-testid="error"')
         error.visible = False
@@ -100,8 +106,10 @@ async def signup_page(request: Request, redirect_to: str = "/"):
                 button.props(remove="loading")
 
         password.on("keydown.enter", submit)
-        button = ui.button("Sign up", on_click=submit).props('unelevated no-caps data-testid="submit"').classes(
-            "w-full rounded-full"
+        button = (
+            ui.button("Sign up", on_click=submit)
+            .props('unelevated no-caps data-testid="submit"')
+            .classes("w-full rounded-full")
         )
         with ui.row().classes("gap-1 text-sm justify-center w-full"):
             ui.label("Already have an account?")

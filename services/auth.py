@@ -61,9 +61,7 @@ def _public(user: User) -> UserPublic:
     return UserPublic(id=user.id, email=user.email, display_name=user.display_name, created_at=user.created_at)
 
 
-def register(
-    db: Session, *, email: str, password: str, display_name: str | None, starting_cash: Decimal
-) -> UserPublic:
+def register(db: Session, *, email: str, password: str, display_name: str | None, starting_cash: Decimal) -> UserPublic:
     """Create a user and an account funded with the starting cash, in one transaction."""
     email = normalize_email(email)
     user = User(

@@ -10,4 +10,3 @@ class DomainError(Exception):
         self.message = message
         self.details = details
         self.retry_after = retry_after
-

@@ -28,10 +28,8 @@ _current: Runtime | None = None
 
 def start(settings: Settings) -> Runtime:
     """Connect, migrate and make the result the process's runtime; bad configuration raises ConfigError."""
-    global _current
     engine = db.make_engine(settings)
     db.check_reachable(engine)
-    db.migrate(engine)
     if settings.redis_url:
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         try:
@@ -42,8 +40,15 @@ def start(settings: Settings) -> Runtime:
         bus: Bus = RedisBus(settings.redis_url, settings.redis_namespace())
     else:
         cache, bus = MemoryCache(), LocalBus()
-    _current = Runtime(settings=settings, engine=engine, cache=cache, bus=bus)
-    return _current
+    db.migrate(engine)  # only once everything is reachable, so a bad URL never leaves a half-started schema
+    return install(Runtime(settings=settings, engine=engine, cache=cache, bus=bus))
+
+
+def install(rt: Runtime) -> Runtime:
+    """Make `rt` the runtime that pages and routes use (tests switch between backends with it)."""
+    global _current
+    _current = rt
+    return rt
 
 
 def current() -> Runtime:

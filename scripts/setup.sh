@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what Sherwood needs on a fresh Debian machine. `setup.sh app` prepares the venv only;
+# `setup.sh test` also installs Chromium and makes sure PostgreSQL and Redis are running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-app}
+SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo "sudo")
+
+apt_install() {
+  # apt-get update only when something is actually missing: it is the slow part.
+  if [ ! -f /tmp/.sherwood-apt-updated ]; then $SUDO apt-get update -qq && touch /tmp/.sherwood-apt-updated; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+python_env() {
+  if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv || { apt_install python3-venv && python3 -m venv .venv; }
+  fi
+  local stamp=.venv/.requirements.sha
+  local want; want=$(sha256sum requirements.txt | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    .venv/bin/pip install -q --upgrade pip >/dev/null
+    .venv/bin/pip install -q -r requirements.txt
+    echo "$want" > "$stamp"
+  fi
+}
+
+services() {
+  command -v chromium >/dev/null || apt_install chromium
+  if ! command -v pg_ctlcluster >/dev/null; then apt_install postgresql; fi
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    cluster=$(ls /etc/postgresql | sort -V | tail -n1)
+    pg_ctlcluster --skip-systemctl-redirect "$cluster" main start || $SUDO pg_ctlcluster "$cluster" main start
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
+  fi
+  if ! command -v redis-server >/dev/null; then apt_install redis-server; fi
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/ci.log
+    for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.2; done
+  fi
+}
+
+python_env
+if [ "$mode" = test ]; then services; fi

@@ -1,0 +1,46 @@
+"""Shared fixtures: a fresh PostgreSQL database + Redis namespace per test session, and the API on each backend."""
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app import create_app
+from services import runtime
+from settings import Settings, load_settings
+from tests.support.databases import REDIS_URL, fresh_postgres
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with fresh_postgres() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session", params=["postgres+redis", "sqlite+memory"])
+def backend_settings(request, postgres_url, redis_url, tmp_path_factory) -> Settings:
+    """The production backends and the embedded default: API behaviour must match on both."""
+    if request.param == "postgres+redis":
+        return load_settings(database_url=postgres_url, redis_url=redis_url, market_feed="none")
+    sqlite_file = tmp_path_factory.mktemp("sqlite") / "sherwood.db"
+    return load_settings(database_url=f"sqlite:///{sqlite_file}", redis_url=None, market_feed="none")
+
+
+@pytest.fixture(scope="session")
+def started(backend_settings) -> Iterator[runtime.Runtime]:
+    rt = runtime.start(backend_settings)
+    yield rt
+    rt.engine.dispose()
+
+
+@pytest.fixture
+def api(started) -> Iterator[TestClient]:
+    """The REST API over the backend under test, with start-up and shut-down run as in production."""
+    runtime.install(started)  # the session fixture of the other backend may have started last
+    with TestClient(create_app(started, with_ui=False), raise_server_exceptions=False) as client:
+        yield client

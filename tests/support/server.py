@@ -1,0 +1,60 @@
+"""Run `python app.py` as a real process, the way a user starts Sherwood."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def app_env(**env: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}  # or ui.run thinks it is a test
+    base.update(env)
+    return base
+
+
+@contextmanager
+def running_app(log_path: Path, **env: str) -> Iterator[str]:
+    """Start Sherwood with this environment; yields its base URL once it answers, stops it afterwards."""
+    port = free_port()
+    env = app_env(HOST="127.0.0.1", PORT=str(port), MARKET_FEED="none", **env)
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(url, process, log_path)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"app exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            if httpx.get(f"{url}/api/auth/me", timeout=1).status_code == 401:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"app did not start within {timeout}s:\n{log_path.read_text()}")
