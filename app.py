@@ -1,5 +1,6 @@
 """Sherwood's entry point: wires settings, connections, the REST API, the pages and background work."""
 
+import asyncio
 import logging
 import re
 import sys
@@ -35,7 +36,11 @@ def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        tasks = [asyncio.create_task(rt.hub.run(), name="quote-hub")]
         yield
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await rt.close()
 
     app = FastAPI(title="Sherwood", version="0.1.0", summary="Paper trading API", lifespan=lifespan)

@@ -8,6 +8,8 @@ from sqlalchemy import Engine
 from services import db
 from services.bus import Bus, LocalBus, RedisBus
 from services.cache import Cache, MemoryCache, RedisCache
+from services.quote_hub import QuoteHub
+from services.quote_store import MemoryQuoteStore, QuoteStore, RedisQuoteStore
 from settings import ConfigError, Settings
 
 
@@ -17,9 +19,13 @@ class Runtime:
     engine: Engine
     cache: Cache
     bus: Bus
+    quote_store: QuoteStore
+    hub: QuoteHub
 
     async def close(self) -> None:
         await self.bus.close()
+        if isinstance(self.quote_store, RedisQuoteStore):
+            await self.quote_store.close()
         self.engine.dispose()
 
 
@@ -36,12 +42,17 @@ def start(settings: Settings) -> Runtime:
             client.ping()
         except redis.RedisError as exc:
             raise ConfigError(f"Cannot reach Redis at {_redacted(settings.redis_url)}: {exc}") from None
-        cache: Cache = RedisCache(client, settings.redis_namespace())
-        bus: Bus = RedisBus(settings.redis_url, settings.redis_namespace())
+        namespace = settings.redis_namespace()
+        cache: Cache = RedisCache(client, namespace)
+        bus: Bus = RedisBus(settings.redis_url, namespace)
+        quote_store: QuoteStore = RedisQuoteStore(settings.redis_url, namespace)
     else:
-        cache, bus = MemoryCache(), LocalBus()
+        cache, bus, quote_store = MemoryCache(), LocalBus(), MemoryQuoteStore()
     db.migrate(engine)  # only once everything is reachable, so a bad URL never leaves a half-started schema
-    return install(Runtime(settings=settings, engine=engine, cache=cache, bus=bus))
+    hub = QuoteHub(bus, quote_store)
+    return install(
+        Runtime(settings=settings, engine=engine, cache=cache, bus=bus, quote_store=quote_store, hub=hub)
+    )
 
 
 def install(rt: Runtime) -> Runtime:

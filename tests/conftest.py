@@ -32,15 +32,19 @@ def backend_settings(request, postgres_url, redis_url, tmp_path_factory) -> Sett
 
 
 @pytest.fixture(scope="session")
-def started(backend_settings) -> Iterator[runtime.Runtime]:
-    rt = runtime.start(backend_settings)
-    yield rt
-    rt.engine.dispose()
+def started(backend_settings) -> runtime.Runtime:
+    return runtime.start(backend_settings)
+
+
+@pytest.fixture(scope="session")
+def _served(started) -> Iterator[TestClient]:
+    # One app per backend for the whole session: its async Redis clients belong to the app's event loop.
+    with TestClient(create_app(started, with_ui=False), raise_server_exceptions=False) as client:
+        yield client
 
 
 @pytest.fixture
-def api(started) -> Iterator[TestClient]:
+def api(started, _served) -> TestClient:
     """The REST API over the backend under test, with start-up and shut-down run as in production."""
-    runtime.install(started)  # the session fixture of the other backend may have started last
-    with TestClient(create_app(started, with_ui=False), raise_server_exceptions=False) as client:
-        yield client
+    runtime.install(started)  # the other backend's session fixtures may have started last
+    return _served
