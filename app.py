@@ -11,8 +11,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import auth as auth_api
-from api import errors, fallback
+from api import errors, fallback, market, orders, portfolio, ws, ws_server
 from services import runtime
+from services.event_hub import EventHub
 from services.runtime import Runtime
 from settings import DATA_DIR, ROOT, ConfigError, load_settings
 
@@ -33,10 +34,11 @@ class RedactTokens(logging.Filter):
 
 def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
     """The ASGI app over a started runtime; `with_ui=False` serves the API alone (API tests)."""
+    events = EventHub(rt.bus)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        tasks = [asyncio.create_task(rt.hub.run(), name="quote-hub")]
+        tasks = [asyncio.create_task(work) for work in [*rt.background_work(), events.run()]]
         yield
         for task in tasks:
             task.cancel()
@@ -44,9 +46,14 @@ def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
         await rt.close()
 
     app = FastAPI(title="Sherwood", version="0.1.0", summary="Paper trading API", lifespan=lifespan)
+    app.state.events = events
     errors.install(app)
     app.include_router(auth_api.router)
+    app.include_router(market.router)
+    app.include_router(orders.router)
+    app.include_router(portfolio.router)
     app.include_router(fallback.router)  # after every /api router
+    app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     if with_ui:
         _mount_ui(app, rt)
@@ -88,7 +95,14 @@ def main() -> None:
         sys.exit(2)
     app = create_app(rt)
     print(f"Sherwood is serving http://{settings.host}:{settings.port}", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+        **ws_server.UVICORN_OPTIONS,
+    )
 
 
 if __name__ == "__main__":

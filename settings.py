@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     market_feed: Literal["simulator", "none"] = "simulator"
     market_hours: Literal["always", "nyse"] = "always"
+    market_feed_rate: int = Field(200, ge=1, le=100_000)  # quote updates per second across all symbols
+    market_seed: int | None = None  # fixes the simulated market's random walk (tests, demos)
     starting_cash: Decimal = Field(Decimal("100000"), ge=0, le=Decimal("1000000000000"), decimal_places=2)
     order_rate_limit: int = Field(600, ge=0)
     storage_secret: str | None = None

@@ -74,7 +74,8 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
         if err["type"] == "json_invalid":
             details.append({"field": "body", "message": "The request body is not valid JSON."})
         else:
-            details.append({"field": _field_name(tuple(err["loc"])), "message": err["msg"]})
+            field = (err.get("ctx") or {}).get("field") or _field_name(tuple(err["loc"]))
+            details.append({"field": field, "message": err["msg"]})
     return details
 
 

@@ -1,13 +1,21 @@
 """Orders and the idempotency records that make placing one safe to retry."""
 
+import hashlib
+import json
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated, Literal
 
+from pydantic import Field as PydanticField
+from pydantic import PlainSerializer, field_validator, model_validator
+from pydantic.alias_generators import to_snake
+from pydantic_core import PydanticCustomError
 from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.types import Money, Price, Quantity, UTCDateTime, utcnow
+from models.types import QUANTITY, Money, Price, Quantity, UTCDateTime, tick_size, utcnow
+from models.user import CamelModel
 
 
 class Order(SQLModel, table=True):
@@ -22,6 +30,7 @@ class Order(SQLModel, table=True):
         CheckConstraint("status IN ('pending', 'filled', 'canceled', 'expired', 'rejected')", name="ck_orders_status"),
         Index("ix_orders_user_created", "user_id", "created_at"),
         Index("ix_orders_status_symbol", "status", "symbol"),
+        Index("ix_orders_status_expires", "status", "expires_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -37,7 +46,9 @@ class Order(SQLModel, table=True):
     filled_quantity: Decimal = Field(default=Decimal("0"), sa_type=Quantity())
     avg_fill_price: Decimal | None = Field(default=None, sa_type=Price())
     reserved_cash: Decimal = Field(default=Decimal("0"), sa_type=Money())
-    triggered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    triggered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # a stop that has fired
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # end of its trading day; gtc: never
+    reject_reason: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     filled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -57,3 +68,112 @@ class IdempotencyRecord(SQLModel, table=True):
     response_body: str = Field(sa_type=Text)
     order_id: uuid.UUID | None = Field(default=None, foreign_key="orders.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+def _places(value: Decimal) -> int:
+    return max(0, -value.normalize().as_tuple().exponent)
+
+
+def plain(value: Decimal) -> str:
+    """A decimal as JSON text without exponent or trailing zeros: 10, 0.5, 187.25."""
+    return format(value.normalize(), "f")
+
+
+def price_text(value: Decimal) -> str:
+    """A price on its tick grid: 187.25, 0.1234."""
+    return format(value.quantize(tick_size(value)), "f")
+
+
+def cents_text(value: Decimal) -> str:
+    """Money (and percentages) with exactly two places: 0.00, -12.50; never "-0.00"."""
+    return format(value.quantize(Decimal("0.01")) + 0, "f")
+
+
+DecimalText = Annotated[Decimal, PlainSerializer(plain, return_type=str)]
+MoneyText = Annotated[Decimal, PlainSerializer(cents_text, return_type=str)]
+PriceText = Annotated[Decimal, PlainSerializer(price_text, return_type=str)]
+
+MAX_QUANTITY = Decimal("1000000000")
+MAX_PRICE = Decimal("10000000")
+
+
+class OrderCreate(CamelModel):
+    symbol: str = PydanticField(min_length=1, max_length=10)
+    side: Literal["buy", "sell"]
+    order_type: Literal["market", "limit", "stop", "stop_limit"]
+    quantity: Decimal = PydanticField(gt=0, le=MAX_QUANTITY, allow_inf_nan=False)
+    limit_price: Decimal | None = PydanticField(None, gt=0, le=MAX_PRICE, allow_inf_nan=False)
+    stop_price: Decimal | None = PydanticField(None, gt=0, le=MAX_PRICE, allow_inf_nan=False)
+    time_in_force: Literal["day", "gtc"] = "day"
+
+    @field_validator("symbol")
+    @classmethod
+    def _upper(cls, symbol: str) -> str:
+        symbol = symbol.strip().upper()
+        if not symbol or not symbol.isprintable():
+            raise ValueError("must be 1-10 printable characters")
+        return symbol
+
+    @field_validator("quantity")
+    @classmethod
+    def _share_places(cls, quantity: Decimal) -> Decimal:
+        if _places(quantity) > QUANTITY:
+            raise ValueError(f"may have at most {QUANTITY} decimal places")
+        return quantity.normalize()
+
+    @field_validator("limit_price", "stop_price")
+    @classmethod
+    def _tick(cls, price: Decimal | None) -> Decimal | None:
+        if price is not None and _places(price) > _places(tick_size(price)):
+            raise ValueError("may have at most 2 decimal places (4 below $1)")
+        return price
+
+    @model_validator(mode="after")
+    def _prices_fit_the_type(self) -> "OrderCreate":
+        needs_limit = self.order_type in ("limit", "stop_limit")
+        needs_stop = self.order_type in ("stop", "stop_limit")
+        for name, needed in (("limitPrice", needs_limit), ("stopPrice", needs_stop)):
+            given = getattr(self, to_snake(name)) is not None
+            if needed != given:
+                # `field` in the context lets the API name the field although the check spans the model.
+                problem = "is required for" if needed else "is not used by"
+                raise PydanticCustomError(
+                    "price_for_type", f"{name} {problem} {self.order_type} orders", {"field": name}
+                )
+        return self
+
+    def fingerprint(self) -> str:
+        """The same order however it was spelled (1 or "1.0"): what an idempotency key is bound to."""
+        canonical = {k: plain(v) if isinstance(v, Decimal) else v for k, v in self.model_dump().items()}
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+class OrderPublic(CamelModel):
+    id: uuid.UUID
+    symbol: str
+    side: str
+    order_type: str
+    quantity: DecimalText
+    limit_price: PriceText | None
+    stop_price: PriceText | None
+    time_in_force: str
+    status: str
+    filled_quantity: DecimalText
+    avg_fill_price: PriceText | None
+    created_at: datetime
+    updated_at: datetime
+    filled_at: datetime | None
+    expires_at: datetime | None
+    reject_reason: str | None
+
+    @classmethod
+    def of(cls, order: Order) -> "OrderPublic":
+        return cls.model_validate(order, from_attributes=True)
+
+
+class OrderEnvelope(CamelModel):
+    order: OrderPublic
+
+
+class OrderList(CamelModel):
+    orders: list[OrderPublic]

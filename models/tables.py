@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from models.account import Account, LedgerEntry, Position
 from models.alert import PriceAlert
+from models.candle import CandleRow
 from models.order import IdempotencyRecord, Order
 from models.portfolio import EquitySnapshot
 from models.user import LoginSession, User
@@ -13,6 +14,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Account",
+    "CandleRow",
     "EquitySnapshot",
     "IdempotencyRecord",
     "LedgerEntry",

@@ -56,6 +56,11 @@ class ScaledDecimal(TypeDecorator):
         return f"ScaledDecimal({self.scale})"
 
 
+def tick_size(price: Decimal) -> Decimal:
+    """Prices trade in cents from $1 up and in hundredths of a cent below."""
+    return Decimal("0.01") if price >= 1 else Decimal("0.0001")
+
+
 def Money():  # noqa: N802 - reads like a column type
     return ScaledDecimal(CENTS)
 

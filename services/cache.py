@@ -18,6 +18,10 @@ class Cache(Protocol):
     def get(self, key: str, *, refresh_ttl: int | None = None) -> str | None: ...
     def set(self, key: str, value: str, *, ttl: int) -> None: ...
     def delete(self, *keys: str) -> None: ...
+    def add(self, key: str, value: str, *, ttl: int) -> bool:
+        """Set the key only if it is absent; True when this call set it."""
+        ...
+
     def hit(self, key: str, *, window: int) -> tuple[int, int]:
         """Count one event in a fixed window; returns (events so far, seconds until the window ends)."""
         ...
@@ -58,6 +62,13 @@ class MemoryCache:
         with self._lock:
             for key in keys:
                 self._items.pop(key, None)
+
+    def add(self, key, value, *, ttl):
+        with self._lock:
+            if self._live(key) is not None:
+                return False
+            self._items[key] = (value, self._clock() + ttl)
+            return True
 
     def hit(self, key, *, window):
         with self._lock:
@@ -107,6 +118,13 @@ class RedisCache:
             self._redis.delete(*(self._ns + key for key in keys))
         except redis.RedisError as exc:
             log.error("cache delete failed: %s", exc)
+
+    def add(self, key, value, *, ttl):
+        try:
+            return bool(self._redis.set(self._ns + key, value, ex=ttl, nx=True))
+        except redis.RedisError as exc:
+            log.warning("cache add failed, letting the database decide: %s", exc)
+            return True
 
     def hit(self, key, *, window):
         try:

@@ -116,6 +116,7 @@ class MarketSimulator:
         sectors = {sector: i for i, sector in enumerate(dict.fromkeys(x.sector for x in listings))}
         self._sector_count = len(sectors)
         self._tapes = [self._new_tape(x, sectors[x.sector]) for x in listings]
+        self._tape_of = {tape.listing.symbol: tape for tape in self._tapes}
         self._total_activity = sum(tape.activity for tape in self._tapes)
         self._latest = {tape.listing.symbol: self._quote(tape) for tape in self._tapes}
 
@@ -152,6 +153,12 @@ class MarketSimulator:
             self._latest[tape.listing.symbol] = latest.model_copy(
                 update={"volume": 0, "change": zero, "change_percent": zero, "prev_close": latest.last}
             )
+
+    def restore(self, symbol: str, *, last: Decimal, prev_close: Decimal, volume: int) -> None:
+        """Resume a symbol where an earlier feed left it (after a restart or a change of leader)."""
+        tape = self._tape_of[symbol]
+        tape.price, tape.prev_close, tape.volume = float(last), prev_close, volume
+        self._latest[symbol] = self._quote(tape)
 
     def snapshot(self) -> list[Quote]:
         """The latest quote of every symbol."""

@@ -134,7 +134,7 @@ class QuoteHub:
             accepted.append(quote)
             for stream in self._streams.get(quote.symbol, ()):
                 stream.offer(quote.symbol, wire)
-        if accepted:
+        if accepted and heard:  # engines act on news from the feed, not on quotes remembered from before
             for listener in list(self._listeners):
                 try:
                     listener(accepted)

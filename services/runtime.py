@@ -1,5 +1,6 @@
 """The process's connections (database, cache, bus), built once at start-up and shared by pages and API."""
 
+from collections.abc import Coroutine
 from dataclasses import dataclass
 
 import redis
@@ -8,6 +9,8 @@ from sqlalchemy import Engine
 from services import db
 from services.bus import Bus, LocalBus, RedisBus
 from services.cache import Cache, MemoryCache, RedisCache
+from services.leader import Leadership, RedisLeadership, SoleLeadership
+from services.market_clock import MarketClock, clock_for
 from services.quote_hub import QuoteHub
 from services.quote_store import MemoryQuoteStore, QuoteStore, RedisQuoteStore
 from settings import ConfigError, Settings
@@ -21,6 +24,24 @@ class Runtime:
     bus: Bus
     quote_store: QuoteStore
     hub: QuoteHub
+    clock: MarketClock
+
+    def leadership(self, role: str) -> Leadership:
+        """The lock that makes `role` (feed, execution) run on exactly one instance."""
+        if self.settings.redis_url:
+            return RedisLeadership(self.settings.redis_url, self.settings.redis_namespace() + f"leader:{role}")
+        return SoleLeadership()
+
+    def background_work(self) -> list[Coroutine]:
+        """What runs for the life of the process: the quote subscriber, the execution engine (leading on one
+        instance at a time), and the feed where configured."""
+        from services.execution import ExecutionEngine  # these build on this module
+        from services.market_feed import MarketFeed
+
+        work = [self.hub.run(), ExecutionEngine(self, self.leadership("execution")).run()]
+        if self.settings.market_feed == "simulator":
+            work.append(MarketFeed(self, self.leadership("feed"), self.clock).run())
+        return work
 
     async def close(self) -> None:
         await self.bus.close()
@@ -51,7 +72,15 @@ def start(settings: Settings) -> Runtime:
     db.migrate(engine)  # only once everything is reachable, so a bad URL never leaves a half-started schema
     hub = QuoteHub(bus, quote_store)
     return install(
-        Runtime(settings=settings, engine=engine, cache=cache, bus=bus, quote_store=quote_store, hub=hub)
+        Runtime(
+            settings=settings,
+            engine=engine,
+            cache=cache,
+            bus=bus,
+            quote_store=quote_store,
+            hub=hub,
+            clock=clock_for(settings.market_hours),
+        )
     )
 
 

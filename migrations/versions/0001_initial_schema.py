@@ -23,12 +23,8 @@ def upgrade() -> None:
     op.create_table(
         "users",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "email", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False
-        ),
-        sa.Column(
-            "display_name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False
-        ),
+        sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+        sa.Column("display_name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column(
             "password_hash",
             sqlmodel.sql.sqltypes.AutoString(length=255),
@@ -50,12 +46,8 @@ def upgrade() -> None:
         sa.Column("reserved_cash", models.types.ScaledDecimal(2), nullable=False),
         sa.Column("updated_at", models.types.UTCDateTime(), nullable=False),
         sa.CheckConstraint("cash >= 0", name="ck_accounts_cash_nonnegative"),
-        sa.CheckConstraint(
-            "reserved_cash <= cash", name="ck_accounts_reserved_within_cash"
-        ),
-        sa.CheckConstraint(
-            "reserved_cash >= 0", name="ck_accounts_reserved_nonnegative"
-        ),
+        sa.CheckConstraint("reserved_cash <= cash", name="ck_accounts_reserved_within_cash"),
+        sa.CheckConstraint("reserved_cash >= 0", name="ck_accounts_reserved_nonnegative"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id"),
     )
@@ -68,29 +60,19 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        "ix_equity_user_t", "equity_snapshots", ["user_id", "t"], unique=False
-    )
+    op.create_index("ix_equity_user_t", "equity_snapshots", ["user_id", "t"], unique=False)
     op.create_table(
         "orders",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "symbol", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False
-        ),
+        sa.Column("symbol", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("side", sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
-        sa.Column(
-            "order_type", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False
-        ),
+        sa.Column("order_type", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("quantity", models.types.ScaledDecimal(6), nullable=False),
         sa.Column("limit_price", models.types.ScaledDecimal(4), nullable=True),
         sa.Column("stop_price", models.types.ScaledDecimal(4), nullable=True),
-        sa.Column(
-            "time_in_force", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False
-        ),
-        sa.Column(
-            "status", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False
-        ),
+        sa.Column("time_in_force", sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("filled_quantity", models.types.ScaledDecimal(6), nullable=False),
         sa.Column("avg_fill_price", models.types.ScaledDecimal(4), nullable=True),
         sa.Column("reserved_cash", models.types.ScaledDecimal(2), nullable=False),
@@ -117,33 +99,21 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        "ix_orders_status_symbol", "orders", ["status", "symbol"], unique=False
-    )
-    op.create_index(
-        "ix_orders_user_created", "orders", ["user_id", "created_at"], unique=False
-    )
+    op.create_index("ix_orders_status_symbol", "orders", ["status", "symbol"], unique=False)
+    op.create_index("ix_orders_user_created", "orders", ["user_id", "created_at"], unique=False)
     op.create_table(
         "positions",
         sa.Column("user_id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "symbol", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False
-        ),
+        sa.Column("symbol", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("quantity", models.types.ScaledDecimal(6), nullable=False),
         sa.Column("reserved_quantity", models.types.ScaledDecimal(6), nullable=False),
         sa.Column("cost_basis", models.types.ScaledDecimal(2), nullable=False),
         sa.Column("realized_pnl", models.types.ScaledDecimal(2), nullable=False),
         sa.Column("updated_at", models.types.UTCDateTime(), nullable=False),
-        sa.CheckConstraint(
-            "cost_basis >= 0", name="ck_positions_cost_basis_nonnegative"
-        ),
+        sa.CheckConstraint("cost_basis >= 0", name="ck_positions_cost_basis_nonnegative"),
         sa.CheckConstraint("quantity >= 0", name="ck_positions_quantity_nonnegative"),
-        sa.CheckConstraint(
-            "reserved_quantity <= quantity", name="ck_positions_reserved_within_held"
-        ),
-        sa.CheckConstraint(
-            "reserved_quantity >= 0", name="ck_positions_reserved_nonnegative"
-        ),
+        sa.CheckConstraint("reserved_quantity <= quantity", name="ck_positions_reserved_within_held"),
+        sa.CheckConstraint("reserved_quantity >= 0", name="ck_positions_reserved_nonnegative"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", "symbol"),
     )
@@ -151,53 +121,35 @@ def upgrade() -> None:
         "price_alerts",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "symbol", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False
-        ),
-        sa.Column(
-            "condition", sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False
-        ),
+        sa.Column("symbol", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+        sa.Column("condition", sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
         sa.Column("price", models.types.ScaledDecimal(4), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=9), nullable=False),
         sa.Column("created_at", models.types.UTCDateTime(), nullable=False),
         sa.Column("triggered_at", models.types.UTCDateTime(), nullable=True),
-        sa.CheckConstraint(
-            "condition IN ('above', 'below')", name="ck_alerts_condition"
-        ),
-        sa.CheckConstraint(
-            "status IN ('active', 'triggered')", name="ck_alerts_status"
-        ),
+        sa.CheckConstraint("condition IN ('above', 'below')", name="ck_alerts_condition"),
+        sa.CheckConstraint("status IN ('active', 'triggered')", name="ck_alerts_status"),
         sa.CheckConstraint("price > 0", name="ck_alerts_price_positive"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        "ix_alerts_status_symbol", "price_alerts", ["status", "symbol"], unique=False
-    )
-    op.create_index(
-        op.f("ix_price_alerts_user_id"), "price_alerts", ["user_id"], unique=False
-    )
+    op.create_index("ix_alerts_status_symbol", "price_alerts", ["status", "symbol"], unique=False)
+    op.create_index(op.f("ix_price_alerts_user_id"), "price_alerts", ["user_id"], unique=False)
     op.create_table(
         "sessions",
-        sa.Column(
-            "token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
-        ),
+        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("created_at", models.types.UTCDateTime(), nullable=False),
         sa.Column("expires_at", models.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("token_hash"),
     )
-    op.create_index(
-        op.f("ix_sessions_expires_at"), "sessions", ["expires_at"], unique=False
-    )
+    op.create_index(op.f("ix_sessions_expires_at"), "sessions", ["expires_at"], unique=False)
     op.create_index(op.f("ix_sessions_user_id"), "sessions", ["user_id"], unique=False)
     op.create_table(
         "watchlist_items",
         sa.Column("user_id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "symbol", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False
-        ),
+        sa.Column("symbol", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("created_at", models.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", "symbol"),
@@ -217,17 +169,13 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        op.f("ix_cash_ledger_user_id"), "cash_ledger", ["user_id"], unique=False
-    )
+    op.create_index(op.f("ix_cash_ledger_user_id"), "cash_ledger", ["user_id"], unique=False)
     op.create_table(
         "idempotency_records",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-        sa.Column(
-            "request_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
-        ),
+        sa.Column("request_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("response_status", sa.Integer(), nullable=False),
         sa.Column("response_body", sa.Text(), nullable=False),
         sa.Column("order_id", sa.Uuid(), nullable=True),
@@ -249,9 +197,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(
-        op.f("ix_idempotency_records_created_at"), table_name="idempotency_records"
-    )
+    op.drop_index(op.f("ix_idempotency_records_created_at"), table_name="idempotency_records")
     op.drop_table("idempotency_records")
     op.drop_index(op.f("ix_cash_ledger_user_id"), table_name="cash_ledger")
     op.drop_table("cash_ledger")

@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -26,24 +27,42 @@ def app_env(**env: str) -> dict[str, str]:
     return base
 
 
+@dataclass
+class AppProcess:
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+
 @contextmanager
-def running_app(log_path: Path, **env: str) -> Iterator[str]:
-    """Start Sherwood with this environment; yields its base URL once it answers, stops it afterwards."""
+def started_app(log_path: Path, **env: str) -> Iterator[AppProcess]:
+    """Start Sherwood with this environment (no market feed unless asked); stops it afterwards."""
     port = free_port()
-    env = app_env(HOST="127.0.0.1", PORT=str(port), MARKET_FEED="none", **env)
+    env = app_env(**{"HOST": "127.0.0.1", "PORT": str(port), "MARKET_FEED": "none", **env})
     with open(log_path, "w") as log:
         process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    app = AppProcess(f"http://127.0.0.1:{port}", process, log_path)
     try:
-        _wait_until_serving(url, process, log_path)
-        yield url
+        _wait_until_serving(app.url, process, log_path)
+        yield app
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def running_app(log_path: Path, **env: str) -> Iterator[str]:
+    """Start Sherwood with this environment; yields its base URL once it answers, stops it afterwards."""
+    with started_app(log_path, **env) as app:
+        yield app.url
 
 
 def _wait_until_serving(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 30) -> None:

@@ -1,0 +1,94 @@
+"""`/api/orders`: place (idempotently), list, read and cancel orders."""
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from api.deps import CurrentUser, DbDep
+from api.errors import documented
+from models.order import OrderCreate, OrderEnvelope, OrderList
+from models.types import utcnow
+from services import orders, runtime
+from services.errors import DomainError
+
+router = APIRouter(prefix="/api/orders", tags=["orders"])
+
+OrderStatus = Literal["pending", "filled", "canceled", "expired", "rejected"]
+
+
+def _idempotency_key(key: str | None) -> str:
+    if key is None or key == "":
+        raise DomainError("MISSING_IDEMPOTENCY_KEY", "Send an X-Idempotency-Key header (1-255 printable characters).")
+    if len(key) > 255 or not key.isprintable():
+        raise DomainError(
+            "VALIDATION_ERROR",
+            "X-Idempotency-Key must be 1-255 printable characters.",
+            [{"field": "X-Idempotency-Key", "message": "must be 1-255 printable characters"}],
+        )
+    return key
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderEnvelope,
+    responses=documented(400, 401, 409, 422, 429),
+)
+def place_order(
+    body: OrderCreate,
+    user: CurrentUser,
+    db: DbDep,
+    x_idempotency_key: Annotated[str | None, Header(description="1-255 printable characters")] = None,
+) -> Response:
+    """Place an order. Retrying with the same key replays the first answer (`Idempotent-Replayed: true`)."""
+    key = _idempotency_key(x_idempotency_key)
+    rt = runtime.current()
+    placement = orders.submit(
+        db,
+        rt.cache,
+        rt.bus,
+        user_id=user.id,
+        key=key,
+        request=body,
+        quote=rt.hub.latest.get(body.symbol),
+        quote_is_live=not rt.hub.stale,
+        clock=rt.clock,
+        now=utcnow(),
+    )
+    headers = {"Idempotent-Replayed": "true"} if placement.replayed else None
+    return Response(placement.body, status_code=placement.status, media_type="application/json", headers=headers)
+
+
+@router.get("", responses=documented(400, 401))
+def list_orders(
+    user: CurrentUser,
+    db: DbDep,
+    status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: uuid.UUID | None = None,
+) -> OrderList:
+    """Your orders, newest first; page with `before=<id of the last order you have>`."""
+    found = orders.list_orders(db, user_id=user.id, status=status_, limit=limit, before=before)
+    return OrderList(orders=found)
+
+
+def _order_id(text: str) -> uuid.UUID:
+    """An id that cannot name an order is answered like one that names nobody's."""
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise DomainError("ORDER_NOT_FOUND", "There is no such order.") from None
+
+
+@router.get("/{order_id}", responses=documented(401, 404))
+def get_order(order_id: str, user: CurrentUser, db: DbDep) -> OrderEnvelope:
+    return OrderEnvelope(order=orders.get(db, user_id=user.id, order_id=_order_id(order_id)))
+
+
+@router.delete("/{order_id}", responses=documented(401, 404, 409))
+def cancel_order(order_id: str, user: CurrentUser, db: DbDep) -> OrderEnvelope:
+    """Cancel a pending order, releasing the cash or shares it reserved."""
+    bus = runtime.current().bus
+    order = orders.cancel(db, bus, user_id=user.id, order_id=_order_id(order_id), now=utcnow())
+    return OrderEnvelope(order=order)

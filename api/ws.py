@@ -1,0 +1,195 @@
+"""`/ws`: live quotes for anyone; order updates and alerts for the user a token authenticates (see the contract)."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnected
+
+from api.ws_messages import PONG, Command, FloodGuard, ProtocolError, connected, error, parse
+from models.user import UserPublic
+from services import auth, runtime, symbols
+from services.db import session_scope
+from services.errors import DomainError
+from services.event_hub import EventHub
+from services.quote_hub import QuoteHub, wire_message
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+SEND_TIMEOUT = 10.0  # seconds a send may wait on a client that stopped reading before that client is dropped
+EVENT_BACKLOG = 1000  # undelivered events a client may owe before it counts as stopped
+CLOSE_INVALID_TOKEN = 4401
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_INTERNAL_ERROR = 1011
+
+INVALID_TOKEN = error("INVALID_TOKEN", "The token is invalid or has expired; please log in again.")
+SESSION_ENDED = error("INVALID_TOKEN", "The session has ended; please log in again.")
+FLOODED = error("RATE_LIMITED", "Too many messages; closing the connection.")
+
+
+@router.websocket("/ws")
+async def stream(websocket: WebSocket) -> None:
+    await websocket.accept()
+    connection = Connection(websocket, runtime.current().hub, websocket.app.state.events)
+    await connection.serve(websocket.query_params.get("token"))
+
+
+class Connection:
+    """One client: three tasks read its commands, send its quote batches and send its user's events;
+    whichever decides the connection is over settles `_ending`, and `serve` cleans up."""
+
+    def __init__(self, websocket: WebSocket, quotes: QuoteHub, events: EventHub):
+        self._ws = websocket
+        self._events = events
+        self._stream = quotes.open_stream()
+        self._guard = FloodGuard()
+        self._outbox: asyncio.Queue[bytes] = asyncio.Queue(EVENT_BACKLOG)
+        # One sender at a time keeps messages in order: a `quotes` snapshot never lands after a newer batch.
+        self._send_lock = asyncio.Lock()
+        # (close code or None when the client is already gone, last message to send before closing)
+        self._ending: asyncio.Future[tuple[int | None, str | None]] = asyncio.get_running_loop().create_future()
+
+    async def serve(self, token: str | None) -> None:
+        tasks = [
+            asyncio.create_task(self._guarded(self._read, token)),
+            asyncio.create_task(self._guarded(self._send_quotes)),
+            asyncio.create_task(self._guarded(self._send_events)),
+        ]
+        try:
+            code, last_words = await self._ending
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._stream.close()
+            self._events.unregister(self)
+        if code is not None:
+            with contextlib.suppress(WebSocketDisconnect, WebSocketDisconnected, TimeoutError):
+                if last_words:
+                    await self._send(last_words)
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    await self._ws.close(code)
+
+    # Called by the event hub, on the event loop.
+
+    def deliver(self, message: bytes) -> None:
+        try:
+            self._outbox.put_nowait(message)
+        except asyncio.QueueFull:
+            self._end(CLOSE_POLICY_VIOLATION)
+
+    def revoke(self) -> None:
+        self._end(CLOSE_INVALID_TOKEN, SESSION_ENDED)
+
+    # The three tasks.
+
+    async def _read(self, token: str | None) -> None:
+        authenticated = bool(token) and await self._authenticate(token)
+        await self._send(connected(authenticated))
+        if token and not authenticated:
+            self._end(CLOSE_INVALID_TOKEN, INVALID_TOKEN)
+        while not self._ending.done():
+            event = await self._ws.receive()
+            if event["type"] == "websocket.disconnect":
+                self._end(None)
+            elif not self._guard.admit():
+                if self._guard.exhausted:
+                    self._end(CLOSE_POLICY_VIOLATION, FLOODED)
+                else:
+                    await self._send(error("RATE_LIMITED", "Too many messages; this one was ignored."))
+            else:
+                try:
+                    await self._handle(parse(event))
+                except ProtocolError as exc:
+                    await self._send(exc.encode())
+
+    async def _send_quotes(self) -> None:
+        while True:
+            batch = await self._stream.next_batch()
+            await self._send(batch.decode())
+
+    async def _send_events(self) -> None:
+        while True:
+            message = await self._outbox.get()
+            await self._send(message.decode())
+
+    async def _guarded(self, work: Callable[..., Awaitable[None]], *args: Any) -> None:
+        try:
+            await work(*args)
+        except WebSocketDisconnect:
+            self._end(None)
+        except TimeoutError:  # a send waited SEND_TIMEOUT for a client that stopped reading
+            self._end(CLOSE_POLICY_VIOLATION)
+        except Exception:
+            log.exception("WebSocket connection failed")
+            self._end(CLOSE_INTERNAL_ERROR)
+
+    # Commands.
+
+    async def _handle(self, command: Command) -> None:
+        match command.type:
+            case "ping":
+                await self._send(PONG)
+            case "auth":
+                if await self._authenticate(command.token):
+                    await self._send(connected(True))
+                else:
+                    self._end(CLOSE_INVALID_TOKEN, INVALID_TOKEN)
+            case "subscribe":
+                await self._subscribe(command.symbols)
+            case "subscribe_all":
+                await self._subscribe(listing.symbol for listing in symbols.listings())
+            case "unsubscribe":
+                listed, unknown = _split_listed(command.symbols)
+                self._stream.unsubscribe(listed)
+                _refuse_unknown(unknown)
+            case "unsubscribe_all":
+                self._stream.unsubscribe(list(self._stream.symbols))
+
+    async def _subscribe(self, wanted: Iterable[str]) -> None:
+        """Answer with the latest quote of each newly followed symbol, even when that is none."""
+        listed, unknown = _split_listed(wanted)
+        await self._send(wire_message("quotes", self._stream.subscribe(listed)).decode())
+        _refuse_unknown(unknown)
+
+    async def _authenticate(self, token: str) -> bool:
+        digest = auth.token_hash(token)
+        self._events.register(self, digest)  # a logout racing the check below still reaches this connection
+        try:
+            user = await anyio.to_thread.run_sync(_user_of, token)
+        except DomainError:
+            return False
+        self._events.register(self, digest, str(user.id))
+        return True
+
+    async def _send(self, text: str) -> None:
+        async with asyncio.timeout(SEND_TIMEOUT), self._send_lock:
+            await self._ws.send({"type": "websocket.send", "text": text})
+
+    def _end(self, code: int | None, last_words: str | None = None) -> None:
+        if not self._ending.done():
+            self._ending.set_result((code, last_words))
+
+
+def _user_of(token: str) -> UserPublic:
+    current = runtime.current()
+    with session_scope(current.engine) as db:
+        return auth.authenticate(db, current.cache, token)
+
+
+def _split_listed(wanted: Iterable[str]) -> tuple[list[str], list[str]]:
+    listed, unknown = [], []
+    for symbol in wanted:
+        (listed if symbols.is_listed(symbol) else unknown).append(symbol)
+    return listed, unknown
+
+
+def _refuse_unknown(unknown: list[str]) -> None:
+    """Unknown symbols fail the message after the listed ones in it were handled."""
+    if unknown:
+        raise ProtocolError("UNKNOWN_SYMBOL", f"Not listed: {', '.join(unknown[:10])}.", symbols=unknown)

@@ -1,0 +1,218 @@
+"""The execution engine: fills resting orders when the market reaches them, and expires day orders.
+
+It runs on one instance at a time (a leader lock). An in-memory book per symbol keeps resting orders sorted
+by the price that sets them off, so a tick touches only the orders it crosses. The book is rebuilt from the
+database when this instance becomes leader and then every REBUILD_EVERY as a safety net for lost events;
+between rebuilds, order updates from every instance keep it current. Each fill is its own transaction that
+re-checks the order under lock, so an order fills once however many attempts race.
+"""
+
+import asyncio
+import bisect
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import orjson
+from anyio import to_thread
+
+from models.market import Quote
+from models.order import Order
+from models.types import utcnow
+from services import orders, portfolio
+from services.auth import EVENTS_CHANNEL
+from services.db import session_scope
+from services.leader import RENEW_EVERY, Leadership
+from services.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+REBUILD_EVERY = 30.0  # seconds
+SNAPSHOT_EVERY = 60.0  # seconds between equity snapshots of every account
+IDEMPOTENCY_KEEP = timedelta(hours=48)
+
+
+class TriggerBook:
+    """Resting orders of one symbol, each under the price that sets it off."""
+
+    def __init__(self) -> None:
+        # (price, order id) ascending. A buy limit fills when ask <= limit, a sell limit when bid >= limit;
+        # a buy stop fires when last >= stop, a sell stop when last <= stop.
+        self.buy_limits: list[tuple] = []
+        self.sell_limits: list[tuple] = []
+        self.buy_stops: list[tuple] = []
+        self.sell_stops: list[tuple] = []
+        self.at_market: set[uuid.UUID] = set()  # market orders queued for the open
+
+    def _lists(self):
+        return (self.buy_limits, self.sell_limits, self.buy_stops, self.sell_stops)
+
+    def add(self, order: Order) -> None:
+        if order.stop_price is not None and order.triggered_at is None:
+            side = self.buy_stops if order.side == "buy" else self.sell_stops
+            bisect.insort(side, (order.stop_price, order.id))
+        elif order.limit_price is not None:
+            side = self.buy_limits if order.side == "buy" else self.sell_limits
+            bisect.insort(side, (order.limit_price, order.id))
+        else:
+            self.at_market.add(order.id)
+
+    def remove(self, order_id: uuid.UUID) -> None:
+        self.at_market.discard(order_id)
+        for entries in self._lists():
+            entries[:] = [entry for entry in entries if entry[1] != order_id]
+
+    def crossed(self, quote: Quote) -> list[uuid.UUID]:
+        """The orders this quote reaches (their fill re-checks under lock)."""
+        hits = list(self.at_market)
+        hits += [oid for _, oid in self.buy_limits[bisect.bisect_left(self.buy_limits, (quote.ask,)) :]]
+        hits += [oid for _, oid in self.sell_limits[: bisect.bisect_right(self.sell_limits, (quote.bid, _MAX_ID))]]
+        hits += [oid for _, oid in self.buy_stops[: bisect.bisect_right(self.buy_stops, (quote.last, _MAX_ID))]]
+        hits += [oid for _, oid in self.sell_stops[bisect.bisect_left(self.sell_stops, (quote.last,)) :]]
+        return hits
+
+    def __len__(self) -> int:
+        return len(self.at_market) + sum(len(entries) for entries in self._lists())
+
+
+_MAX_ID = uuid.UUID(int=(1 << 128) - 1)  # sorts after every id at the same price
+
+
+class ExecutionEngine:
+    def __init__(self, rt: Runtime, leadership: Leadership, *, now: Callable[[], datetime] = utcnow):
+        self._rt = rt
+        self._leadership = leadership
+        self._now = now
+        self._books: dict[str, TriggerBook] = defaultdict(TriggerBook)
+        self._in_flight: set[uuid.UUID] = set()
+        self._tasks: set[asyncio.Task] = set()
+
+    async def run(self) -> None:
+        while True:
+            await self._leadership.acquire()
+            log.info("this instance now runs the execution engine")
+            try:
+                await self._lead()
+            except asyncio.CancelledError:
+                await self._leadership.release()
+                raise
+            except Exception:
+                log.exception("the execution engine failed; starting it again")
+                await asyncio.sleep(1)
+
+    async def _lead(self) -> None:
+        await self._rebuild()
+        remove_listener = self._rt.hub.add_listener(self._on_quotes)
+        follow = asyncio.create_task(self._follow_order_updates())
+        now = time.monotonic()
+        next_rebuild, next_snapshot = now + REBUILD_EVERY, now + SNAPSHOT_EVERY
+        try:
+            while True:
+                await asyncio.sleep(RENEW_EVERY)
+                if not await self._leadership.renew():
+                    log.warning("lost the execution lock; another instance fills orders now")
+                    return
+                await self._expire_due()
+                now = time.monotonic()
+                if now >= next_rebuild:
+                    next_rebuild = now + REBUILD_EVERY
+                    await self._rebuild()
+                if now >= next_snapshot:
+                    next_snapshot = now + SNAPSHOT_EVERY
+                    await self._housekeeping()
+        finally:
+            remove_listener()
+            follow.cancel()
+            for task in list(self._tasks):
+                task.cancel()
+
+    def _on_quotes(self, quotes: list[Quote]) -> None:
+        """Called by the hub on the event loop for each batch: start a fill attempt for every order crossed."""
+        for quote in quotes:
+            book = self._books.get(quote.symbol)
+            if not book:
+                continue
+            for order_id in book.crossed(quote):
+                if order_id not in self._in_flight:
+                    self._in_flight.add(order_id)
+                    task = asyncio.create_task(self._attempt(order_id, quote))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+
+    async def _attempt(self, order_id: uuid.UUID, quote: Quote) -> None:
+        try:
+            # No re-check against the latest quote here: an order the market cannot fill yet (closed) would spin.
+            self._place_in_book(await to_thread.run_sync(self._fill, order_id, quote), check=False)
+        except Exception:
+            log.exception("filling order %s failed; it stays pending", order_id)
+        finally:
+            self._in_flight.discard(order_id)
+
+    def _fill(self, order_id: uuid.UUID, quote: Quote) -> Order | None:
+        rt = self._rt
+        with session_scope(rt.engine) as db:
+            orders.try_fill(db, rt.bus, order_id=order_id, quote=quote, clock=rt.clock, now=self._now())
+            return db.get(Order, order_id)
+
+    def _place_in_book(self, order: Order | None, *, check: bool = True) -> None:
+        """Re-file an order after a change (on the event loop: the book is not shared with threads)."""
+        if order is None:
+            return
+        book = self._books[order.symbol]
+        book.remove(order.id)
+        if order.status == "pending":
+            book.add(order)  # e.g. a stop_limit whose stop fired now rests as a limit
+            if check:
+                self._check_against_latest(order.symbol)
+
+    def _check_against_latest(self, *symbols: str) -> None:
+        """A quote may have crossed an order before the book knew of it: try the latest one too."""
+        latest = self._rt.hub.latest
+        self._on_quotes([latest[s] for s in symbols if s in latest])
+
+    async def _rebuild(self) -> None:
+        def load() -> dict[str, TriggerBook]:
+            books: dict[str, TriggerBook] = defaultdict(TriggerBook)
+            with session_scope(self._rt.engine) as db:
+                for order in orders.resting(db):
+                    books[order.symbol].add(order)
+            return books
+
+        self._books = await to_thread.run_sync(load)
+        self._check_against_latest(*self._books)
+
+    async def _follow_order_updates(self) -> None:
+        """Orders placed or ended on any instance reach the book between rebuilds."""
+        async for _channel, message in self._rt.bus.subscribe(EVENTS_CHANNEL):
+            try:
+                event = orjson.loads(message)
+                if event.get("type") == "order_update":
+                    order_id = uuid.UUID(event["data"]["id"])
+                    self._place_in_book(await to_thread.run_sync(self._load, order_id))
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("ignored a malformed order update: %s", exc)
+
+    def _load(self, order_id: uuid.UUID) -> Order | None:
+        with session_scope(self._rt.engine) as db:
+            return db.get(Order, order_id)
+
+    async def _expire_due(self) -> None:
+        def expire_all() -> None:
+            now = self._now()
+            with session_scope(self._rt.engine) as db:
+                for order_id in orders.due_to_expire(db, now):
+                    orders.expire(db, self._rt.bus, order_id=order_id, now=now)
+
+        await to_thread.run_sync(expire_all)
+
+    async def _housekeeping(self) -> None:
+        def work() -> None:
+            now = self._now()
+            with session_scope(self._rt.engine) as db:
+                portfolio.record_snapshots(db, self._rt.hub.latest, now)
+                orders.purge_idempotency(db, before=now - IDEMPOTENCY_KEEP)
+
+        await to_thread.run_sync(work)

@@ -1,0 +1,81 @@
+"""Leader election: work that must run once across all instances (the market feed, the execution engine)
+runs where the lock is held. The lock expires when its holder dies, so another instance takes over."""
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from typing import Protocol
+
+import redis
+import redis.asyncio as aioredis
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 6.0  # a dead leader is replaced within this long
+RENEW_EVERY = LEASE_SECONDS / 3
+
+_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+
+class Leadership(Protocol):
+    async def acquire(self) -> None:
+        """Return once this process holds the lock."""
+        ...
+
+    async def renew(self) -> bool:
+        """Extend the lease; False once it is lost (stop the work and acquire again)."""
+        ...
+
+    async def release(self) -> None: ...
+
+
+class SoleLeadership:
+    """The embedded default has one instance: it always leads."""
+
+    async def acquire(self):
+        return None
+
+    async def renew(self):
+        return True
+
+    async def release(self):
+        return None
+
+
+class RedisLeadership:
+    def __init__(self, url: str, key: str, *, lease: float = LEASE_SECONDS):
+        self._redis = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        self._key = key
+        self._lease_ms = int(lease * 1000)
+        self._id = secrets.token_hex(8)
+        self._renewed_at = float("-inf")
+
+    async def acquire(self):
+        while True:
+            try:
+                if await self._redis.set(self._key, self._id, nx=True, px=self._lease_ms):
+                    self._renewed_at = time.monotonic()
+                    return
+            except redis.RedisError as exc:
+                log.debug("leader lock %s unavailable: %s", self._key, exc)
+            await asyncio.sleep(RENEW_EVERY)
+
+    async def renew(self):
+        try:
+            if await self._redis.eval(_RENEW, 1, self._key, self._id, self._lease_ms):
+                self._renewed_at = time.monotonic()
+                return True
+            return False
+        except redis.RedisError:
+            # Redis is away: keep leading until the lease we last held would have run out anyway.
+            return time.monotonic() - self._renewed_at < self._lease_ms / 1000
+
+    async def release(self):
+        with contextlib.suppress(redis.RedisError):  # if Redis is away, the lease expires by itself
+            await self._redis.eval(_RELEASE, 1, self._key, self._id)
+
+    async def close(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,322 @@
+"""Orders: placing (idempotently), filling, canceling, expiring and reading them.
+
+Every change runs in one transaction that locks the user's account row first (then the position, then the
+order), so a user's orders are applied one at a time whatever instance or thread handles them, and the
+database constraints (cash >= 0, reserved <= held, one answer per idempotency key) stand behind the checks.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import orjson
+from sqlalchemy import tuple_
+from sqlmodel import Session, select
+
+from models.account import Account, Position
+from models.market import Quote
+from models.order import IdempotencyRecord, Order, OrderCreate, OrderEnvelope, OrderPublic
+from services import symbols, trading
+from services.bus import Bus
+from services.cache import Cache
+from services.errors import DomainError
+from services.event_hub import publish_user_event
+from services.market_clock import MarketClock
+
+IDEMPOTENCY_TTL = 24 * 3600  # the cache's copy; the database keeps the record longer (see purge_idempotency)
+CLAIM_TTL = 30  # seconds a placement may stay in flight before its key can be tried again
+
+
+@dataclass(frozen=True)
+class Placement:
+    status: int
+    body: str  # exactly what was answered the first time; a retry replays it byte for byte
+    replayed: bool
+
+
+def _lock_account(db: Session, user_id: uuid.UUID) -> Account:
+    return db.exec(select(Account).where(Account.user_id == user_id).with_for_update()).one()
+
+
+def _lock_position(db: Session, user_id: uuid.UUID, symbol: str) -> Position | None:
+    query = select(Position).where(Position.user_id == user_id, Position.symbol == symbol).with_for_update()
+    return db.exec(query).first()
+
+
+def execution_price(order: Order, quote: Quote, now: datetime) -> Decimal | None:
+    """The price `order` executes at against `quote` now, or None while it must rest.
+
+    A stop whose trigger the last price reaches becomes a market (stop) or limit (stop_limit) order, which
+    is recorded on the order as `triggered_at`.
+    """
+    if order.stop_price is not None and order.triggered_at is None:
+        reached = quote.last >= order.stop_price if order.side == "buy" else quote.last <= order.stop_price
+        if not reached:
+            return None
+        order.triggered_at = now
+    price = quote.ask if order.side == "buy" else quote.bid
+    if order.limit_price is None:
+        return price
+    marketable = price <= order.limit_price if order.side == "buy" else price >= order.limit_price
+    return price if marketable else None
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> Placement:
+    if record.request_hash != fingerprint:
+        raise DomainError("IDEMPOTENCY_KEY_REUSED", "This idempotency key was already used for a different order.")
+    return Placement(record.response_status, record.response_body, replayed=True)
+
+
+def _expiry(time_in_force: str, clock: MarketClock, now: datetime) -> datetime | None:
+    """A day order lives until the close of the session it is placed in (the next one, outside hours)."""
+    if time_in_force == "gtc":
+        return None
+    return clock.session(clock.trading_day(clock.next_open(now)))[1]
+
+
+def place(
+    db: Session,
+    *,
+    user_id: uuid.UUID,
+    key: str,
+    request: OrderCreate,
+    quote: Quote | None,
+    quote_is_live: bool,
+    clock: MarketClock,
+    now: datetime,
+) -> tuple[Placement, OrderPublic | None]:
+    """Place an order, or replay the answer already given to this idempotency key."""
+    fingerprint = request.fingerprint()
+    account = _lock_account(db, user_id)  # from here on, this user's other placements wait for us
+    record = db.exec(
+        select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
+    ).first()
+    if record is not None:
+        return _replay(record, fingerprint), None
+    if not symbols.is_listed(request.symbol):
+        raise DomainError("UNKNOWN_SYMBOL", f"{request.symbol} is not listed.", {"symbols": [request.symbol]})
+
+    order = Order(
+        user_id=user_id,
+        symbol=request.symbol,
+        side=request.side,
+        order_type=request.order_type,
+        quantity=request.quantity,
+        limit_price=request.limit_price,
+        stop_price=request.stop_price,
+        time_in_force=request.time_in_force,
+        expires_at=_expiry(request.time_in_force, clock, now),
+        created_at=now,
+        updated_at=now,
+    )
+    if request.order_type == "market" and (quote is None or (clock.is_open(now) and not quote_is_live)):
+        raise DomainError("NO_QUOTE", f"There is no live quote for {request.symbol} to fill a market order against.")
+    position = _lock_position(db, user_id, request.symbol)
+    if request.side == "sell" and trading.available_shares(position) < request.quantity:
+        raise DomainError("INSUFFICIENT_SHARES", f"You have {trading.available_shares(position)} shares to sell.")
+
+    price = execution_price(order, quote, now) if quote is not None and clock.is_open(now) else None
+    entries = []
+    if price is not None:
+        if request.side == "buy" and trading.notional(request.quantity, price) > trading.buying_power(account):
+            raise DomainError("INSUFFICIENT_FUNDS", "Not enough buying power for this order.")
+        if position is None:
+            position = Position(user_id=user_id, symbol=request.symbol)
+            db.add(position)
+        entries = trading.fill(account, position, order, price, now)
+    else:
+        amount = Decimal(0)
+        if request.side == "buy":
+            amount = trading.buy_reservation(order, quote.ask if quote else None)
+            if amount > trading.buying_power(account):
+                raise DomainError("INSUFFICIENT_FUNDS", "Not enough buying power to reserve for this order.")
+        trading.reserve(account, position, order, amount)
+    db.add(order)
+    db.flush()  # the order row first: the ledger and the idempotency record refer to it
+    public = OrderPublic.of(order)
+    body = OrderEnvelope(order=public).model_dump_json(by_alias=True)
+    db.add_all(entries)
+    db.add(
+        IdempotencyRecord(
+            user_id=user_id,
+            key=key,
+            request_hash=fingerprint,
+            response_status=201,
+            response_body=body,
+            order_id=order.id,
+            created_at=now,
+        )
+    )
+    db.commit()
+    return Placement(201, body, replayed=False), public
+
+
+def submit(
+    db: Session,
+    cache: Cache,
+    bus: Bus,
+    *,
+    user_id: uuid.UUID,
+    key: str,
+    request: OrderCreate,
+    quote: Quote | None,
+    quote_is_live: bool,
+    clock: MarketClock,
+    now: datetime,
+) -> Placement:
+    """`place` behind the cache's fast path: answered keys replay without the database, and a key already
+    in flight is refused. The database stays the arbiter: without the cache, nothing is placed twice either."""
+    cache_key = f"idempotency:{user_id}:{key}"
+    remembered = cache.get(cache_key)
+    if remembered is not None:
+        fingerprint, status, body = orjson.loads(remembered)
+        if fingerprint != request.fingerprint():
+            raise DomainError("IDEMPOTENCY_KEY_REUSED", "This idempotency key was already used for a different order.")
+        return Placement(status, body, replayed=True)
+    if not cache.add(f"{cache_key}:in-flight", "1", ttl=CLAIM_TTL):
+        raise DomainError("DUPLICATE_REQUEST", "An order with this idempotency key is still being processed.")
+    try:
+        placement, public = place(
+            db,
+            user_id=user_id,
+            key=key,
+            request=request,
+            quote=quote,
+            quote_is_live=quote_is_live,
+            clock=clock,
+            now=now,
+        )
+    finally:
+        cache.delete(f"{cache_key}:in-flight")
+    entry = orjson.dumps([request.fingerprint(), placement.status, placement.body]).decode()
+    cache.set(cache_key, entry, ttl=IDEMPOTENCY_TTL)
+    if public is not None:
+        notify(bus, user_id, public)
+    return placement
+
+
+def notify(bus: Bus, user_id: uuid.UUID, order: OrderPublic) -> None:
+    publish_user_event(bus, user_id, "order_update", order.model_dump(mode="json", by_alias=True))
+
+
+def _owned(db: Session, user_id: uuid.UUID, order_id: uuid.UUID, *, lock: bool = False) -> Order:
+    query = select(Order).where(Order.id == order_id, Order.user_id == user_id)
+    order = db.exec(query.with_for_update() if lock else query).first()
+    if order is None:
+        raise DomainError("ORDER_NOT_FOUND", "There is no such order.")
+    return order
+
+
+def get(db: Session, *, user_id: uuid.UUID, order_id: uuid.UUID) -> OrderPublic:
+    return OrderPublic.of(_owned(db, user_id, order_id))
+
+
+def list_orders(
+    db: Session, *, user_id: uuid.UUID, status: str | None, limit: int, before: uuid.UUID | None
+) -> list[OrderPublic]:
+    """Newest first; `before` continues a listing after the order with that id."""
+    query = select(Order).where(Order.user_id == user_id)
+    if status is not None:
+        query = query.where(Order.status == status)
+    if before is not None:
+        anchor = db.exec(select(Order).where(Order.id == before, Order.user_id == user_id)).first()
+        if anchor is None:
+            raise DomainError("VALIDATION_ERROR", "`before` is not one of your orders.", [{"field": "before"}])
+        query = query.where(tuple_(Order.created_at, Order.id) < tuple_(anchor.created_at, anchor.id))
+    rows = db.exec(query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit))
+    return [OrderPublic.of(order) for order in rows]
+
+
+def _settle(db: Session, account: Account, order: Order, status: str, now: datetime) -> OrderPublic:
+    """End a locked resting order without a fill, releasing what it holds."""
+    trading.release(account, _lock_position(db, order.user_id, order.symbol), order)
+    order.status, order.updated_at = status, now
+    db.commit()
+    return OrderPublic.of(order)
+
+
+def cancel(db: Session, bus: Bus, *, user_id: uuid.UUID, order_id: uuid.UUID, now: datetime) -> OrderPublic:
+    account = _lock_account(db, user_id)
+    order = _owned(db, user_id, order_id, lock=True)
+    if order.status != "pending":
+        raise DomainError("ORDER_NOT_CANCELABLE", f"This order is {order.status} and can no longer be canceled.")
+    public = _settle(db, account, order, "canceled", now)
+    notify(bus, user_id, public)
+    return public
+
+
+def _pending_locked(db: Session, order_id: uuid.UUID) -> tuple[Account, Order] | None:
+    """Lock the account, then the order, and re-read it: another fill, cancel or expiry may have won the race."""
+    user_id = db.exec(select(Order.user_id).where(Order.id == order_id)).first()
+    if user_id is None:
+        return None
+    account = _lock_account(db, user_id)
+    order = db.exec(select(Order).where(Order.id == order_id).with_for_update()).one()
+    if order.status != "pending":
+        db.rollback()
+        return None
+    return account, order
+
+
+def try_fill(
+    db: Session, bus: Bus, *, order_id: uuid.UUID, quote: Quote, clock: MarketClock, now: datetime
+) -> OrderPublic | None:
+    """Fill a resting order if `quote` reaches it; each order fills at most once, whoever else tries."""
+    locked = _pending_locked(db, order_id)
+    if locked is None or not clock.is_open(now):
+        return None
+    account, order = locked
+    price = execution_price(order, quote, now)
+    if price is None:
+        if order.triggered_at == now:  # a stop_limit whose stop fired now rests as a limit order
+            db.commit()
+        else:
+            db.rollback()
+        return None
+    position = _lock_position(db, order.user_id, order.symbol)
+    trading.release(account, position, order)
+    if order.side == "buy" and trading.notional(order.quantity, price) > trading.buying_power(account):
+        # Only a stop buy can get here: the market gapped past its 5 % collar.
+        order.status, order.updated_at = "rejected", now
+        order.reject_reason = "The price moved past what was reserved for this order."
+    else:
+        if position is None:
+            position = Position(user_id=order.user_id, symbol=order.symbol)
+            db.add(position)
+        db.add_all(trading.fill(account, position, order, price, now))
+    db.commit()
+    public = OrderPublic.of(order)
+    notify(bus, order.user_id, public)
+    return public
+
+
+def expire(db: Session, bus: Bus, *, order_id: uuid.UUID, now: datetime) -> OrderPublic | None:
+    """End a day order whose session has closed."""
+    locked = _pending_locked(db, order_id)
+    if locked is None:
+        return None
+    account, order = locked
+    if order.expires_at is None or order.expires_at > now:
+        db.rollback()
+        return None
+    public = _settle(db, account, order, "expired", now)
+    notify(bus, order.user_id, public)
+    return public
+
+
+def resting(db: Session) -> list[Order]:
+    """Every pending order, for the execution engine's index."""
+    return list(db.exec(select(Order).where(Order.status == "pending")))
+
+
+def due_to_expire(db: Session, now: datetime) -> list[uuid.UUID]:
+    query = select(Order.id).where(Order.status == "pending", Order.expires_at <= now)
+    return list(db.exec(query))
+
+
+def purge_idempotency(db: Session, before: datetime) -> None:
+    """Keys are honoured for at least 24 h; older records go, so the table does not grow forever."""
+    db.execute(IdempotencyRecord.__table__.delete().where(IdempotencyRecord.created_at < before))
+    db.commit()
+

@@ -1,0 +1,123 @@
+"""A user's portfolio valued at the latest quotes, and its equity over time."""
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from pydantic import BaseModel
+from sqlmodel import Session, select
+
+from models.account import Account, Position
+from models.market import Quote
+from models.order import DecimalText, MoneyText, PriceText
+from models.portfolio import EquitySnapshot
+from models.user import CamelModel
+from services.trading import CENT
+
+HISTORY_LOOKBACK = {
+    "1D": timedelta(days=1),
+    "1W": timedelta(days=7),
+    "1M": timedelta(days=31),
+    "3M": timedelta(days=92),
+    "1Y": timedelta(days=366),
+    "ALL": None,
+}
+
+
+def _percent(part: Decimal, whole: Decimal) -> Decimal:
+    return (part / whole * 100).quantize(CENT, rounding=ROUND_HALF_UP) if whole else Decimal("0.00")
+
+
+class PositionValue(CamelModel):
+    symbol: str
+    quantity: DecimalText
+    avg_cost: PriceText
+    last_price: PriceText | None
+    market_value: MoneyText
+    unrealized_pnl: MoneyText
+    unrealized_pnl_percent: MoneyText
+    day_change: MoneyText
+
+
+class Portfolio(CamelModel):
+    cash: MoneyText
+    buying_power: MoneyText
+    equity: MoneyText
+    market_value: MoneyText
+    day_change: MoneyText
+    day_change_percent: MoneyText
+    realized_pnl: MoneyText
+    positions: list[PositionValue]
+
+
+def _value(position: Position, quote: Quote | None) -> PositionValue:
+    # Without a quote yet, a position is carried at cost rather than at zero.
+    price = quote.last if quote else None
+    avg_cost = (position.cost_basis / position.quantity).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    market_value = (position.quantity * price).quantize(CENT, rounding=ROUND_HALF_UP) if price else position.cost_basis
+    pnl = market_value - position.cost_basis
+    day_change = (position.quantity * quote.change).quantize(CENT, rounding=ROUND_HALF_UP) if quote else Decimal(0)
+    return PositionValue(
+        symbol=position.symbol,
+        quantity=position.quantity,
+        avg_cost=avg_cost,
+        last_price=price,
+        market_value=market_value,
+        unrealized_pnl=pnl,
+        unrealized_pnl_percent=_percent(pnl, position.cost_basis),
+        day_change=day_change,
+    )
+
+
+def value(db: Session, user_id: uuid.UUID, quotes: Mapping[str, Quote]) -> Portfolio:
+    """Cash, buying power and positions valued at the latest quotes.
+
+    The day's change is the move since the previous close of the shares held now, as brokers show it.
+    """
+    account = db.get(Account, user_id)
+    held = db.exec(select(Position).where(Position.user_id == user_id).order_by(Position.symbol)).all()
+    positions = [_value(p, quotes.get(p.symbol)) for p in held if p.quantity > 0]
+    market_value = sum((p.market_value for p in positions), Decimal("0.00"))
+    day_change = sum((p.day_change for p in positions), Decimal("0.00"))
+    equity = account.cash + market_value
+    return Portfolio(
+        cash=account.cash,
+        buying_power=account.cash - account.reserved_cash,
+        equity=equity,
+        market_value=market_value,
+        day_change=day_change,
+        day_change_percent=_percent(day_change, equity - day_change),
+        realized_pnl=sum((p.realized_pnl for p in held), Decimal("0.00")),
+        positions=positions,
+    )
+
+
+class EquityPoint(BaseModel):
+    t: datetime
+    equity: MoneyText
+
+
+def history(db: Session, user_id: uuid.UUID, range_name: str, *, now: datetime, current: Decimal) -> list[EquityPoint]:
+    """Recorded equity over the range, ending with the equity of this moment."""
+    query = select(EquitySnapshot).where(EquitySnapshot.user_id == user_id)
+    lookback = HISTORY_LOOKBACK[range_name]
+    if lookback is not None:
+        query = query.where(EquitySnapshot.t >= now - lookback)
+    points = [EquityPoint(t=s.t, equity=s.equity) for s in db.exec(query.order_by(EquitySnapshot.t))]
+    return [*points, EquityPoint(t=now, equity=current)]
+
+
+def record_snapshots(db: Session, quotes: Mapping[str, Quote], now: datetime) -> int:
+    """Write every account's equity at these quotes (the execution leader does this every minute)."""
+    accounts = db.exec(select(Account)).all()
+    positions: dict[uuid.UUID, list[Position]] = {}
+    for position in db.exec(select(Position).where(Position.quantity > 0)):
+        positions.setdefault(position.user_id, []).append(position)
+    for account in accounts:
+        market_value = sum(
+            (_value(p, quotes.get(p.symbol)).market_value for p in positions.get(account.user_id, [])), Decimal("0.00")
+        )
+        db.add(EquitySnapshot(user_id=account.user_id, t=now, equity=account.cash + market_value))
+    db.commit()
+    return len(accounts)

@@ -1,0 +1,529 @@
+"""Random trading sequences against the order service on a real database, checked step by step against a
+small model of the contract, plus a fuzz of the order parser.
+
+The model is written from the contract (fill prices, reservations, stops, expiry) and the documented rounding
+rule (a trade moves cash and cost basis by the notional rounded half-up to the cent; a sale removes basis
+pro rata, rounded half-up, or all of it when it closes the position), not from the service code.
+"""
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from pydantic import ValidationError
+from sqlmodel import select
+
+from models.account import Account, LedgerEntry, Position
+from models.market import Quote
+from models.order import Order, OrderCreate
+from services import auth, db, orders
+from services.bus import LocalBus
+from services.db import session_scope
+from services.errors import DomainError
+from services.market_clock import AlwaysOpen
+from services.reconcile import reconcile, reconcile_user
+from settings import load_settings
+from tests.support.databases import fresh_postgres
+from tests.support.factories import PASSWORD, random_email
+
+CENT = Decimal("0.01")
+NEW_YORK = ZoneInfo("America/New_York")
+# Where each symbol trades in these tests: one around $100, one straddling $1, where the tick changes.
+PRICE_RANGES = {"AAPL": (Decimal("95"), Decimal("105")), "PLTR": (Decimal("0.95"), Decimal("1.05"))}
+START = datetime(2030, 1, 2, 12, 0, tzinfo=NEW_YORK)  # a fixed clock: expiry never depends on when tests run
+MACHINE_SETTINGS = settings(
+    max_examples=30,
+    stateful_step_count=25,
+    deadline=None,
+    derandomize=True,  # the same sequences every run
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def engine(request, tmp_path_factory) -> Iterator:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('trading') / 'trading.db'}"
+        yield from _migrated(url)
+    else:
+        # A database of its own: the session's shared one has a live execution engine that would expire
+        # and fill these orders behind the model's back.
+        with fresh_postgres("trading") as url:
+            yield from _migrated(url)
+
+
+def _migrated(url: str) -> Iterator:
+    engine = db.make_engine(load_settings(database_url=url))
+    db.migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+# Strategies
+
+
+def on_grid(price: Decimal) -> Decimal:
+    """Cents from $1 up, hundredths of a cent below."""
+    return price if price < 1 else price.quantize(CENT, rounding=ROUND_DOWN)
+
+
+def prices(symbol: str) -> st.SearchStrategy[Decimal]:
+    low, high = PRICE_RANGES[symbol]
+    return st.decimals(low, high, places=4).map(on_grid)
+
+
+@st.composite
+def quotes(draw, symbol: str) -> Quote:
+    """A top of book with bid < ask and the last trade between them."""
+    bid, ask = sorted(
+        draw(st.lists(prices(symbol), min_size=2, max_size=2, unique=True).filter(lambda p: p[0] != p[1]))
+    )
+    last = draw(st.sampled_from([bid, ask, on_grid((bid + ask) / 2)]))
+    return Quote(
+        symbol=symbol,
+        bid=bid,
+        ask=ask,
+        last=last,
+        volume=1,
+        timestamp=0,
+        change=Decimal(0),
+        change_percent=Decimal(0),
+        prev_close=last,
+    )
+
+
+# Mostly small orders, so that buys often fit the cash and positions build up to sell from.
+quantities = st.one_of(
+    st.decimals(Decimal("0.000001"), Decimal("2"), places=6), st.decimals(Decimal("0.000001"), Decimal("50"), places=6)
+)
+
+
+@st.composite
+def order_requests(draw) -> OrderCreate:
+    symbol = draw(st.sampled_from(sorted(PRICE_RANGES)))
+    order_type = draw(st.sampled_from(["market", "limit", "stop", "stop_limit"]))
+    return OrderCreate(
+        symbol=symbol,
+        side=draw(st.sampled_from(["buy", "sell"])),
+        order_type=order_type,
+        quantity=draw(quantities),
+        limit_price=draw(prices(symbol)) if order_type in ("limit", "stop_limit") else None,
+        stop_price=draw(prices(symbol)) if order_type in ("stop", "stop_limit") else None,
+        time_in_force=draw(st.sampled_from(["day", "gtc"])),
+    )
+
+
+# The model
+
+
+def notional(quantity: Decimal, price: Decimal) -> Decimal:
+    return (quantity * price).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def end_of_trading_day(now: datetime) -> datetime:
+    """Around the clock, a day order lives until the next midnight in New York."""
+    tomorrow = now.astimezone(NEW_YORK).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(), tzinfo=NEW_YORK)
+
+
+@dataclass
+class ModelOrder:
+    request: OrderCreate
+    expires_at: datetime | None
+    id: uuid.UUID | None = None
+    status: str = "pending"
+    triggered: bool = False
+    reserved_cash: Decimal = Decimal(0)
+    fill_price: Decimal | None = None
+
+    @property
+    def is_buy(self) -> bool:
+        return self.request.side == "buy"
+
+    def price_against(self, quote: Quote) -> Decimal | None:
+        """Where the contract says this order executes against `quote`, or None while it rests. A stop whose
+        trigger the last price reaches becomes a market (stop) or limit (stop_limit) order for good."""
+        stop, limit = self.request.stop_price, self.request.limit_price
+        if stop is not None and not self.triggered:
+            if not (quote.last >= stop if self.is_buy else quote.last <= stop):
+                return None
+            self.triggered = True
+        price = quote.ask if self.is_buy else quote.bid
+        if limit is None or (price <= limit if self.is_buy else price >= limit):
+            return price
+        return None
+
+
+@dataclass
+class Book:
+    """One account as the contract says it should be."""
+
+    cash: Decimal
+    shares: defaultdict = field(default_factory=lambda: defaultdict(Decimal))
+    basis: defaultdict = field(default_factory=lambda: defaultdict(Decimal))
+    realized: defaultdict = field(default_factory=lambda: defaultdict(Decimal))
+    orders: dict = field(default_factory=dict)  # id -> ModelOrder, in placement order
+
+    def pending(self, symbol: str | None = None) -> list[ModelOrder]:
+        return [o for o in self.orders.values() if o.status == "pending" and symbol in (None, o.request.symbol)]
+
+    def reserved_cash(self) -> Decimal:
+        return sum((o.reserved_cash for o in self.pending()), Decimal(0))
+
+    def reserved_shares(self, symbol: str) -> Decimal:
+        return sum((o.request.quantity for o in self.pending(symbol) if not o.is_buy), Decimal(0))
+
+    def buying_power(self) -> Decimal:
+        return self.cash - self.reserved_cash()
+
+    def available(self, symbol: str) -> Decimal:
+        return self.shares[symbol] - self.reserved_shares(symbol)
+
+    def place(self, request: OrderCreate, quote: Quote, now: datetime) -> ModelOrder | str:
+        """The order as placed, or the code of the error the contract answers."""
+        if request.side == "sell" and self.available(request.symbol) < request.quantity:
+            return "INSUFFICIENT_SHARES"
+        order = ModelOrder(request, end_of_trading_day(now) if request.time_in_force == "day" else None)
+        price = order.price_against(quote)
+        if price is not None:
+            if order.is_buy and notional(request.quantity, price) > self.buying_power():
+                return "INSUFFICIENT_FUNDS"
+            self._fill(order, price)
+        elif order.is_buy:
+            # A resting buy holds back limit x quantity (a stop buy without limit: stop + 5 %), rounded up.
+            price = request.limit_price or request.stop_price * Decimal("1.05")
+            order.reserved_cash = (request.quantity * price).quantize(CENT, rounding=ROUND_CEILING)
+            if order.reserved_cash > self.buying_power():
+                return "INSUFFICIENT_FUNDS"
+        return order
+
+    def tick(self, order: ModelOrder, quote: Quote) -> None:
+        """A new quote reaches a resting order: it fills, or (a stop buy past its collar) is rejected."""
+        price = order.price_against(quote)
+        if price is None:
+            return
+        order.reserved_cash = Decimal(0)
+        if order.is_buy and notional(order.request.quantity, price) > self.buying_power():
+            order.status = "rejected"
+        else:
+            self._fill(order, price)
+
+    def end(self, order: ModelOrder, status: str) -> None:
+        order.status, order.reserved_cash = status, Decimal(0)
+
+    def _fill(self, order: ModelOrder, price: Decimal) -> None:
+        symbol, quantity = order.request.symbol, order.request.quantity
+        amount = notional(quantity, price)
+        if order.is_buy:
+            self.cash -= amount
+            self.shares[symbol] += quantity
+            self.basis[symbol] += amount
+        else:
+            closes = quantity == self.shares[symbol]
+            share = self.basis[symbol] * quantity / self.shares[symbol]
+            removed = self.basis[symbol] if closes else share.quantize(CENT, rounding=ROUND_HALF_UP)
+            self.cash += amount
+            self.shares[symbol] -= quantity
+            self.basis[symbol] -= removed
+            self.realized[symbol] += amount - removed
+        order.status, order.fill_price, order.reserved_cash = "filled", price, Decimal(0)
+
+
+# The state machine
+
+
+class Trading(RuleBasedStateMachine):
+    """One new user per example; every step goes through the service layer in its own transaction."""
+
+    def __init__(self, engine):
+        super().__init__()
+        self.engine = engine
+        self.bus = LocalBus()
+        self.clock = AlwaysOpen()
+        self.now = START
+        self.quotes: dict[str, Quote] = {}
+        self.answers: list[tuple[str, OrderCreate, str]] = []  # (key, request, body) of each placement
+
+    def _step(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+    def _quote(self, quote: Quote) -> Quote:
+        stamped = quote.model_copy(update={"timestamp": int(self.now.timestamp() * 1000)})
+        self.quotes[quote.symbol] = stamped
+        return stamped
+
+    @initialize(cash=st.decimals(0, 20000, places=2), aapl=quotes("AAPL"), pltr=quotes("PLTR"))
+    def open_account(self, cash, aapl, pltr):
+        with session_scope(self.engine) as session:
+            user = auth.register(
+                session, email=random_email(), password=PASSWORD, display_name=None, starting_cash=cash
+            )
+        self.user_id, self.starting_cash, self.book = user.id, cash, Book(cash)
+        self._quote(aapl)
+        self._quote(pltr)
+
+    @rule(request=order_requests(), tenths=st.sampled_from([None, 3, 10]))
+    def place(self, request, tenths):
+        """`tenths` sizes a sale from what is held (10: all of it, which closes the position)."""
+        now = self._step()
+        available = self.book.available(request.symbol)
+        if tenths and request.side == "sell" and available > 0:
+            quantity = (available * tenths / 10).quantize(Decimal("0.000001"), rounding=ROUND_DOWN)
+            request = request.model_copy(update={"quantity": quantity or available})
+        expected = self.book.place(request, self.quotes[request.symbol], now)
+        key = uuid.uuid4().hex
+        try:
+            with session_scope(self.engine) as session:
+                placement, public = orders.place(
+                    session,
+                    user_id=self.user_id,
+                    key=key,
+                    request=request,
+                    quote=self.quotes[request.symbol],
+                    quote_is_live=True,
+                    clock=self.clock,
+                    now=now,
+                )
+        except DomainError as error:
+            assert error.code == expected, f"{request!r}: got {error.code}, the model expected {expected}"
+            return
+        assert isinstance(expected, ModelOrder), f"{request!r} was placed; the model expected {expected}"
+        assert (placement.status, placement.replayed) == (201, False)
+        assert public.expires_at == expected.expires_at
+        expected.id = public.id
+        self.book.orders[public.id] = expected
+        self.answers.append((key, request, placement.body))
+        self._assert_matches(public, expected)
+
+    @precondition(lambda self: self.answers)
+    @rule(data=st.data(), same_body=st.booleans())
+    def retry(self, data, same_body):
+        """A retried key replays the first answer byte for byte; reused for another order, it is refused."""
+        key, request, body = data.draw(st.sampled_from(self.answers))
+        if not same_body:
+            request = request.model_copy(update={"quantity": request.quantity + 1})
+        try:
+            with session_scope(self.engine) as session:
+                placement, public = orders.place(
+                    session,
+                    user_id=self.user_id,
+                    key=key,
+                    request=request,
+                    quote=self.quotes[request.symbol],
+                    quote_is_live=True,
+                    clock=self.clock,
+                    now=self._step(),
+                )
+        except DomainError as error:
+            assert not same_body and error.code == "IDEMPOTENCY_KEY_REUSED"
+            return
+        assert same_body and (placement.status, placement.body, placement.replayed, public) == (201, body, True, None)
+
+    @rule(symbol=st.sampled_from(sorted(PRICE_RANGES)), data=st.data())
+    def tick(self, symbol, data):
+        """The market moves; every resting order of the symbol gets a fill attempt, as the engine would make."""
+        quote = self._quote(data.draw(quotes(symbol)))
+        now = self._step()
+        for expected in self.book.pending(symbol):
+            with session_scope(self.engine) as session:
+                public = orders.try_fill(
+                    session, self.bus, order_id=expected.id, quote=quote, clock=self.clock, now=now
+                )
+            self.book.tick(expected, quote)
+            if public is None:
+                assert expected.status == "pending", f"{expected.request!r} should have ended as {expected.status}"
+            else:
+                self._assert_matches(public, expected)
+
+    @precondition(lambda self: self.book.orders)
+    @rule(data=st.data())
+    def cancel(self, data):
+        expected = data.draw(st.sampled_from(list(self.book.orders.values())))
+        try:
+            with session_scope(self.engine) as session:
+                public = orders.cancel(session, self.bus, user_id=self.user_id, order_id=expected.id, now=self._step())
+        except DomainError as error:
+            assert expected.status != "pending" and error.code == "ORDER_NOT_CANCELABLE"
+            return
+        assert expected.status == "pending", f"a {expected.status} order was canceled"
+        self.book.end(expected, "canceled")
+        self._assert_matches(public, expected)
+
+    @rule()
+    def unknown_order_cannot_be_canceled(self):
+        try:
+            with session_scope(self.engine) as session:
+                orders.cancel(session, self.bus, user_id=self.user_id, order_id=uuid.uuid4(), now=self._step())
+        except DomainError as error:
+            assert error.code == "ORDER_NOT_FOUND"
+        else:
+            raise AssertionError("canceling an unknown order succeeded")
+
+    @precondition(lambda self: self.book.orders)
+    @rule()
+    def session_closes(self):
+        """Nothing expires early; then the day ends and every day order still pending expires, gtc ones stay."""
+        for expected in self.book.orders.values():
+            assert self._expire(expected, self.now) is None
+        self.now = max(o.expires_at or self.now for o in self.book.orders.values()) + timedelta(seconds=1)
+        for expected in self.book.orders.values():
+            public = self._expire(expected, self.now)
+            if expected.status == "pending" and expected.expires_at is not None:
+                self.book.end(expected, "expired")
+                self._assert_matches(public, expected)
+            else:
+                assert public is None
+
+    def _expire(self, expected: ModelOrder, now: datetime):
+        with session_scope(self.engine) as session:
+            return orders.expire(session, self.bus, order_id=expected.id, now=now)
+
+    def _assert_matches(self, public, expected: ModelOrder) -> None:
+        assert (public.status, public.avg_fill_price) == (expected.status, expected.fill_price), expected.request
+        filled = expected.request.quantity if expected.status == "filled" else 0
+        assert public.filled_quantity == filled
+
+    @invariant()
+    def books_are_exact(self):
+        with session_scope(self.engine) as session:
+            account = session.get(Account, self.user_id)
+            positions = {p.symbol: p for p in session.exec(select(Position).where(Position.user_id == self.user_id))}
+            stored = {o.id: o for o in session.exec(select(Order).where(Order.user_id == self.user_id))}
+            ledger = session.exec(select(LedgerEntry.amount).where(LedgerEntry.user_id == self.user_id)).all()
+            discrepancies = reconcile_user(session, self.user_id)
+        self._assert_invariants(account, positions, sum(ledger, Decimal(0)))
+        assert discrepancies == []
+        self._assert_model(account, positions, stored)
+
+    def _assert_invariants(self, account: Account, positions: dict, ledger: Decimal) -> None:
+        assert account.cash >= 0
+        assert 0 <= account.reserved_cash <= account.cash
+        for p in positions.values():
+            assert p.quantity >= 0 and 0 <= p.reserved_quantity <= p.quantity
+        held = sum((p.cost_basis - p.realized_pnl for p in positions.values()), Decimal(0))
+        assert account.cash + held == self.starting_cash
+        assert ledger == account.cash
+
+    def _assert_model(self, account: Account, positions: dict, stored: dict) -> None:
+        book = self.book
+        assert (account.cash, account.reserved_cash) == (book.cash, book.reserved_cash())
+        for symbol in PRICE_RANGES:
+            p = positions.get(symbol) or Position(user_id=self.user_id, symbol=symbol)
+            actual = (p.quantity, p.reserved_quantity, p.cost_basis, p.realized_pnl)
+            assert actual == (
+                book.shares[symbol],
+                book.reserved_shares(symbol),
+                book.basis[symbol],
+                book.realized[symbol],
+            )
+        assert {i: (o.status, o.reserved_cash) for i, o in stored.items()} == {
+            i: (o.status, o.reserved_cash) for i, o in book.orders.items()
+        }
+
+
+def test_random_trading_keeps_the_books_exact(engine):
+    run_state_machine_as_test(lambda: Trading(engine), settings=MACHINE_SETTINGS)
+
+
+def test_reconcile_names_each_balance_that_drifted(engine):
+    """Reconcile is only worth running if it notices: tamper with each running total in turn."""
+    with session_scope(engine) as session:
+        user = auth.register(
+            session, email=random_email(), password=PASSWORD, display_name=None, starting_cash=Decimal(100)
+        )
+        session.add(Position(user_id=user.id, symbol="AAPL", quantity=Decimal(2), reserved_quantity=Decimal("0.5")))
+        account = session.get(Account, user.id)
+        account.reserved_cash = Decimal("1.25")
+        account.cash = Decimal("99.99")
+        session.commit()
+        found = {(d.check, d.symbol): (d.expected, d.actual) for d in reconcile_user(session, user.id)}
+        everyone = reconcile(session)
+    assert found == {
+        ("cash_vs_ledger", None): (Decimal("100.00"), Decimal("99.99")),
+        ("reserved_cash", None): (Decimal("0.00"), Decimal("1.25")),
+        ("money_conserved", None): (Decimal("100.00"), Decimal("99.99")),
+        ("reserved_quantity", "AAPL"): (Decimal("0.000000"), Decimal("0.500000")),
+    }
+    assert {(d.check, d.symbol) for d in everyone if d.user_id == user.id} == set(found)
+
+
+# The order parser
+
+FIELDS = ["symbol", "side", "orderType", "quantity", "limitPrice", "stopPrice", "timeInForce"]
+CHOICES = ["AAPL", " msft ", "buy", "sell", "market", "limit", "stop", "stop_limit", "day", "gtc"]
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=12),
+    st.sampled_from(CHOICES),
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),  # numbers as text: "0.0000001", "1E+3"
+)
+python_values = st.one_of(json_scalars, st.decimals(), st.lists(json_scalars, max_size=2), st.binary(max_size=4))
+
+
+def order_dicts(values: st.SearchStrategy) -> st.SearchStrategy[dict]:
+    """Mostly well-formed bodies with odd values, sometimes with unknown keys."""
+    known = st.fixed_dictionaries({}, optional=dict.fromkeys(FIELDS, values))
+    return st.builds(
+        lambda body, extra: {**body, **extra}, known, st.dictionaries(st.text(max_size=5), values, max_size=1)
+    )
+
+
+def assert_meets_the_contract(order: OrderCreate) -> None:
+    assert order.side in ("buy", "sell") and order.time_in_force in ("day", "gtc")
+    assert order.symbol == order.symbol.strip().upper() and order.symbol.isprintable() and order.symbol
+    assert order.quantity.is_finite() and order.quantity > 0
+    assert -order.quantity.normalize().as_tuple().exponent <= 6
+    for price, needed in (
+        (order.limit_price, order.order_type in ("limit", "stop_limit")),
+        (order.stop_price, order.order_type in ("stop", "stop_limit")),
+    ):
+        assert (price is not None) == needed
+        if price is not None:
+            assert price.is_finite() and price > 0
+            assert -price.normalize().as_tuple().exponent <= (2 if price >= 1 else 4)
+    again = OrderCreate.model_validate_json(order.model_dump_json(by_alias=True))
+    assert again.fingerprint() == order.fingerprint()
+
+
+PARSER_SETTINGS = settings(max_examples=1500, deadline=None, derandomize=True, database=None)
+
+
+@PARSER_SETTINGS
+@given(st.one_of(order_dicts(python_values), python_values))
+def test_the_order_parser_refuses_with_validation_errors_only(raw):
+    try:
+        order = OrderCreate.model_validate(raw)
+    except ValidationError:
+        return
+    assert_meets_the_contract(order)
+
+
+@PARSER_SETTINGS
+@given(st.one_of(order_dicts(json_scalars).map(json.dumps), st.text(max_size=40)))
+def test_the_order_parser_refuses_bad_json_with_validation_errors_only(text):
+    try:
+        order = OrderCreate.model_validate_json(text)
+    except ValidationError:
+        return
+    assert_meets_the_contract(order)

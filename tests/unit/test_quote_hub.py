@@ -1,0 +1,104 @@
+"""The quote hub: latest quotes, newest-only client streams, staleness, listeners."""
+
+import asyncio
+import time
+from decimal import Decimal
+from itertools import pairwise
+
+import orjson
+
+from models.market import Quote
+from services.bus import LocalBus
+from services.quote_hub import BATCH_INTERVAL, QUOTES_CHANNEL, STALE_AFTER, QuoteHub, encode_batch
+from services.quote_store import MemoryQuoteStore
+
+
+def quote(symbol="AAPL", last="100.00", timestamp=1_000):
+    price = Decimal(last)
+    return Quote(
+        symbol=symbol,
+        bid=price - Decimal("0.01"),
+        ask=price + Decimal("0.01"),
+        last=price,
+        volume=100,
+        timestamp=timestamp,
+        change=Decimal("0"),
+        change_percent=Decimal("0"),
+        prev_close=price,
+    )
+
+
+class Clock:
+    now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_latest_quotes_never_roll_back():
+    hub = QuoteHub(LocalBus(), MemoryQuoteStore())
+    hub.receive([quote(last="101.00", timestamp=2_000)])
+    hub.receive([quote(last="99.00", timestamp=1_000)])  # arrived late
+    assert hub.latest["AAPL"].last == Decimal("101.00")
+    assert orjson.loads(hub.wire["AAPL"])["last"] == 101.0
+
+
+def test_stale_when_the_feed_falls_silent():
+    clock = Clock()
+    hub = QuoteHub(LocalBus(), MemoryQuoteStore(), clock=clock)
+    assert hub.stale  # nothing heard yet
+    hub.receive([])  # a heartbeat
+    assert not hub.stale
+    clock.now += STALE_AFTER + 0.1
+    assert hub.stale
+    hub.receive([], heard=False)  # quotes loaded from the store are not news from the feed
+    assert hub.stale
+
+
+async def test_stream_gets_a_snapshot_then_only_the_newest_quote_of_its_symbols():
+    hub = QuoteHub(LocalBus(), MemoryQuoteStore())
+    hub.receive([quote("AAPL", "100.00", 1), quote("MSFT", "400.00", 1)])
+    stream = hub.open_stream()
+    snapshot = stream.subscribe(["AAPL", "AAPL", "TSLA"])
+    assert [orjson.loads(w)["symbol"] for w in snapshot] == ["AAPL"]
+    for i in range(2, 50):
+        hub.receive([quote("AAPL", f"{100 + i}.00", i), quote("MSFT", "401.00", i)])
+    batch = orjson.loads(await asyncio.wait_for(stream.next_batch(), 1))
+    assert batch == {"type": "quote_batch", "data": [orjson.loads(hub.wire["AAPL"])]}
+    assert batch["data"][0]["last"] == 149.0
+    stream.close()
+    hub.receive([quote("AAPL", "200.00", 99)])
+    assert not hub._streams["AAPL"]
+
+
+async def test_batches_are_at_least_the_batch_interval_apart():
+    hub = QuoteHub(LocalBus(), MemoryQuoteStore())
+    stream = hub.open_stream()
+    stream.subscribe(["AAPL"])
+    arrivals = []
+    for i in range(5):
+        hub.receive([quote(timestamp=i)])
+        await asyncio.wait_for(stream.next_batch(), 1)
+        arrivals.append(time.monotonic())
+    gaps = [b - a for a, b in pairwise(arrivals)]
+    assert min(gaps) >= BATCH_INTERVAL * 0.95
+
+
+async def test_run_follows_the_bus_and_tells_listeners():
+    bus, store = LocalBus(), MemoryQuoteStore()
+    await store.save([quote("SPY", "500.00", 1)])
+    hub = QuoteHub(bus, store)
+    heard = []
+    hub.add_listener(heard.append)
+    task = asyncio.create_task(hub.run())
+    await asyncio.sleep(0.01)
+    assert hub.latest["SPY"].last == Decimal("500.00")  # loaded from the store at start
+
+    bus.publish(QUOTES_CHANNEL, "not json")  # ignored, the hub keeps going
+    bus.publish(QUOTES_CHANNEL, encode_batch([quote("SPY", "501.25", 2)]))
+    for _ in range(100):
+        if heard:
+            break
+        await asyncio.sleep(0.01)
+    assert [q.last for q in heard[0]] == [Decimal("501.25")] and hub.latest["SPY"].last == Decimal("501.25")
+    task.cancel()
