@@ -10,10 +10,9 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from api import alerts, errors, fallback, market, orders, portfolio, watchlist, ws, ws_server
 from api import auth as auth_api
-from api import errors, fallback, market, orders, portfolio, ws, ws_server
 from services import runtime
-from services.event_hub import EventHub
 from services.runtime import Runtime
 from settings import DATA_DIR, ROOT, ConfigError, load_settings
 
@@ -34,11 +33,10 @@ class RedactTokens(logging.Filter):
 
 def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
     """The ASGI app over a started runtime; `with_ui=False` serves the API alone (API tests)."""
-    events = EventHub(rt.bus)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        tasks = [asyncio.create_task(work) for work in [*rt.background_work(), events.run()]]
+        tasks = [asyncio.create_task(work) for work in rt.background_work()]
         yield
         for task in tasks:
             task.cancel()
@@ -46,12 +44,13 @@ def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
         await rt.close()
 
     app = FastAPI(title="Sherwood", version="0.1.0", summary="Paper trading API", lifespan=lifespan)
-    app.state.events = events
     errors.install(app)
     app.include_router(auth_api.router)
     app.include_router(market.router)
     app.include_router(orders.router)
     app.include_router(portfolio.router)
+    app.include_router(watchlist.router)
+    app.include_router(alerts.router)
     app.include_router(fallback.router)  # after every /api router
     app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
@@ -66,6 +65,7 @@ def _mount_ui(app: FastAPI, rt: Runtime) -> None:
     from nicegui.storage import Storage
 
     import pages  # noqa: F401 - registers the pages
+    from components import live
     from pages.session import RequireLogin
 
     # Browser storage must be shared when several instances serve one site.
@@ -73,6 +73,7 @@ def _mount_ui(app: FastAPI, rt: Runtime) -> None:
     Storage.redis_url = rt.settings.redis_url
     Storage.redis_key_prefix = rt.settings.redis_namespace() + "nicegui:"
     nicegui_app.add_middleware(RequireLogin)
+    live.start()
     ui.run_with(
         app,
         title="Sherwood",

@@ -55,6 +55,7 @@ def place_order(
         quote_is_live=not rt.hub.stale,
         clock=rt.clock,
         now=utcnow(),
+        rate_limit=rt.settings.order_rate_limit,
     )
     headers = {"Idempotent-Replayed": "true"} if placement.replayed else None
     return Response(placement.body, status_code=placement.status, media_type="application/json", headers=headers)

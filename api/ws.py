@@ -35,7 +35,7 @@ FLOODED = error("RATE_LIMITED", "Too many messages; closing the connection.")
 @router.websocket("/ws")
 async def stream(websocket: WebSocket) -> None:
     await websocket.accept()
-    connection = Connection(websocket, runtime.current().hub, websocket.app.state.events)
+    connection = Connection(websocket, runtime.current().hub, runtime.current().events)
     await connection.serve(websocket.query_params.get("token"))
 
 

@@ -1,28 +1,69 @@
-"""The page frame every signed-in page shares: header with navigation and logout."""
+"""The page frame every signed-in page shares: header with search, navigation, market status, theme and logout."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from nicegui import ui
+from nicegui import app, ui
 
-from components import theme
+from components import live, theme, user_events
+from components.user_events import BrowserListener
 from models.user import UserPublic
+from services import symbols
 
-NAV = (("Portfolio", "/"),)
+NAV = (("Portfolio", "/"), ("Orders", "/orders"))
+
+
+def _search() -> None:
+    options = {x.symbol: f"{x.symbol} · {x.name}" for x in symbols.listings()}
+    search = ui.select(options, with_input=True, label="Search stocks").props(
+        'dense outlined clearable data-testid="search" input-debounce=0 behavior=menu'
+    )
+    search.classes("w-56 sm:w-72")
+    search.on_value_change(lambda e: e.value and ui.navigate.to(f"/stock/{e.value}"))
+
+
+def _market_status() -> None:
+    with ui.row().classes("items-center gap-1 text-sm text-gray-500 no-wrap").props('data-testid="market-status"'):
+        for state, icon, colour in (
+            ("open", "circle", "text-green-500"),
+            ("closed", "circle", "text-gray-400"),
+            ("stale", "schedule", "text-orange-500"),
+        ):
+            ui.icon(icon).classes(f"text-[10px] {colour}").bind_visibility_from(
+                live.status, "state", backward=lambda current, state=state: current == state
+            )
+        ui.label().bind_text_from(live.status, "label")
+
+
+def _theme_toggle() -> None:
+    dark = ui.dark_mode(app.storage.user.get("dark", False))
+
+    def toggle() -> None:
+        dark.value = not dark.value
+        app.storage.user["dark"] = dark.value
+
+    ui.button(icon="dark_mode", on_click=toggle).props('flat round dense color=grey-7 data-testid="theme"').tooltip(
+        "Light or dark theme"
+    )
 
 
 @contextmanager
-def frame(title: str, user: UserPublic) -> Iterator[ui.column]:
+def frame(title: str, user: UserPublic) -> Iterator[BrowserListener]:
+    """Lay out a signed-in page; yields the page's subscription to the user's order updates and alerts."""
     ui.page_title(f"{title} · Sherwood")
     theme.apply()
-    with ui.header().classes("bg-white text-black border-b items-center px-6 py-2"):
-        with ui.link(target="/").classes("no-underline text-black"):
+    with ui.header().classes("sw-header items-center px-4 sm:px-6 py-2 gap-3 flex-wrap"):
+        with ui.link(target="/").classes("no-underline").style("color: inherit"):
             theme.brand("text-xl")
-        with ui.row().classes("gap-4 ml-8"):
+        with ui.row().classes("gap-4 ml-2 sm:ml-6"):
             for label, target in NAV:
-                ui.link(label, target).classes("no-underline text-gray-700 font-medium")
+                ui.link(label, target).classes("sw-nav no-underline font-medium")
         ui.space()
-        ui.label(user.display_name).classes("text-gray-600").props('data-testid="user-name"')
+        _search()
+        _market_status()
+        _theme_toggle()
+        ui.label(user.display_name).classes("text-gray-500 hidden sm:block").props('data-testid="user-name"')
         ui.button("Log out", on_click=lambda: ui.navigate.to("/logout")).props("flat no-caps color=grey-8")
-    with ui.column().classes("w-full max-w-5xl mx-auto p-6 gap-6") as content:
-        yield content
+    listener = user_events.follow(user, app.storage.user["token"])
+    with ui.column().classes("w-full max-w-6xl mx-auto p-4 sm:p-6 gap-6"):
+        yield listener

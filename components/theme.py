@@ -11,6 +11,16 @@ body { font-family: -apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helve
 .sw-brand { font-weight: 800; letter-spacing: -0.02em; }
 .sw-up { color: #00C805; }
 .sw-down { color: #FF5000; }
+.sw-header { background: #fff; color: #111; border-bottom: 1px solid #e5e7eb; }
+.sw-nav { color: #374151; }
+.body--dark .sw-header { background: #111; color: #f3f4f6; border-bottom-color: #262626; }
+.body--dark .sw-nav { color: #d1d5db; }
+.body--dark .sw-card { box-shadow: none; border: 1px solid #262626; }
+.sw-num { font-variant-numeric: tabular-nums; }
+.sw-flash-up { animation: sw-flash-up .8s; }
+.sw-flash-down { animation: sw-flash-down .8s; }
+@keyframes sw-flash-up { from { background: rgba(0,200,5,.25); } to { background: transparent; } }
+@keyframes sw-flash-down { from { background: rgba(255,80,0,.25); } to { background: transparent; } }
 """
 
 

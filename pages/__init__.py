@@ -1,5 +1,5 @@
 """Importing this package registers every page with NiceGUI."""
 
-from pages import home, login
+from pages import home, login, orders, stock
 
-__all__ = ["home", "login"]
+__all__ = ["home", "login", "orders", "stock"]

@@ -1,24 +1,65 @@
-"""The signed-in home page: the account at a glance (the portfolio view grows here)."""
+"""The portfolio: equity and its chart, balances, positions, open orders and recent fills."""
+
+from decimal import Decimal
 
 from fastapi import Request
-from nicegui import ui
+from nicegui import background_tasks, ui
 
+from components import live
+from components.charts import Points, RangeChart
 from components.frame import frame
+from components.orders_table import OrdersTable
+from components.positions import LivePortfolio
+from models.types import utcnow
 from pages.session import call
-from services import accounts
+from services import portfolio, runtime
+
+POPULAR = ("AAPL", "NVDA", "TSLA", "MSFT", "SPY", "AMZN")
+
+
+def _first_trade_invitation() -> ui.card:
+    """What a new account sees instead of empty tables: a way to its first trade."""
+    with ui.card().classes("sw-card w-full p-6 gap-3").props('data-testid="empty-state"') as card:
+        ui.label("Make your first trade").classes("text-xl font-semibold")
+        ui.label("Pick a stock to see its chart and buy it with your paper money.").classes("text-gray-500")
+        with ui.row().classes("gap-2"):
+            for symbol in POPULAR:
+                quote = live.view(symbol)
+                link = ui.link(target=f"/stock/{symbol}").classes("no-underline")
+                with link, ui.card().classes("sw-card px-4 py-2 gap-0 cursor-pointer"):
+                    ui.label(symbol).classes("font-semibold")
+                    ui.label().classes("sw-num text-sm").bind_text_from(quote, "last")
+    return card
 
 
 @ui.page("/")
 async def home_page(request: Request):
     user = request.state.user
-    with frame("Portfolio", user):
-        ui.label(f"Welcome, {user.display_name}").classes("text-3xl font-semibold").props('data-testid="welcome"')
-        balances = await call(accounts.balances, user.id)
-        with ui.row().classes("gap-6 w-full"):
-            for label, amount, testid in (
-                ("Cash", balances.cash, "cash"),
-                ("Buying power", balances.buying_power, "buying-power"),
-            ):
-                with ui.card().classes("sw-card p-6 min-w-60"):
-                    ui.label(label).classes("text-gray-500 text-sm")
-                    ui.label(f"${amount:,.2f}").classes("text-2xl font-semibold").props(f'data-testid="{testid}"')
+    with frame("Portfolio", user) as events:
+        ui.label(f"Welcome, {user.display_name}").classes("text-lg text-gray-500").props('data-testid="welcome"')
+        live_book = LivePortfolio(user)
+
+        async def equity_points(range_name: str) -> Points:
+            current = portfolio.appraise(live_book.book, runtime.current().hub.latest).equity if live_book.book else 0
+            points = await call(portfolio.history, user.id, range_name, now=utcnow(), current=Decimal(current))
+            return [(p.t.isoformat(), p.equity) for p in points]
+
+        chart = RangeChart(equity_points, testid="equity-chart")
+        live_book.cards()
+        invitation = _first_trade_invitation()
+        ui.label("Positions").classes("text-xl font-semibold")
+        live_book.table()
+        ui.label("Open orders").classes("text-xl font-semibold")
+        open_orders = OrdersTable(user, status="pending", empty="No open orders.", testid="open-orders")
+        ui.label("Recent fills").classes("text-xl font-semibold")
+        fills = OrdersTable(user, status="filled", limit=5, empty="Nothing filled yet.", testid="recent-fills")
+
+    async def reload() -> None:
+        await live_book.reload()
+        await open_orders.refresh()
+        await fills.refresh()
+        invitation.visible = not (live_book.book.positions or open_orders.table.rows or fills.table.rows)
+
+    events.on_order.append(lambda _order: background_tasks.create(reload()))
+    await reload()
+    await chart.show()

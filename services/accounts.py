@@ -6,7 +6,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from models.account import Account
+from models.account import Account, Position
 from services.errors import DomainError
 
 
@@ -25,3 +25,15 @@ def balances(db: Session, user_id: uuid.UUID) -> Balances:
     if account is None:
         raise DomainError("NOT_FOUND", "This user has no account.")
     return Balances(cash=account.cash, reserved_cash=account.reserved_cash)
+
+
+class Holding(BaseModel):
+    quantity: Decimal
+    available: Decimal  # not reserved by resting sell orders
+
+
+def holding(db: Session, user_id: uuid.UUID, symbol: str) -> Holding:
+    position = db.get(Position, (user_id, symbol))
+    if position is None:
+        return Holding(quantity=Decimal(0), available=Decimal(0))
+    return Holding(quantity=position.quantity, available=position.quantity - position.reserved_quantity)

@@ -164,9 +164,17 @@ def submit(
     quote_is_live: bool,
     clock: MarketClock,
     now: datetime,
+    rate_limit: int = 0,
 ) -> Placement:
     """`place` behind the cache's fast path: answered keys replay without the database, and a key already
-    in flight is refused. The database stays the arbiter: without the cache, nothing is placed twice either."""
+    in flight is refused. The database stays the arbiter: without the cache, nothing is placed twice either.
+    `rate_limit` caps placements per user per minute (0: no cap)."""
+    if rate_limit:
+        count, retry_after = cache.hit(f"order-rate:{user_id}", window=60)
+        if count > rate_limit:
+            raise DomainError(
+                "RATE_LIMITED", f"More than {rate_limit} orders in a minute; slow down.", retry_after=retry_after
+            )
     cache_key = f"idempotency:{user_id}:{key}"
     remembered = cache.get(cache_key)
     if remembered is not None:
@@ -196,6 +204,11 @@ def submit(
     return placement
 
 
+def order_of(placement: Placement) -> OrderPublic:
+    """The order a successful placement answered with."""
+    return OrderEnvelope.model_validate_json(placement.body).order
+
+
 def notify(bus: Bus, user_id: uuid.UUID, order: OrderPublic) -> None:
     publish_user_event(bus, user_id, "order_update", order.model_dump(mode="json", by_alias=True))
 
@@ -213,12 +226,20 @@ def get(db: Session, *, user_id: uuid.UUID, order_id: uuid.UUID) -> OrderPublic:
 
 
 def list_orders(
-    db: Session, *, user_id: uuid.UUID, status: str | None, limit: int, before: uuid.UUID | None
+    db: Session,
+    *,
+    user_id: uuid.UUID,
+    status: str | None,
+    limit: int,
+    before: uuid.UUID | None = None,
+    symbol: str | None = None,
 ) -> list[OrderPublic]:
     """Newest first; `before` continues a listing after the order with that id."""
     query = select(Order).where(Order.user_id == user_id)
     if status is not None:
         query = query.where(Order.status == status)
+    if symbol is not None:
+        query = query.where(Order.symbol == symbol)
     if before is not None:
         anchor = db.exec(select(Order).where(Order.id == before, Order.user_id == user_id)).first()
         if anchor is None:

@@ -70,27 +70,43 @@ def _value(position: Position, quote: Quote | None) -> PositionValue:
     )
 
 
-def value(db: Session, user_id: uuid.UUID, quotes: Mapping[str, Quote]) -> Portfolio:
+class Book(BaseModel):
+    """What a user owns, as stored: appraised again at every new price without going back to the database."""
+
+    cash: Decimal
+    reserved_cash: Decimal
+    positions: list[Position]
+
+
+def load(db: Session, user_id: uuid.UUID) -> Book:
+    account = db.get(Account, user_id)
+    held = db.exec(select(Position).where(Position.user_id == user_id).order_by(Position.symbol)).all()
+    return Book(cash=account.cash, reserved_cash=account.reserved_cash, positions=list(held))
+
+
+def appraise(book: Book, quotes: Mapping[str, Quote]) -> Portfolio:
     """Cash, buying power and positions valued at the latest quotes.
 
     The day's change is the move since the previous close of the shares held now, as brokers show it.
     """
-    account = db.get(Account, user_id)
-    held = db.exec(select(Position).where(Position.user_id == user_id).order_by(Position.symbol)).all()
-    positions = [_value(p, quotes.get(p.symbol)) for p in held if p.quantity > 0]
+    positions = [_value(p, quotes.get(p.symbol)) for p in book.positions if p.quantity > 0]
     market_value = sum((p.market_value for p in positions), Decimal("0.00"))
     day_change = sum((p.day_change for p in positions), Decimal("0.00"))
-    equity = account.cash + market_value
+    equity = book.cash + market_value
     return Portfolio(
-        cash=account.cash,
-        buying_power=account.cash - account.reserved_cash,
+        cash=book.cash,
+        buying_power=book.cash - book.reserved_cash,
         equity=equity,
         market_value=market_value,
         day_change=day_change,
         day_change_percent=_percent(day_change, equity - day_change),
-        realized_pnl=sum((p.realized_pnl for p in held), Decimal("0.00")),
+        realized_pnl=sum((p.realized_pnl for p in book.positions), Decimal("0.00")),
         positions=positions,
     )
+
+
+def value(db: Session, user_id: uuid.UUID, quotes: Mapping[str, Quote]) -> Portfolio:
+    return appraise(load(db, user_id), quotes)
 
 
 class EquityPoint(BaseModel):

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from services import db
 from services.bus import Bus, LocalBus, RedisBus
 from services.cache import Cache, MemoryCache, RedisCache
+from services.event_hub import EventHub
 from services.leader import Leadership, RedisLeadership, SoleLeadership
 from services.market_clock import MarketClock, clock_for
 from services.quote_hub import QuoteHub
@@ -24,6 +25,7 @@ class Runtime:
     bus: Bus
     quote_store: QuoteStore
     hub: QuoteHub
+    events: EventHub
     clock: MarketClock
 
     def leadership(self, role: str) -> Leadership:
@@ -33,12 +35,14 @@ class Runtime:
         return SoleLeadership()
 
     def background_work(self) -> list[Coroutine]:
-        """What runs for the life of the process: the quote subscriber, the execution engine (leading on one
-        instance at a time), and the feed where configured."""
-        from services.execution import ExecutionEngine  # these build on this module
+        """What runs for the life of the process: the quote subscriber, the execution and alert engines (each
+        leading on one instance at a time), and the feed where configured."""
+        from services.alert_engine import AlertEngine  # these build on this module
+        from services.execution import ExecutionEngine
         from services.market_feed import MarketFeed
 
-        work = [self.hub.run(), ExecutionEngine(self, self.leadership("execution")).run()]
+        work = [self.hub.run(), self.events.run(), ExecutionEngine(self, self.leadership("execution")).run()]
+        work.append(AlertEngine(self, self.leadership("alerts")).run())
         if self.settings.market_feed == "simulator":
             work.append(MarketFeed(self, self.leadership("feed"), self.clock).run())
         return work
@@ -79,6 +83,7 @@ def start(settings: Settings) -> Runtime:
             bus=bus,
             quote_store=quote_store,
             hub=hub,
+            events=EventHub(bus),
             clock=clock_for(settings.market_hours),
         )
     )

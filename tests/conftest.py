@@ -25,10 +25,12 @@ def redis_url() -> str:
 @pytest.fixture(scope="session", params=["postgres+redis", "sqlite+memory"])
 def backend_settings(request, postgres_url, redis_url, tmp_path_factory) -> Settings:
     """The production backends and the embedded default: API behaviour must match on both."""
+    # A low order rate limit, so that the test of the limit stays quick.
+    common = {"market_feed": "none", "order_rate_limit": 40}
     if request.param == "postgres+redis":
-        return load_settings(database_url=postgres_url, redis_url=redis_url, market_feed="none")
+        return load_settings(database_url=postgres_url, redis_url=redis_url, **common)
     sqlite_file = tmp_path_factory.mktemp("sqlite") / "sherwood.db"
-    return load_settings(database_url=f"sqlite:///{sqlite_file}", redis_url=None, market_feed="none")
+    return load_settings(database_url=f"sqlite:///{sqlite_file}", redis_url=None, **common)
 
 
 @pytest.fixture(scope="session")

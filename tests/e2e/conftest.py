@@ -26,7 +26,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 @pytest.fixture(scope="session")
 def app_url(postgres_url, tmp_path_factory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("e2e") / "app.log"
-    with running_app(log, DATABASE_URL=postgres_url, REDIS_URL=REDIS_URL) as url:
+    with running_app(log, DATABASE_URL=postgres_url, REDIS_URL=REDIS_URL, MARKET_FEED="simulator") as url:
         yield url
 
 

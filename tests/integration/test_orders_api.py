@@ -400,3 +400,15 @@ def assert_books_balance(started, user_id: str) -> None:
     for p in positions:
         held_back = sum((o.quantity for o in pending if o.side == "sell" and o.symbol == p.symbol), Decimal(0))
         assert 0 <= p.reserved_quantity == held_back <= p.quantity
+
+
+def test_order_placements_are_rate_limited_per_user(api, started, trader):
+    headers, _ = trader
+    limit = started.settings.order_rate_limit
+    publish(started, "PFE", "25.00", "25.01")
+    codes = [place(api, headers, symbol="PFE", orderType="limit", limitPrice="1.00").status_code for _ in range(limit)]
+    assert set(codes) == {201}
+    response = place(api, headers, symbol="PFE", orderType="limit", limitPrice="1.00")
+    assert error_code(response, 429) == "RATE_LIMITED" and 0 < int(response.headers["Retry-After"]) <= 60
+    other, _ = sign_up(api)
+    assert place(api, other, symbol="PFE", orderType="limit", limitPrice="1.00").status_code == 201

@@ -1,0 +1,57 @@
+"""Price and equity charts: one line, green when the range ends up and red when it ends down."""
+
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+
+from nicegui import ui
+
+from components.theme import GREEN, RED
+
+RANGES = ("1D", "1W", "1M", "3M", "1Y", "ALL")
+Points = list[tuple[str, Decimal]]  # (ISO time, value), oldest first
+
+
+def _options(points: Points) -> dict:
+    rising = len(points) < 2 or points[-1][1] >= points[0][1]
+    colour = GREEN if rising else RED
+    return {
+        "animation": False,
+        "grid": {"left": 8, "right": 8, "top": 8, "bottom": 24, "containLabel": True},
+        "tooltip": {"trigger": "axis"},
+        "xAxis": {"type": "time", "axisLine": {"show": False}, "splitLine": {"show": False}},
+        "yAxis": {"type": "value", "scale": True, "splitLine": {"show": False}, "axisLabel": {"show": False}},
+        "series": [
+            {
+                "type": "line",
+                "showSymbol": False,
+                "lineStyle": {"color": colour, "width": 2},
+                "itemStyle": {"color": colour},
+                "data": [[t, float(v)] for t, v in points],  # floats only at the drawing edge
+            }
+        ],
+    }
+
+
+class RangeChart:
+    """A chart with range buttons; `load(range)` fetches the points of a range."""
+
+    def __init__(self, load: Callable[[str], Awaitable[Points]], *, initial: str = "1D", testid: str = "chart"):
+        self._load = load
+        self.range = initial
+        self.chart = ui.echart(_options([])).classes("w-full h-64").props(f'data-testid="{testid}"')
+        with ui.row().classes("gap-1"):
+            self._buttons = {
+                name: ui.button(name, on_click=lambda name=name: self.show(name)).props(
+                    f'flat dense no-caps data-testid="range-{name}"'
+                )
+                for name in RANGES
+            }
+
+    async def show(self, range_name: str | None = None) -> None:
+        self.range = range_name or self.range
+        for name, button in self._buttons.items():
+            button.props(f"color={'primary' if name == self.range else 'grey-7'}")
+        points = await self._load(self.range)
+        self.chart.options.clear()
+        self.chart.options.update(_options(points))
+        self.chart.update()

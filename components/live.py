@@ -1,0 +1,87 @@
+"""Live market state for the pages.
+
+One app-wide timer copies the hub's latest quotes into bindable views a few times a second, so labels
+bound to them update in every browser without per-page timers, and a browser receives changes only for
+the symbols it shows. Pages that derive numbers from prices (portfolio value) subscribe to `ticked`.
+"""
+
+from datetime import datetime
+
+from nicegui import Event, app, binding
+
+from models.market import Quote
+from models.order import cents_text, price_text
+from models.types import utcnow
+from services import runtime
+
+FLUSH_SECONDS = 0.25  # four updates a second: lively, yet cheap for hundreds of browsers
+
+
+@binding.bindable_dataclass
+class QuoteView:
+    """What a page shows of one symbol's quote, as display text."""
+
+    last: str = "—"
+    bid: str = "—"
+    ask: str = "—"
+    change: str = ""
+    direction: str = "flat"  # up | down | flat: the colour of the change
+    timestamp: int = 0
+
+
+LABELS = {"open": "Market open", "closed": "Market closed", "stale": "Quotes delayed"}
+
+
+@binding.bindable_dataclass
+class MarketStatus:
+    state: str = "open"  # open | closed | stale (the feed is silent: prices shown are the last known)
+    label: str = LABELS["open"]
+
+
+status = MarketStatus()
+ticked: Event = Event()  # after each flush that changed something
+_views: dict[str, QuoteView] = {}
+
+
+def view(symbol: str) -> QuoteView:
+    """The live view of a symbol, filled from the latest quote at once."""
+    if symbol not in _views:
+        _views[symbol] = QuoteView()
+        quote = runtime.current().hub.latest.get(symbol)
+        if quote is not None:
+            _show(_views[symbol], quote)
+    return _views[symbol]
+
+
+def signed(value, suffix: str = "") -> str:
+    text = cents_text(value)
+    return (text if text.startswith("-") else f"+{text}") + suffix
+
+
+def _show(target: QuoteView, quote: Quote) -> None:
+    target.last, target.bid, target.ask = price_text(quote.last), price_text(quote.bid), price_text(quote.ask)
+    target.change = f"{signed(quote.change)} ({signed(quote.change_percent, '%')})"
+    target.direction = "up" if quote.change > 0 else "down" if quote.change < 0 else "flat"
+    target.timestamp = quote.timestamp
+
+
+def flush(now: datetime | None = None) -> None:
+    rt = runtime.current()
+    latest = rt.hub.latest
+    changed = False
+    for symbol, shown in _views.items():
+        quote = latest.get(symbol)
+        if quote is not None and quote.timestamp != shown.timestamp:
+            _show(shown, quote)
+            changed = True
+    state = "stale" if rt.hub.stale else "open" if rt.clock.is_open(now or utcnow()) else "closed"
+    if state != status.state:
+        status.state, status.label = state, LABELS[state]
+        changed = True
+    if changed:
+        ticked.emit()
+
+
+def start() -> None:
+    """Begin flushing (once per process, at start-up)."""
+    app.timer(FLUSH_SECONDS, flush)

@@ -1,0 +1,32 @@
+"""How numbers read on the page."""
+
+from decimal import Decimal
+
+
+def money(value: Decimal | str | None) -> str:
+    if value is None:
+        return "—"
+    amount = Decimal(value)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.2f}"
+
+
+def signed_money(value: Decimal | str) -> str:
+    amount = Decimal(value)
+    return f"{'+' if amount >= 0 else '-'}${abs(amount):,.2f}"
+
+
+def percent(value: Decimal | str) -> str:
+    amount = Decimal(value).quantize(Decimal("0.01")) + 0  # + 0 turns -0.00 into 0.00
+    return f"{'+' if amount >= 0 else ''}{amount}%"
+
+
+def direction(value: Decimal | str) -> str:
+    """The class that colours a change: green up, red down."""
+    amount = Decimal(value)
+    return "sw-up" if amount > 0 else "sw-down" if amount < 0 else "text-gray-500"
+
+
+def decimal_text(value: Decimal) -> str:
+    """Shares as people write them: 10, 0.5, 1.333333."""
+    return format(Decimal(value).normalize(), "f")

@@ -1,0 +1,87 @@
+"""Portfolio numbers that move with the market: the headline, the balance cards and the positions table.
+
+The book (cash and positions) is read from the database when it changes (an order update); between
+changes it is appraised again at each tick of the live state, in memory, and only changed text is sent.
+"""
+
+from nicegui import ui
+
+from components import live
+from components.numbers import decimal_text, direction, money, percent, signed_money
+from models.user import UserPublic
+from pages.session import call
+from services import portfolio, runtime
+
+COLUMNS = [
+    {"name": "symbol", "label": "Symbol", "field": "symbol", "align": "left"},
+    {"name": "quantity", "label": "Shares", "field": "quantity", "align": "right"},
+    {"name": "price", "label": "Price", "field": "price", "align": "right"},
+    {"name": "avg", "label": "Avg cost", "field": "avg", "align": "right"},
+    {"name": "value", "label": "Market value", "field": "value", "align": "right"},
+    {"name": "pnl", "label": "Total return", "field": "pnl", "align": "right"},
+]
+
+
+class LivePortfolio:
+    def __init__(self, user: UserPublic):
+        self.user = user
+        self.book: portfolio.Book | None = None
+        with ui.column().classes("gap-0"):
+            ui.label("Investing").classes("text-gray-500")
+            self.equity = ui.label("—").classes("text-4xl font-semibold sw-num").props('data-testid="equity"')
+            self.day = ui.label().classes("sw-num").props('data-testid="day-change"')
+
+    def cards(self) -> None:
+        with ui.row().classes("gap-4 w-full"):
+            self.cash = self._card("Cash", "cash")
+            self.buying_power = self._card("Buying power", "buying-power")
+
+    @staticmethod
+    def _card(title: str, testid: str) -> ui.label:
+        with ui.card().classes("sw-card p-5 min-w-48 gap-1"):
+            ui.label(title).classes("text-gray-500 text-sm")
+            return ui.label("—").classes("text-2xl font-semibold sw-num").props(f'data-testid="{testid}"')
+
+    def table(self) -> None:
+        self.positions = ui.table(columns=COLUMNS, rows=[], row_key="symbol").classes("w-full")
+        self.positions.props('flat dense data-testid="positions" no-data-label="You have no positions yet."')
+        self.positions.add_slot(
+            "body-cell-symbol",
+            """<q-td :props="props"><a :href="'/stock/' + props.row.symbol" class="font-medium">{{ props.value }}</a>
+               </q-td>""",
+        )
+        self.positions.add_slot(
+            "body-cell-pnl",
+            """<q-td :props="props" :class="props.row.pnlClass">{{ props.value }}</q-td>""",
+        )
+        self.positions.add_slot("no-data", '<span class="text-gray-500">You have no positions yet.</span>')
+        live.ticked.subscribe(self.render)
+
+    async def reload(self) -> None:
+        self.book = await call(portfolio.load, self.user.id)
+        self.render()
+
+    def render(self) -> None:
+        if self.book is None:
+            return
+        state = portfolio.appraise(self.book, runtime.current().hub.latest)
+        self.equity.text = money(state.equity)
+        self.day.text = f"{signed_money(state.day_change)} ({percent(state.day_change_percent)}) today"
+        self.day.classes(replace=f"sw-num {direction(state.day_change)}")
+        if hasattr(self, "cash"):
+            self.cash.text, self.buying_power.text = money(state.cash), money(state.buying_power)
+        if hasattr(self, "positions"):
+            rows = [
+                {
+                    "symbol": p.symbol,
+                    "quantity": decimal_text(p.quantity),
+                    "price": money(p.last_price),
+                    "avg": money(p.avg_cost),
+                    "value": money(p.market_value),
+                    "pnl": f"{signed_money(p.unrealized_pnl)} ({percent(p.unrealized_pnl_percent)})",
+                    "pnlClass": direction(p.unrealized_pnl),
+                }
+                for p in state.positions
+            ]
+            if rows != self.positions.rows:  # unchanged prices send nothing
+                self.positions.rows = rows

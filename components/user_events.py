@@ -1,0 +1,47 @@
+"""Order updates and alerts of the signed-in user, delivered to their open pages from whichever instance caused them."""
+
+from collections.abc import Callable
+
+import orjson
+from nicegui import Client, ui
+
+from models.user import UserPublic
+from services import auth, runtime
+
+
+class BrowserListener:
+    """One page's subscription to its user's events (see services.event_hub.Listener)."""
+
+    def __init__(self, client: Client):
+        self._client = client
+        self.on_order: list[Callable[[dict], None]] = []
+
+    def deliver(self, message: bytes) -> None:
+        event = orjson.loads(message)
+        with self._client:
+            if event["type"] == "alert":
+                alert = event["data"]
+                ui.notify(
+                    f"Alert: {alert['symbol']} is {alert['condition']} {alert['price']}",
+                    type="warning",
+                    position="top-right",
+                    timeout=10_000,
+                    close_button=True,
+                )
+            elif event["type"] == "order_update":
+                for callback in list(self.on_order):
+                    callback(event["data"])
+
+    def revoke(self) -> None:
+        with self._client:
+            ui.navigate.to("/login")
+
+
+def follow(user: UserPublic, token: str) -> BrowserListener:
+    """Route this user's events to the current page until the browser leaves it."""
+    client = ui.context.client
+    listener = BrowserListener(client)
+    events = runtime.current().events
+    events.register(listener, auth.token_hash(token), str(user.id))
+    client.on_delete(lambda: events.unregister(listener))
+    return listener

@@ -1,0 +1,101 @@
+"""One stock: its live quote and chart, the user's position, the order panel and the user's orders in it."""
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import background_tasks, ui
+
+from components import live
+from components.charts import Points, RangeChart
+from components.frame import frame
+from components.numbers import decimal_text, direction, money, percent, signed_money
+from components.order_form import OrderForm
+from components.orders_table import OrdersTable
+from models.types import utcnow
+from pages.session import call
+from services import market_history, portfolio, runtime, symbols
+
+
+def _quote_header(symbol: str, name: str) -> None:
+    quote = live.view(symbol)
+    with ui.column().classes("gap-0"):
+        ui.label(name).classes("text-gray-500").props('data-testid="stock-name"')
+        ui.label(symbol).classes("text-3xl font-semibold")
+        ui.label().classes("text-4xl font-semibold sw-num").props('data-testid="last-price"').bind_text_from(
+            quote, "last", backward=lambda last: f"${last}"
+        )
+        change = ui.label().classes("sw-num").props('data-testid="price-change"')
+        change.bind_text_from(quote, "change")
+        change.bind_visibility_from(quote, "change")
+        with ui.row().classes("gap-4 text-sm text-gray-500 sw-num"):
+            ui.label().bind_text_from(quote, "bid", backward=lambda bid: f"Bid {bid}").props('data-testid="bid"')
+            ui.label().bind_text_from(quote, "ask", backward=lambda ask: f"Ask {ask}").props('data-testid="ask"')
+
+
+class PositionCard:
+    """The user's shares of this stock, valued at the live price."""
+
+    def __init__(self, user, symbol: str):
+        self.user, self.symbol, self.book = user, symbol, None
+        with ui.card().classes("sw-card w-full p-5 gap-1").props('data-testid="position"') as self.card:
+            ui.label("Your position").classes("text-gray-500 text-sm")
+            self.summary = ui.label().classes("text-xl font-semibold sw-num").props('data-testid="position-summary"')
+            self.detail = ui.label().classes("sw-num")
+        live.ticked.subscribe(self.render)
+
+    async def reload(self) -> None:
+        self.book = await call(portfolio.load, self.user.id)
+        self.render()
+
+    def render(self) -> None:
+        if self.book is None:
+            return
+        state = portfolio.appraise(self.book, runtime.current().hub.latest)
+        mine = next((p for p in state.positions if p.symbol == self.symbol), None)
+        self.card.visible = mine is not None
+        if mine is not None:
+            self.summary.text = f"{decimal_text(mine.quantity)} shares · {money(mine.market_value)}"
+            self.detail.text = (
+                f"Avg cost {money(mine.avg_cost)} · Total return {signed_money(mine.unrealized_pnl)} "
+                f"({percent(mine.unrealized_pnl_percent)})"
+            )
+            self.detail.classes(replace=f"sw-num {direction(mine.unrealized_pnl)}")
+
+
+@ui.page("/stock/{symbol}")
+async def stock_page(request: Request, symbol: str):
+    listing = symbols.get(symbol)
+    if listing is None:
+        return RedirectResponse("/")
+    if listing.symbol != symbol:
+        return RedirectResponse(f"/stock/{listing.symbol}")
+    user = request.state.user
+    with frame(listing.symbol, user) as events, ui.row().classes("w-full gap-6 items-start flex-wrap md:flex-nowrap"):
+        with ui.column().classes("flex-1 min-w-0 gap-4 w-full"):
+            _quote_header(listing.symbol, listing.name)
+
+            async def price_points(range_name: str) -> Points:
+                candles = await call(
+                    market_history.history, listing.symbol, range_name, clock=runtime.current().clock, now=utcnow()
+                )
+                return [(c.t.isoformat(), c.close) for c in candles]
+
+            chart = RangeChart(price_points, testid="price-chart")
+            position = PositionCard(user, listing.symbol)
+            ui.label(f"Your {listing.symbol} orders").classes("text-xl font-semibold")
+            history = OrdersTable(user, symbol=listing.symbol, limit=20, testid="symbol-orders")
+        with ui.column().classes("w-full md:w-80 gap-4"):
+
+            async def placed() -> None:
+                await position.reload()
+                await history.refresh()
+
+            form = OrderForm(listing.symbol, user, placed)
+
+    async def on_order() -> None:
+        await placed()
+        await form.load_account()
+
+    events.on_order.append(lambda _order: background_tasks.create(on_order()))
+    await form.load_account()
+    await placed()
+    await chart.show()

@@ -1,0 +1,101 @@
+"""A newcomer finds a stock, buys it, watches the portfolio change, rests and cancels a limit order,
+switches the theme and logs out — in a real browser, against a real app with the simulated market."""
+
+import re
+from decimal import Decimal
+
+from playwright.async_api import expect
+
+from tests.e2e.conftest import screenshot_path
+from tests.support.factories import PASSWORD, random_email
+
+
+def dollars(text: str) -> Decimal:
+    return Decimal(re.sub(r"[^0-9.\-]", "", text))
+
+
+async def sign_up(page, app_url) -> None:
+    await page.goto(f"{app_url}/signup")
+    await page.get_by_test_id("name").fill("Will Scarlet")
+    await page.get_by_test_id("email").fill(random_email())
+    await page.get_by_test_id("password").fill(PASSWORD)
+    await page.get_by_test_id("submit").click()
+    await expect(page).to_have_url(f"{app_url}/")
+
+
+async def test_find_buy_watch_rest_cancel_theme_logout(page, app_url):
+    await sign_up(page, app_url)
+    await expect(page.get_by_test_id("empty-state")).to_be_visible()
+    await expect(page.get_by_test_id("cash")).to_have_text("$100,000.00")
+
+    await page.get_by_test_id("search").click()
+    await page.keyboard.type("NVDA")
+    await page.get_by_role("option", name=re.compile("NVDA")).click()
+    await expect(page).to_have_url(f"{app_url}/stock/NVDA")
+    await expect(page.get_by_test_id("last-price")).to_have_text(re.compile(r"^\$\d+\.\d{2}$"))
+    first_price = await page.get_by_test_id("last-price").text_content()
+    await expect(page.get_by_test_id("last-price")).not_to_have_text(first_price, timeout=20_000)  # it moves
+
+    await page.get_by_test_id("amount").fill("2")
+    await expect(page.get_by_test_id("estimate")).to_contain_text("Estimated cost")
+    await page.screenshot(path=screenshot_path("stock"))
+    await page.get_by_test_id("review").click()
+    await page.get_by_test_id("submit-order").click()
+    await expect(page.get_by_test_id("position-summary")).to_contain_text("2 shares")
+    await expect(page.get_by_test_id("symbol-orders")).to_contain_text("Filled")
+
+    await page.get_by_role("link", name="Portfolio").click()
+    await expect(page.get_by_test_id("positions")).to_contain_text("NVDA")
+    await expect(page.get_by_test_id("empty-state")).to_be_hidden()
+    cash = dollars(await page.get_by_test_id("cash").text_content())
+    assert Decimal("99000") < cash < Decimal("100000")
+    await page.screenshot(path=screenshot_path("portfolio"))
+
+    await page.goto(f"{app_url}/stock/NVDA")
+    await page.get_by_test_id("order-type").click()
+    await page.get_by_role("option", name="Limit", exact=True).click()
+    await page.get_by_test_id("amount").fill("1")
+    await page.get_by_test_id("limit-price").fill("1.00")
+    await page.get_by_test_id("review").click()
+    await page.get_by_test_id("submit-order").click()
+    await expect(page.get_by_test_id("symbol-orders")).to_contain_text("Pending")
+    await page.get_by_role("link", name="Orders").click()
+    await expect(page.get_by_test_id("all-orders")).to_contain_text("Pending")
+    await page.screenshot(path=screenshot_path("orders"))
+    await page.get_by_test_id("cancel-NVDA").click()
+    await expect(page.get_by_test_id("all-orders")).to_contain_text("Canceled")
+    await expect(page.get_by_test_id("all-orders")).not_to_contain_text("Pending")
+
+    await page.get_by_test_id("theme").click()
+    await expect(page.locator("body")).to_have_class(re.compile("body--dark"))
+    await page.reload()
+    await expect(page.locator("body")).to_have_class(re.compile("body--dark"))  # remembered
+    await page.screenshot(path=screenshot_path("orders-dark"))
+
+    await page.get_by_role("button", name="Log out").click()
+    await expect(page).to_have_url(re.compile(r"/login"))
+
+
+async def test_order_form_says_what_is_wrong_next_to_the_field(page, app_url):
+    await sign_up(page, app_url)
+    await page.goto(f"{app_url}/stock/AAPL")
+    await page.get_by_test_id("amount").fill("100000")
+    await page.get_by_test_id("review").click()
+    await page.get_by_test_id("submit-order").click()
+    await expect(page.get_by_text("Not enough buying power for this order.")).to_be_visible()
+    await page.get_by_test_id("side").get_by_text("Sell AAPL").click()
+    await page.get_by_test_id("amount").fill("1")
+    await page.get_by_test_id("review").click()
+    await expect(page.get_by_text("You have 0 shares available to sell.")).to_be_visible()
+
+
+async def test_phone_sized_screen(browser, app_url):
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = await context.new_page()
+    await sign_up(page, app_url)
+    await page.goto(f"{app_url}/stock/AAPL")
+    await expect(page.get_by_test_id("order-form")).to_be_visible()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390 + 1, "no sideways scrolling on a phone"
+    await page.screenshot(path=screenshot_path("stock-phone"), full_page=True)
+    await context.close()
