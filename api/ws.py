@@ -1,4 +1,11 @@
-"""`/ws`: live quotes for anyone; order updates and alerts for the user a token authenticates (see the contract)."""
+"""`/ws`: live quotes for anyone; order updates and alerts for the user a token authenticates (see the contract).
+
+Where the contract is silent: every `subscribe` is answered by a `quotes` message (empty when nothing is new),
+followed by UNKNOWN_SYMBOL when some symbols are not listed; `unsubscribe` answers only errors. Frames over
+16 KiB, more than 200 symbols or 50 messages a second (bursts of 100) are refused with an error and the
+connection stays open; a client that keeps flooding is closed with 1008, and so is one whose send has waited
+10 s (it stopped reading). Close codes: 4401 bad or logged-out token, 1008 policy, 1011 server failure.
+"""
 
 import asyncio
 import contextlib
@@ -21,7 +28,7 @@ from services.quote_hub import QuoteHub, wire_message
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-SEND_TIMEOUT = 10.0  # seconds a send may wait on a client that stopped reading before that client is dropped
+SEND_TIMEOUT = 10.0  # seconds one send may wait on a client that stopped reading before the client is dropped
 EVENT_BACKLOG = 1000  # undelivered events a client may owe before it counts as stopped
 CLOSE_INVALID_TOKEN = 4401
 CLOSE_POLICY_VIOLATION = 1008
@@ -51,8 +58,10 @@ class Connection:
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue(EVENT_BACKLOG)
         # One sender at a time keeps messages in order: a `quotes` snapshot never lands after a newer batch.
         self._send_lock = asyncio.Lock()
+        self._send_started: float | None = None  # loop time the send in progress began
+        self._loop = asyncio.get_running_loop()
         # (close code or None when the client is already gone, last message to send before closing)
-        self._ending: asyncio.Future[tuple[int | None, str | None]] = asyncio.get_running_loop().create_future()
+        self._ending: asyncio.Future[tuple[int | None, str | None]] = self._loop.create_future()
 
     async def serve(self, token: str | None) -> None:
         tasks = [
@@ -60,9 +69,11 @@ class Connection:
             asyncio.create_task(self._guarded(self._send_quotes)),
             asyncio.create_task(self._guarded(self._send_events)),
         ]
+        self._watch()
         try:
             code, last_words = await self._ending
         finally:
+            self._watchdog.cancel()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -70,9 +81,9 @@ class Connection:
             self._events.unregister(self)
         if code is not None:
             with contextlib.suppress(WebSocketDisconnect, WebSocketDisconnected, TimeoutError):
-                if last_words:
-                    await self._send(last_words)
                 async with asyncio.timeout(SEND_TIMEOUT):
+                    if last_words:
+                        await self._send(last_words)
                     await self._ws.close(code)
 
     # Called by the event hub, on the event loop.
@@ -123,8 +134,6 @@ class Connection:
             await work(*args)
         except WebSocketDisconnect:
             self._end(None)
-        except TimeoutError:  # a send waited SEND_TIMEOUT for a client that stopped reading
-            self._end(CLOSE_POLICY_VIOLATION)
         except Exception:
             log.exception("WebSocket connection failed")
             self._end(CLOSE_INTERNAL_ERROR)
@@ -168,8 +177,19 @@ class Connection:
         return True
 
     async def _send(self, text: str) -> None:
-        async with asyncio.timeout(SEND_TIMEOUT), self._send_lock:
+        async with self._send_lock:
+            self._send_started = self._loop.time()
             await self._ws.send({"type": "websocket.send", "text": text})
+            self._send_started = None
+
+    def _watch(self) -> None:
+        """Drop the client if a send has waited SEND_TIMEOUT; one timer per connection is far cheaper than a
+        timeout around every send."""
+        started = self._send_started
+        if started is not None and self._loop.time() - started > SEND_TIMEOUT:
+            self._end(CLOSE_POLICY_VIOLATION)
+        else:
+            self._watchdog = self._loop.call_later(SEND_TIMEOUT / 2, self._watch)
 
     def _end(self, code: int | None, last_words: str | None = None) -> None:
         if not self._ending.done():

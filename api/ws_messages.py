@@ -16,7 +16,7 @@ MAX_MESSAGE_BYTES = 16 * 1024
 MAX_SYMBOLS = 200  # per subscribe / unsubscribe message
 RATE = 50.0  # messages a second, sustained
 BURST = 100
-MAX_REJECTED = 1000  # rate-limited messages in a row before the connection is closed
+MAX_REJECTED = 1000  # rate-limited messages, without a pause that refills the bucket, before the connection is closed
 COMMANDS = frozenset({"auth", "subscribe", "unsubscribe", "subscribe_all", "unsubscribe_all", "ping"})
 
 PONG = '{"type":"pong"}'
@@ -93,7 +93,7 @@ class FloodGuard:
         self._clock = clock
         self._tokens = self._burst
         self._last = clock()
-        self.rejected = 0  # in a row: reset once the client calms down long enough to refill the bucket
+        self.rejected = 0  # forgiven once the client calms down long enough to refill the bucket
 
     def admit(self) -> bool:
         now = self._clock()

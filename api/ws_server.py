@@ -28,4 +28,6 @@ UVICORN_OPTIONS: dict[str, Any] = {
     "ws_max_size": 1024 * 1024,  # the hard cap; the handler answers MESSAGE_TOO_LARGE from 16 KiB up
     "ws_ping_interval": 30.0,  # protocol-level pings: a client that stops answering is dropped
     "ws_ping_timeout": 30.0,
+    # Deflating every quote batch tripled the CPU per message in bench/ws_bench.py; CPU is what runs out first.
+    "ws_per_message_deflate": False,
 }

@@ -10,7 +10,7 @@ from components.user_events import BrowserListener
 from models.user import UserPublic
 from services import symbols
 
-NAV = (("Portfolio", "/"), ("Orders", "/orders"))
+NAV = (("Portfolio", "/"), ("Orders", "/orders"), ("Alerts", "/alerts"))
 
 
 def _search() -> None:

@@ -24,10 +24,44 @@ body { font-family: -apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helve
 """
 
 
+# Prices flash green or red when they change, and signed changes take their colour, in the browser:
+# the server only sends the new text.
+FLASH_SCRIPT = """
+const paintSign = (el) => {
+  const text = el.textContent.trim();
+  el.classList.toggle('sw-down', text.startsWith('-'));
+  el.classList.toggle('sw-up', text.startsWith('+') && !/^\+0?\.?0*%?$/.test(text.split(' ')[0]));
+};
+new MutationObserver((mutations) => {
+  for (const m of mutations) {
+    for (const added of m.addedNodes) {
+      if (added.nodeType !== 1) continue;
+      if (added.matches('.sw-sign')) paintSign(added);
+      added.querySelectorAll('.sw-sign').forEach(paintSign);
+    }
+    const node = m.target.nodeType === 3 ? m.target.parentElement : m.target;
+    if (!node || !node.closest) continue;
+    const signed = node.closest('.sw-sign');
+    if (signed) paintSign(signed);
+    const cell = node.closest('.sw-tick');
+    if (!cell) continue;
+    const now = parseFloat(cell.textContent.replace(/[^0-9.-]/g, ''));
+    const before = parseFloat(cell.dataset.before);
+    cell.dataset.before = now;
+    if (isNaN(before) || now === before) continue;
+    cell.classList.remove('sw-flash-up', 'sw-flash-down');
+    void cell.offsetWidth;
+    cell.classList.add(now > before ? 'sw-flash-up' : 'sw-flash-down');
+  }
+}).observe(document.body, {subtree: true, childList: true, characterData: true});
+"""
+
+
 def apply() -> None:
     """Colours and base styles; call once at the top of every page."""
     ui.colors(primary=GREEN, positive=GREEN, negative=RED, secondary="#1f2937", accent=GREEN)
     ui.add_css(CSS)
+    ui.add_body_html(f"<script>{FLASH_SCRIPT}</script>")
 
 
 def brand(size: str = "text-2xl") -> None:

@@ -3,11 +3,14 @@
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
+from models.order import PriceText, Symbol, TickPrice
 from models.types import Price, UTCDateTime, utcnow
+from models.user import CamelModel
 
 
 class PriceAlert(SQLModel, table=True):
@@ -27,3 +30,34 @@ class PriceAlert(SQLModel, table=True):
     status: str = Field(default="active", max_length=9)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     triggered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+Condition = Literal["above", "below"]  # above: fires when last >= price; below: when last <= price
+
+
+class AlertCreate(CamelModel):
+    symbol: Symbol
+    condition: Condition
+    price: TickPrice
+
+
+class AlertPublic(CamelModel):
+    id: uuid.UUID
+    symbol: str
+    condition: Condition
+    price: PriceText
+    status: Literal["active", "triggered"]
+    created_at: datetime
+    triggered_at: datetime | None
+
+    @classmethod
+    def of(cls, alert: PriceAlert) -> "AlertPublic":
+        return cls.model_validate(alert, from_attributes=True)
+
+
+class AlertEnvelope(CamelModel):
+    alert: AlertPublic
+
+
+class AlertList(CamelModel):
+    alerts: list[AlertPublic]

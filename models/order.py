@@ -7,8 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from pydantic import AfterValidator, PlainSerializer, field_validator, model_validator
 from pydantic import Field as PydanticField
-from pydantic import PlainSerializer, field_validator, model_validator
 from pydantic.alias_generators import to_snake
 from pydantic_core import PydanticCustomError
 from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint
@@ -97,22 +97,34 @@ MAX_QUANTITY = Decimal("1000000000")
 MAX_PRICE = Decimal("10000000")
 
 
+def ticker(symbol: str) -> str:
+    """A symbol as typed, upper-cased; ValueError unless it is printable and not blank."""
+    symbol = symbol.strip().upper()
+    if not symbol or not symbol.isprintable():
+        raise ValueError("must be 1-10 printable characters")
+    return symbol
+
+
+def on_tick_grid(price: Decimal) -> Decimal:
+    """A price with at most 2 places (4 below $1); ValueError otherwise."""
+    if _places(price) > _places(tick_size(price)):
+        raise ValueError("may have at most 2 decimal places (4 below $1)")
+    return price
+
+
+# Request fields shared by orders and alerts.
+Symbol = Annotated[str, PydanticField(min_length=1, max_length=10), AfterValidator(ticker)]
+TickPrice = Annotated[Decimal, PydanticField(gt=0, le=MAX_PRICE, allow_inf_nan=False), AfterValidator(on_tick_grid)]
+
+
 class OrderCreate(CamelModel):
-    symbol: str = PydanticField(min_length=1, max_length=10)
+    symbol: Symbol
     side: Literal["buy", "sell"]
     order_type: Literal["market", "limit", "stop", "stop_limit"]
     quantity: Decimal = PydanticField(gt=0, le=MAX_QUANTITY, allow_inf_nan=False)
-    limit_price: Decimal | None = PydanticField(None, gt=0, le=MAX_PRICE, allow_inf_nan=False)
-    stop_price: Decimal | None = PydanticField(None, gt=0, le=MAX_PRICE, allow_inf_nan=False)
+    limit_price: TickPrice | None = None
+    stop_price: TickPrice | None = None
     time_in_force: Literal["day", "gtc"] = "day"
-
-    @field_validator("symbol")
-    @classmethod
-    def _upper(cls, symbol: str) -> str:
-        symbol = symbol.strip().upper()
-        if not symbol or not symbol.isprintable():
-            raise ValueError("must be 1-10 printable characters")
-        return symbol
 
     @field_validator("quantity")
     @classmethod
@@ -120,13 +132,6 @@ class OrderCreate(CamelModel):
         if _places(quantity) > QUANTITY:
             raise ValueError(f"may have at most {QUANTITY} decimal places")
         return quantity.normalize()
-
-    @field_validator("limit_price", "stop_price")
-    @classmethod
-    def _tick(cls, price: Decimal | None) -> Decimal | None:
-        if price is not None and _places(price) > _places(tick_size(price)):
-            raise ValueError("may have at most 2 decimal places (4 below $1)")
-        return price
 
     @model_validator(mode="after")
     def _prices_fit_the_type(self) -> "OrderCreate":

@@ -1,5 +1,5 @@
 """Importing this package registers every page with NiceGUI."""
 
-from pages import home, login, orders, stock
+from pages import alerts, home, login, orders, stock
 
-__all__ = ["home", "login", "orders", "stock"]
+__all__ = ["alerts", "home", "login", "orders", "stock"]

@@ -10,6 +10,7 @@ from components.charts import Points, RangeChart
 from components.frame import frame
 from components.orders_table import OrdersTable
 from components.positions import LivePortfolio
+from components.watchlist_panel import WatchlistPanel
 from models.types import utcnow
 from pages.session import call
 from services import portfolio, runtime
@@ -25,7 +26,7 @@ def _first_trade_invitation() -> ui.card:
         with ui.row().classes("gap-2"):
             for symbol in POPULAR:
                 quote = live.view(symbol)
-                link = ui.link(target=f"/stock/{symbol}").classes("no-underline")
+                link = ui.link(target=f"/stock/{symbol}").classes("no-underline").style("color: inherit")
                 with link, ui.card().classes("sw-card px-4 py-2 gap-0 cursor-pointer"):
                     ui.label(symbol).classes("font-semibold")
                     ui.label().classes("sw-num text-sm").bind_text_from(quote, "last")
@@ -35,7 +36,12 @@ def _first_trade_invitation() -> ui.card:
 @ui.page("/")
 async def home_page(request: Request):
     user = request.state.user
-    with frame("Portfolio", user) as events:
+    layout = "w-full gap-6 items-start flex-wrap md:flex-nowrap"
+    with frame("Portfolio", user) as events, ui.row().classes(layout):
+        main = ui.column().classes("flex-1 min-w-0 gap-6 w-full")
+        with ui.column().classes("w-full md:w-72"):
+            watched = WatchlistPanel(user)
+    with main:
         ui.label(f"Welcome, {user.display_name}").classes("text-lg text-gray-500").props('data-testid="welcome"')
         live_book = LivePortfolio(user)
 
@@ -62,4 +68,5 @@ async def home_page(request: Request):
 
     events.on_order.append(lambda _order: background_tasks.create(reload()))
     await reload()
+    await watched.load()
     await chart.show()

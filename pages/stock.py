@@ -5,6 +5,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import background_tasks, ui
 
 from components import live
+from components.alerts_panel import AlertForm, AlertsList
 from components.charts import Points, RangeChart
 from components.frame import frame
 from components.numbers import decimal_text, direction, money, percent, signed_money
@@ -12,7 +13,7 @@ from components.order_form import OrderForm
 from components.orders_table import OrdersTable
 from models.types import utcnow
 from pages.session import call
-from services import market_history, portfolio, runtime, symbols
+from services import market_history, portfolio, runtime, symbols, watchlist
 
 
 def _quote_header(symbol: str, name: str) -> None:
@@ -23,7 +24,7 @@ def _quote_header(symbol: str, name: str) -> None:
         ui.label().classes("text-4xl font-semibold sw-num").props('data-testid="last-price"').bind_text_from(
             quote, "last", backward=lambda last: f"${last}"
         )
-        change = ui.label().classes("sw-num").props('data-testid="price-change"')
+        change = ui.label().classes("sw-num sw-sign").props('data-testid="price-change"')
         change.bind_text_from(quote, "change")
         change.bind_visibility_from(quote, "change")
         with ui.row().classes("gap-4 text-sm text-gray-500 sw-num"):
@@ -61,6 +62,27 @@ class PositionCard:
             self.detail.classes(replace=f"sw-num {direction(mine.unrealized_pnl)}")
 
 
+class WatchToggle:
+    """Follow or unfollow this stock in the watchlist."""
+
+    def __init__(self, user, symbol: str):
+        self.user, self.symbol, self.watching = user, symbol, False
+        self.button = ui.button(on_click=self.toggle).props('outline no-caps data-testid="watch-toggle"')
+        self.button.classes("w-full rounded-full")
+
+    async def load(self) -> None:
+        self._show(self.symbol in await call(watchlist.symbols, self.user.id))
+
+    def _show(self, watching: bool) -> None:
+        self.watching = watching
+        self.button.text = "Remove from watchlist" if watching else "Add to watchlist"
+        self.button.props(f"icon={'visibility_off' if watching else 'visibility'}")
+
+    async def toggle(self) -> None:
+        change = watchlist.remove if self.watching else watchlist.add
+        self._show(self.symbol in await call(change, self.user.id, self.symbol))
+
+
 @ui.page("/stock/{symbol}")
 async def stock_page(request: Request, symbol: str):
     listing = symbols.get(symbol)
@@ -90,6 +112,9 @@ async def stock_page(request: Request, symbol: str):
                 await history.refresh()
 
             form = OrderForm(listing.symbol, user, placed)
+            watch = WatchToggle(user, listing.symbol)
+            alert_list = AlertsList(user, symbol=listing.symbol)
+            AlertForm(user, alert_list, symbol=listing.symbol)
 
     async def on_order() -> None:
         await placed()
@@ -98,4 +123,6 @@ async def stock_page(request: Request, symbol: str):
     events.on_order.append(lambda _order: background_tasks.create(on_order()))
     await form.load_account()
     await placed()
+    await watch.load()
+    await alert_list.refresh()
     await chart.show()

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from models.account import Account, LedgerEntry
 from models.types import utcnow
 from models.user import LoginResult, LoginSession, User, UserPublic
+from services import watchlist
 from services.bus import Bus
 from services.cache import Cache
 from services.errors import DomainError
@@ -62,7 +63,7 @@ def _public(user: User) -> UserPublic:
 
 
 def register(db: Session, *, email: str, password: str, display_name: str | None, starting_cash: Decimal) -> UserPublic:
-    """Create a user and an account funded with the starting cash, in one transaction."""
+    """Create a user, an account funded with the starting cash and a starter watchlist, in one transaction."""
     email = normalize_email(email)
     user = User(
         email=email,
@@ -80,6 +81,7 @@ def register(db: Session, *, email: str, password: str, display_name: str | None
     db.add(Account(user_id=user.id, cash=starting_cash))
     if starting_cash:
         db.add(LedgerEntry(user_id=user.id, amount=starting_cash, kind="deposit"))
+    watchlist.add_defaults(db, user.id)
     db.commit()
     return _public(user)
 

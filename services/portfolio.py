@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
-from models.account import Account, Position
+from models.account import Account, LedgerEntry, Position
 from models.market import Quote
 from models.order import DecimalText, MoneyText, PriceText
 from models.portfolio import EquitySnapshot
@@ -115,12 +115,20 @@ class EquityPoint(BaseModel):
 
 
 def history(db: Session, user_id: uuid.UUID, range_name: str, *, now: datetime, current: Decimal) -> list[EquityPoint]:
-    """Recorded equity over the range, ending with the equity of this moment."""
-    query = select(EquitySnapshot).where(EquitySnapshot.user_id == user_id)
+    """Recorded equity over the range, from the opening deposit if the account is younger, to this moment."""
     lookback = HISTORY_LOOKBACK[range_name]
-    if lookback is not None:
-        query = query.where(EquitySnapshot.t >= now - lookback)
+    since = now - lookback if lookback is not None else None
+    query = select(EquitySnapshot).where(EquitySnapshot.user_id == user_id)
+    if since is not None:
+        query = query.where(EquitySnapshot.t >= since)
     points = [EquityPoint(t=s.t, equity=s.equity) for s in db.exec(query.order_by(EquitySnapshot.t))]
+    opening = db.exec(
+        select(LedgerEntry)
+        .where(LedgerEntry.user_id == user_id, LedgerEntry.kind == "deposit")
+        .order_by(LedgerEntry.id)
+    ).first()
+    if opening is not None and (since is None or opening.created_at >= since):
+        points.insert(0, EquityPoint(t=opening.created_at, equity=opening.amount))
     return [*points, EquityPoint(t=now, equity=current)]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.support.databases import REDIS_URL
+from tests.support.databases import REDIS_URL, fresh_postgres
 from tests.support.server import ROOT, running_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -24,9 +24,12 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
-def app_url(postgres_url, tmp_path_factory) -> Iterator[str]:
+def app_url(tmp_path_factory) -> Iterator[str]:
+    # A database of its own: this app runs the market feed, whose quotes must not reach other tests.
     log = tmp_path_factory.mktemp("e2e") / "app.log"
-    with running_app(log, DATABASE_URL=postgres_url, REDIS_URL=REDIS_URL, MARKET_FEED="simulator") as url:
+    with fresh_postgres("e2e") as database, running_app(
+        log, DATABASE_URL=database, REDIS_URL=REDIS_URL, MARKET_FEED="simulator"
+    ) as url:
         yield url
 
 

@@ -5,10 +5,11 @@ import time
 from decimal import Decimal
 
 import httpx
+import pytest
 import redis
 
 from settings import load_settings
-from tests.support.databases import REDIS_URL
+from tests.support.databases import REDIS_URL, fresh_postgres
 from tests.support.server import started_app
 
 LEADING = "now publishes the market feed"
@@ -43,7 +44,15 @@ def count_published(namespace: str, seconds: float) -> int:
     return count
 
 
-def test_two_instances_share_one_feed_and_hand_it_over(postgres_url, tmp_path):
+@pytest.fixture
+def feed_database():
+    """A database (and Redis namespace) of its own: a running feed must not reach other tests' apps."""
+    with fresh_postgres("feed") as url:
+        yield url
+
+
+def test_two_instances_share_one_feed_and_hand_it_over(feed_database, tmp_path):
+    postgres_url = feed_database
     env = {"DATABASE_URL": postgres_url, "REDIS_URL": REDIS_URL, "MARKET_FEED": "simulator"}
     with started_app(tmp_path / "a.log", **env) as a, started_app(tmp_path / "b.log", **env) as b:
         wait_for(lambda: live_quotes(a.url) and live_quotes(b.url), 60, "quotes on both instances")

@@ -14,7 +14,7 @@ from services.bus import RedisBus
 from services.event_hub import publish_user_event
 from settings import load_settings
 from tests.support.databases import REDIS_URL, fresh_postgres
-from tests.support.server import running_app
+from tests.support.server import AppProcess, started_app
 from tests.support.ws import Tape, assert_closed_with, assert_open, quote, receive, receive_type, sign_up, ws_url
 
 
@@ -25,9 +25,15 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def app(database_url, tmp_path_factory) -> Iterator[str]:
-    with running_app(tmp_path_factory.mktemp("ws") / "app.log", DATABASE_URL=database_url, REDIS_URL=REDIS_URL) as url:
-        yield url
+def app_process(database_url, tmp_path_factory) -> Iterator[AppProcess]:
+    log = tmp_path_factory.mktemp("ws") / "app.log"
+    with started_app(log, DATABASE_URL=database_url, REDIS_URL=REDIS_URL) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def app(app_process) -> str:
+    return app_process.url
 
 
 @pytest.fixture
@@ -45,10 +51,12 @@ async def test_the_first_message_says_whether_the_connection_is_authenticated(ap
         assert await receive(ws) == {"type": "connected", "authenticated": False}
 
 
-async def test_a_token_in_the_url_authenticates(app):
+async def test_a_token_in_the_url_authenticates_and_stays_out_of_the_log(app, app_process):
     _, token = sign_up(app)
     async with connect(ws_url(app, token)) as ws:
         assert await receive(ws) == {"type": "connected", "authenticated": True}
+    assert "/ws?token=[redacted]" in app_process.log()
+    assert token not in app_process.log()
 
 
 async def test_a_token_in_the_first_message_authenticates(app):

@@ -54,8 +54,8 @@ async def assert_closed_with(ws: ClientConnection, code: int) -> None:
 
 
 async def stalled_connection(url: str) -> ClientConnection:
-    """A client that will not read once its first message waits unread, with a tiny receive buffer that fills
-    at once: the server's writes then pile up on its side."""
+    """A client that stops reading as soon as one message waits unread (max_queue=1), with a tiny receive
+    buffer: the server's writes soon pile up on the server's side."""
     parts = urlsplit(url)
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -72,8 +72,8 @@ def sign_up(base_url: str) -> tuple[str, str]:
     return user["id"], token
 
 
-def quote(symbol: str, last: str = "100.00", *, volume: int = 100, timestamp: int | None = None) -> Quote:
-    """A quote stamped now (Unix ms) unless told otherwise."""
+def quote(symbol: str, last: str = "100.00", *, volume: int = 100) -> Quote:
+    """A quote stamped now, in Unix ms, as the feed stamps them."""
     price = Decimal(last)
     return Quote(
         symbol=symbol,
@@ -81,7 +81,7 @@ def quote(symbol: str, last: str = "100.00", *, volume: int = 100, timestamp: in
         ask=price + Decimal("0.01"),
         last=price,
         volume=volume,
-        timestamp=time.time_ns() // 1_000_000 if timestamp is None else timestamp,
+        timestamp=time.time_ns() // 1_000_000,
         change=Decimal("0"),
         change_percent=Decimal("0"),
         prev_close=price,

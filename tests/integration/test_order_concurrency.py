@@ -1,0 +1,190 @@
+"""Orders under concurrency: real app processes on one PostgreSQL + Redis, hit by parallel clients.
+
+The apps run without a market feed; the test is the feed, publishing one fixed top of book onto Redis
+(fresh timestamps keep it live) so that every fill price is known in advance.
+"""
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from decimal import ROUND_HALF_UP, Decimal
+
+import httpx
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from models.account import Account, LedgerEntry
+from models.order import IdempotencyRecord, Order
+from services import db
+from services.db import session_scope
+from services.reconcile import reconcile
+from settings import load_settings
+from tests.support.databases import REDIS_URL, fresh_postgres
+from tests.support.factories import PASSWORD, random_email
+from tests.support.server import AppProcess, started_app
+from tests.support.ws import Tape, quote
+
+STARTING_CASH = Decimal("1000.00")
+SYMBOL = "AAPL"
+LAST = Decimal("100.00")  # tests.support.ws.quote puts the bid a cent below and the ask a cent above
+ASK = LAST + Decimal("0.01")
+TIMEOUT = 30.0  # seconds any one request may take on a loaded machine
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    with fresh_postgres("orders") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def engine(database_url) -> Iterator:
+    engine = db.make_engine(load_settings(database_url=database_url))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def apps(database_url, tmp_path_factory) -> Iterator[tuple[AppProcess, AppProcess]]:
+    """Two instances of one site: same database, same Redis."""
+    logs = tmp_path_factory.mktemp("orders")
+    env = {"DATABASE_URL": database_url, "REDIS_URL": REDIS_URL, "STARTING_CASH": str(STARTING_CASH)}
+    with started_app(logs / "a.log", **env) as a, started_app(logs / "b.log", **env) as b:
+        yield a, b
+
+
+@pytest.fixture
+async def market(database_url, apps) -> AsyncIterator[None]:
+    """Keep one fixed quote live on every instance for the length of a test."""
+    tape = Tape(database_url)
+
+    async def publish_forever() -> None:
+        while True:
+            await tape.publish(quote(SYMBOL, str(LAST)))  # stamped now: a fresh heartbeat every time
+            await asyncio.sleep(0.5)
+
+    publisher = asyncio.create_task(publish_forever())
+    try:
+        for app in apps:
+            await until_live(app.url)
+        yield
+    finally:
+        publisher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await publisher
+        await tape.close()
+
+
+async def until_live(base_url: str, timeout: float = 15.0) -> None:
+    """Wait (bounded) until this instance quotes the test's ask and counts it as live."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        while time.monotonic() < deadline:
+            answer = (await client.get("/api/quotes", params={"symbols": SYMBOL})).json()
+            if not answer["stale"] and [q["ask"] for q in answer["quotes"]] == [str(ASK)]:
+                return
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{base_url} never saw a live quote for {SYMBOL}")
+
+
+def sign_up(base_url: str) -> tuple[uuid.UUID, dict[str, str]]:
+    email = random_email()
+    user = httpx.post(f"{base_url}/api/auth/register", json={"email": email, "password": PASSWORD}, timeout=TIMEOUT)
+    token = httpx.post(f"{base_url}/api/auth/login", json={"email": email, "password": PASSWORD}, timeout=TIMEOUT)
+    return uuid.UUID(user.json()["user"]["id"]), {"Authorization": f"Bearer {token.json()['token']}"}
+
+
+async def place_all(requests: list[tuple[str, str, dict]], headers: dict[str, str]) -> list[httpx.Response]:
+    """POST every (base url, idempotency key, body) at once, one connection each."""
+    limits = httpx.Limits(max_connections=len(requests))
+    async with httpx.AsyncClient(headers=headers, timeout=TIMEOUT, limits=limits) as client:
+        return await asyncio.gather(
+            *(
+                client.post(f"{url}/api/orders", json=body, headers={"X-Idempotency-Key": key})
+                for url, key, body in requests
+            )
+        )
+
+
+def market_buy(quantity: Decimal) -> dict:
+    return {"symbol": SYMBOL, "side": "buy", "orderType": "market", "quantity": str(quantity)}
+
+
+def notional(quantity: Decimal) -> Decimal:
+    return (quantity * ASK).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def count(engine, model, *where) -> int:
+    with session_scope(engine) as session:
+        return session.exec(select(func.count()).select_from(model).where(*where)).one()
+
+
+def error_code(response: httpx.Response) -> str:
+    return response.json()["error"]["code"]
+
+
+async def test_parallel_buys_never_spend_more_than_the_cash(apps, market, engine):
+    a, _ = apps
+    user_id, headers = sign_up(a.url)
+    quantities = [Decimal("0.5") + Decimal(i % 5) / 4 for i in range(50)]  # 0.5 to 1.5 shares, ~$50-$150 each
+    assert sum(map(notional, quantities)) > 2 * STARTING_CASH
+    responses = await place_all([(a.url, uuid.uuid4().hex, market_buy(q)) for q in quantities], headers)
+
+    filled = [q for q, r in zip(quantities, responses, strict=True) if r.status_code == 201]
+    refused = [q for q, r in zip(quantities, responses, strict=True) if r.status_code != 201]
+    assert filled and refused
+    assert all(r.json()["order"]["status"] == "filled" for r in responses if r.status_code == 201)
+    assert {r.json()["order"]["avgFillPrice"] for r in responses if r.status_code == 201} == {str(ASK)}
+    assert {(r.status_code, error_code(r)) for r in responses if r.status_code != 201} == {(400, "INSUFFICIENT_FUNDS")}
+
+    with session_scope(engine) as session:
+        account = session.get(Account, user_id)
+        assert account.cash == STARTING_CASH - sum(map(notional, filled)) >= 0
+        assert account.reserved_cash == 0
+        assert reconcile(session) == []
+    # Cash only went down, so each refusal saw at least what is left now: none of them would fit.
+    assert min(map(notional, refused)) > account.cash
+    assert count(engine, Order, Order.user_id == user_id) == len(filled)
+    assert count(engine, LedgerEntry, LedgerEntry.user_id == user_id, LedgerEntry.kind == "buy") == len(filled)
+
+
+def answer_kind(response: httpx.Response) -> str:
+    if response.status_code == 201:
+        return "replay" if response.headers.get("Idempotent-Replayed") == "true" else "first"
+    if response.status_code == 409 and error_code(response) == "DUPLICATE_REQUEST":
+        return "in-flight"
+    return f"unexpected {response.status_code} {response.text}"
+
+
+def assert_one_order(responses: list[httpx.Response], engine, user_id: uuid.UUID) -> None:
+    """Exactly one order was made: one first answer, every other one its replay or a 409 while it was in flight."""
+    kinds = Counter(map(answer_kind, responses))
+    assert kinds["first"] == 1 and kinds["first"] + kinds["replay"] + kinds["in-flight"] == len(responses), kinds
+    assert (
+        len({r.content for r in responses if r.status_code == 201}) == 1
+    )  # a replay is the first answer, byte for byte
+    assert count(engine, Order, Order.user_id == user_id) == 1
+    assert count(engine, IdempotencyRecord, IdempotencyRecord.user_id == user_id) == 1
+    with session_scope(engine) as session:
+        assert session.get(Account, user_id).cash == STARTING_CASH - notional(Decimal(1))
+        assert reconcile(session) == []
+
+
+async def test_one_key_sent_twenty_times_at_once_makes_one_order(apps, market, engine):
+    a, _ = apps
+    user_id, headers = sign_up(a.url)
+    key = uuid.uuid4().hex
+    responses = await place_all([(a.url, key, market_buy(Decimal(1)))] * 20, headers)
+    assert_one_order(responses, engine, user_id)
+
+
+async def test_one_key_sent_to_two_instances_at_once_makes_one_order(apps, market, engine):
+    a, b = apps
+    user_id, headers = sign_up(a.url)
+    key = uuid.uuid4().hex
+    responses = await place_all([(app.url, key, market_buy(Decimal(1))) for app in (a, b) * 10], headers)
+    assert_one_order(responses, engine, user_id)
