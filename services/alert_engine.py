@@ -26,7 +26,7 @@ from models.types import utcnow
 from services import alerts
 from services.auth import EVENTS_CHANNEL
 from services.db import session_scope
-from services.leader import RENEW_EVERY, Leadership
+from services.leader import RENEW_EVERY, Leadership, lead_forever
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -96,17 +96,7 @@ class AlertEngine:
         self._tasks: set[asyncio.Task] = set()
 
     async def run(self) -> None:
-        while True:
-            await self._leadership.acquire()
-            log.info("this instance now runs the alert engine")
-            try:
-                await self._lead()
-            except asyncio.CancelledError:
-                await self._leadership.release()
-                raise
-            except Exception:
-                log.exception("the alert engine failed; starting it again")
-                await asyncio.sleep(1)
+        await lead_forever(self._leadership, "alert engine", self._lead)
 
     async def _lead(self) -> None:
         follow = asyncio.create_task(self._follow_changes())  # before the load: a change made during it is heard

@@ -25,7 +25,7 @@ from models.types import utcnow
 from services import orders, portfolio
 from services.auth import EVENTS_CHANNEL
 from services.db import session_scope
-from services.leader import RENEW_EVERY, Leadership
+from services.leader import RENEW_EVERY, Leadership, lead_forever
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -91,17 +91,7 @@ class ExecutionEngine:
         self._tasks: set[asyncio.Task] = set()
 
     async def run(self) -> None:
-        while True:
-            await self._leadership.acquire()
-            log.info("this instance now runs the execution engine")
-            try:
-                await self._lead()
-            except asyncio.CancelledError:
-                await self._leadership.release()
-                raise
-            except Exception:
-                log.exception("the execution engine failed; starting it again")
-                await asyncio.sleep(1)
+        await lead_forever(self._leadership, "execution engine", self._lead)
 
     async def _lead(self) -> None:
         await self._rebuild()

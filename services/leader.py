@@ -6,6 +6,7 @@ import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import redis
@@ -79,3 +80,22 @@ class RedisLeadership:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+async def lead_forever(leadership: Leadership, role: str, lead: Callable[[], Awaitable[None]]) -> None:
+    """Run `lead` whenever this process holds the lock, for as long as the process lives.
+
+    `lead` returns when it notices the lock is lost; if it fails, it starts again (logged) rather than
+    leaving the role unfilled.
+    """
+    while True:
+        await leadership.acquire()
+        log.info("this instance now runs the %s", role)
+        try:
+            await lead()
+        except asyncio.CancelledError:
+            await leadership.release()
+            raise
+        except Exception:
+            log.exception("the %s failed; starting it again", role)
+            await asyncio.sleep(1)

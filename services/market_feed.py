@@ -16,7 +16,7 @@ from models.types import utcnow
 from services import market_history, symbols
 from services.candles import CandleBuilder
 from services.db import session_scope
-from services.leader import RENEW_EVERY, Leadership
+from services.leader import RENEW_EVERY, Leadership, lead_forever
 from services.market_clock import MarketClock, midnight
 from services.market_sim import MarketSimulator
 from services.quote_hub import QUOTES_CHANNEL, encode_batch
@@ -41,17 +41,7 @@ class MarketFeed:
 
     async def run(self) -> None:
         """Publish whenever this instance holds the feed lock, for as long as the process lives."""
-        while True:
-            await self._leadership.acquire()
-            log.info("this instance now publishes the market feed")
-            try:
-                await self._lead()
-            except asyncio.CancelledError:
-                await self._leadership.release()
-                raise
-            except Exception:
-                log.exception("the market feed failed; starting it again")
-                await asyncio.sleep(1)
+        await lead_forever(self._leadership, "market feed", self._lead)
 
     async def _lead(self) -> None:
         settings = self._rt.settings

@@ -2,11 +2,11 @@
 reaching its owner's `/ws` connection of a real app process."""
 
 import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from decimal import Decimal
 
 import httpx
 import orjson
@@ -17,42 +17,17 @@ from models.alert import PriceAlert
 from models.types import utcnow
 from services import alerts
 from services.db import session_scope
-from services.quote_hub import QUOTES_CHANNEL, encode_batch
+from tests.support.api import error_code, publish, sign_up, wait_until
 from tests.support.databases import REDIS_URL, fresh_postgres
-from tests.support.factories import PASSWORD, random_email
 from tests.support.server import running_app
 from tests.support.ws import Tape, quote, receive, receive_type, ws_url
 from tests.support.ws import sign_up as sign_up_on
 
 
-def sign_up(api) -> tuple[dict[str, str], str]:
-    email = random_email()
-    user = api.post("/api/auth/register", json={"email": email, "password": PASSWORD}).json()["user"]
-    token = api.post("/api/auth/login", json={"email": email, "password": PASSWORD}).json()["token"]
-    return {"Authorization": f"Bearer {token}"}, user["id"]
-
-
-def error_code(response, status: int) -> str:
-    assert response.status_code == status, response.text
-    return response.json()["error"]["code"]
-
-
-def wait_until(condition, what: str, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def trade(started, symbol: str, last: str) -> None:
-    """Put a trade at `last` on the market through the bus, as the feed does, and wait until the hub has it."""
-    previous = started.hub.latest.get(symbol)
-    stamp = max(time.time_ns() // 1_000_000, previous.timestamp + 1 if previous else 0)
-    tick = quote(symbol, last, timestamp=stamp)
-    started.bus.publish(QUOTES_CHANNEL, encode_batch([tick]))
-    wait_until(lambda: started.hub.latest.get(symbol) == tick, f"the hub to see {symbol} at {last}")
+    """Put a trade at `last` on the market, as the feed does, and wait until the hub has it."""
+    price = Decimal(last)
+    publish(started, symbol, str(price - Decimal("0.01")), str(price + Decimal("0.01")), last)
 
 
 def create(api, headers, symbol: str, condition: str, price) -> dict:

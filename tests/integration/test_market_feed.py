@@ -12,7 +12,7 @@ from settings import load_settings
 from tests.support.databases import REDIS_URL, fresh_postgres
 from tests.support.server import started_app
 
-LEADING = "now publishes the market feed"
+LEADING = "now runs the market feed"
 
 
 def wait_for(condition, timeout: float, what: str):

@@ -9,19 +9,10 @@ import pytest
 from sqlmodel import select
 
 from models.account import Account, LedgerEntry, Position
-from models.market import Quote
 from models.order import Order
 from models.types import utcnow
 from services.db import session_scope
-from services.quote_hub import QUOTES_CHANNEL, encode_batch
-from tests.support.factories import PASSWORD, random_email
-
-
-def sign_up(api) -> tuple[dict, str]:
-    email = random_email()
-    user = api.post("/api/auth/register", json={"email": email, "password": PASSWORD}).json()["user"]
-    token = api.post("/api/auth/login", json={"email": email, "password": PASSWORD}).json()["token"]
-    return {"Authorization": f"Bearer {token}"}, user["id"]
+from tests.support.api import error_code, publish, sign_up, wait_until
 
 
 @pytest.fixture
@@ -29,35 +20,6 @@ def trader(api):
     return sign_up(api)
 
 
-def publish(started, symbol: str, bid: str, ask: str, last: str | None = None) -> Quote:
-    """Put a quote on the market through the bus, as the feed does, and wait until the hub has it."""
-    now_ms = int(time.time() * 1000)
-    previous = started.hub.latest.get(symbol)
-    stamp = max(now_ms, previous.timestamp + 1) if previous else now_ms
-    last = last or bid
-    quote = Quote(
-        symbol=symbol,
-        bid=Decimal(bid),
-        ask=Decimal(ask),
-        last=Decimal(last),
-        volume=1000,
-        timestamp=stamp,
-        change=Decimal("0"),
-        change_percent=Decimal("0"),
-        prev_close=Decimal(last),
-    )
-    started.bus.publish(QUOTES_CHANNEL, encode_batch([quote]))
-    wait_until(lambda: started.hub.latest.get(symbol) == quote, f"the hub to see {symbol}")
-    return quote
-
-
-def wait_until(condition, what: str, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def place(api, headers, key=None, **order):
@@ -72,10 +34,6 @@ def portfolio(api, headers) -> dict:
 def order_status(api, headers, order_id) -> str:
     return api.get(f"/api/orders/{order_id}", headers=headers).json()["order"]["status"]
 
-
-def error_code(response, status: int) -> str:
-    assert response.status_code == status, response.text
-    return response.json()["error"]["code"]
 
 
 def test_market_buy_fills_at_the_ask_and_moves_exact_money(api, started, trader):

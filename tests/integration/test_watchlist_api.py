@@ -3,19 +3,13 @@
 import pytest
 
 from services import watchlist
-from tests.support.factories import PASSWORD, random_email
+from tests.support.api import error_code
+from tests.support.api import sign_up as signed_up
 
 
 def sign_up(api) -> dict[str, str]:
-    email = random_email()
-    assert api.post("/api/auth/register", json={"email": email, "password": PASSWORD}).status_code == 201
-    token = api.post("/api/auth/login", json={"email": email, "password": PASSWORD}).json()["token"]
-    return {"Authorization": f"Bearer {token}"}
+    return signed_up(api)[0]
 
-
-def error_code(response, status: int) -> str:
-    assert response.status_code == status, response.text
-    return response.json()["error"]["code"]
 
 
 def listed(response) -> list[str]:

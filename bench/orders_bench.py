@@ -1,0 +1,266 @@
+"""Order placement throughput: the app over HTTP against a floor of the same writes done directly in SQL.
+
+    .venv/bin/python bench/orders_bench.py --clients 32 --seconds 10
+
+Starts Sherwood (simulated market) on a fresh PostgreSQL database plus Redis, registers one user per client,
+and has every client place small market buys (each with its own idempotency key) for the given time. Then,
+with the app stopped, as many connections run the transaction a market buy boils down to (lock the account,
+insert the order and its idempotency record, move the cash, write the ledger, upsert the position) straight
+through psycopg for the same time. The app's rate as a fraction of that floor is what the platform's own
+work costs. The database and its Redis keys are dropped at the end.
+"""
+
+import argparse
+import asyncio
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import psycopg
+import redis
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+SYMBOL = "AAPL"
+QUANTITY = Decimal("0.01")
+PASSWORD = "bench password 1"
+TARGET_FRACTION, TARGET_P99_MS = 0.25, 50.0
+
+
+@dataclass
+class Tally:
+    """What one side of the benchmark did: latencies of successes (seconds) and every answer's status."""
+
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+    elapsed: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    def percentile_ms(self, p: float) -> float:
+        if len(self.latencies) < 2:
+            return float("nan")
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[int(p) - 1] * 1000
+
+
+# The database and the app
+
+
+@contextmanager
+def fresh_database() -> Iterator[str]:
+    """A new, empty database (psycopg URL); dropped afterwards together with the app's Redis keys."""
+    name = f"sherwood_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=f"sherwood:{name}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_app(database_url: str, log_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "MARKET_FEED": "simulator",
+        "STARTING_CASH": "1000000000",
+    }
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_trading(url, process, log_path)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_until_trading(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
+    """Until the app answers and quotes SYMBOL live (the simulator has started publishing)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"the app exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            answer = httpx.get(f"{url}/api/quotes", params={"symbols": SYMBOL}, timeout=2).json()
+            if answer["quotes"] and not answer["stale"]:
+                return
+        except (httpx.TransportError, ValueError, KeyError):
+            pass
+        time.sleep(0.2)
+    sys.exit(f"the app did not start trading within {timeout}s:\n{log_path.read_text()}")
+
+
+# The app, over HTTP
+
+
+async def sign_up(client: httpx.AsyncClient) -> tuple[uuid.UUID, str]:
+    email = f"bench-{secrets.token_hex(6)}@example.com"
+    user = (await client.post("/api/auth/register", json={"email": email, "password": PASSWORD})).json()["user"]
+    login = (await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})).json()
+    return uuid.UUID(user["id"]), login["token"]
+
+
+async def trade(client: httpx.AsyncClient, token: str, until: float, tally: Tally | None) -> None:
+    """Place market buys back to back until `until`; `tally` None is a warm-up."""
+    body = {"symbol": SYMBOL, "side": "buy", "orderType": "market", "quantity": str(QUANTITY)}
+    while time.perf_counter() < until:
+        headers = {"Authorization": f"Bearer {token}", "X-Idempotency-Key": uuid.uuid4().hex}
+        started = time.perf_counter()
+        response = await client.post("/api/orders", json=body, headers=headers)
+        if tally is not None:
+            tally.statuses[response.status_code] += 1
+            if response.status_code == 201:
+                tally.latencies.append(time.perf_counter() - started)
+
+
+async def bench_app(url: str, clients: int, seconds: float) -> tuple[Tally, list[uuid.UUID]]:
+    limits = httpx.Limits(max_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+        users = await asyncio.gather(*(sign_up(client) for _ in range(clients)))
+        tokens = [token for _, token in users]
+        warm_up = time.perf_counter() + 1
+        await asyncio.gather(*(trade(client, token, warm_up, None) for token in tokens))
+        tally = Tally()
+        started = time.perf_counter()
+        await asyncio.gather(*(trade(client, token, started + seconds, tally) for token in tokens))
+        tally.elapsed = time.perf_counter() - started
+    return tally, [user_id for user_id, _ in users]
+
+
+# The floor: the same writes in SQL
+
+
+def buy_in_sql(conn: psycopg.Connection, user_id: uuid.UUID, price: Decimal) -> None:
+    """One market buy's transaction, statement by statement as the service makes it."""
+    now, order_id = datetime.now(UTC), uuid.uuid4()
+    amount = (QUANTITY * price).quantize(Decimal("0.01"))
+    with conn.transaction():
+        conn.execute("SELECT cash, reserved_cash FROM accounts WHERE user_id = %s FOR UPDATE", (user_id,))
+        conn.execute(
+            "INSERT INTO orders (id, user_id, symbol, side, order_type, quantity, time_in_force, status,"
+            " filled_quantity, avg_fill_price, reserved_cash, expires_at, created_at, updated_at, filled_at)"
+            " VALUES (%s, %s, %s, 'buy', 'market', %s, 'day', 'filled', %s, %s, 0, %s, %s, %s, %s)",
+            (order_id, user_id, SYMBOL, QUANTITY, QUANTITY, price, now, now, now, now),
+        )
+        conn.execute(
+            "INSERT INTO idempotency_records (user_id, key, request_hash, response_status, response_body,"
+            " order_id, created_at) VALUES (%s, %s, %s, 201, %s, %s, %s)",
+            (user_id, uuid.uuid4().hex, "0" * 64, '{"order": {}}', order_id, now),
+        )
+        conn.execute("UPDATE accounts SET cash = cash - %s, updated_at = %s WHERE user_id = %s", (amount, now, user_id))
+        conn.execute(
+            "INSERT INTO cash_ledger (user_id, amount, kind, order_id, created_at) VALUES (%s, %s, 'buy', %s, %s)",
+            (user_id, -amount, order_id, now),
+        )
+        conn.execute(
+            "INSERT INTO positions (user_id, symbol, quantity, reserved_quantity, cost_basis, realized_pnl, updated_at)"
+            " VALUES (%s, %s, %s, 0, %s, 0, %s) ON CONFLICT (user_id, symbol) DO UPDATE SET"
+            " quantity = positions.quantity + excluded.quantity,"
+            " cost_basis = positions.cost_basis + excluded.cost_basis, updated_at = excluded.updated_at",
+            (user_id, SYMBOL, QUANTITY, amount, now),
+        )
+
+
+def bench_sql(database_url: str, user_ids: list[uuid.UUID], seconds: float) -> Tally:
+    """One thread and connection per user, each committing buys back to back."""
+    price = Decimal("100.00")
+    tally, lock = Tally(), threading.Lock()
+    start = threading.Barrier(len(user_ids) + 1)
+
+    def worker(user_id: uuid.UUID) -> None:
+        with psycopg.connect(database_url) as conn:
+            start.wait()
+            until = time.perf_counter() + seconds
+            latencies = []
+            while (began := time.perf_counter()) < until:
+                buy_in_sql(conn, user_id, price)
+                latencies.append(time.perf_counter() - began)
+        with lock:
+            tally.latencies += latencies
+
+    threads = [threading.Thread(target=worker, args=(user_id,)) for user_id in user_ids]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    tally.elapsed = time.perf_counter() - began
+    return tally
+
+
+# Reporting
+
+
+def line(label: str, tally: Tally, unit: str) -> str:
+    p50, p99 = tally.percentile_ms(50), tally.percentile_ms(99)
+    return f"{label:<14}: {tally.rate:8.0f} {unit:<8}  p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
+
+
+def report(app: Tally, floor: Tally) -> None:
+    fraction = app.rate / floor.rate if floor.rate else 0.0
+    met = fraction >= TARGET_FRACTION and app.percentile_ms(99) < TARGET_P99_MS
+    print(line("app over HTTP", app, "orders/s"))
+    print(f"{'':<14}  answers: {dict(app.statuses)}")
+    print(line("SQL floor", floor, "tx/s"))
+    target = f"{TARGET_FRACTION:.0%} of the floor with p99 < {TARGET_P99_MS:.0f} ms"
+    print(f"{'app / floor':<14}: {fraction:8.1%}   ({'meets' if met else 'misses'} the target: {target})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients (and users)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured time of each side")
+    args = parser.parse_args()
+    log_path = Path(tempfile.gettempdir()) / "sherwood-orders-bench.log"
+    with fresh_database() as database_url:
+        with running_app(database_url, log_path) as url:
+            print(f"app on {url} (log: {log_path}); {args.clients} clients for {args.seconds:g} s each side")
+            app, user_ids = asyncio.run(bench_app(url, args.clients, args.seconds))
+        floor = bench_sql(database_url, user_ids, args.seconds)
+    report(app, floor)
+
+
+if __name__ == "__main__":
+    main()

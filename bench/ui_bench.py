@@ -1,0 +1,356 @@
+"""Benchmark the NiceGUI pages: many logged-in sessions on the portfolio page "/" of one Sherwood process.
+
+    .venv/bin/python bench/ui_bench.py --sessions 10,50,200 --seconds 20 --symbols 20
+
+Each session count gets a fresh app process (embedded: SQLite in a temp dir, in-process bus, simulator feed at its
+default rate, no order rate limit) and as many users, each with a watchlist of `--symbols` symbols and one small
+position. The sessions are SIMULATED browsers (bench/ui_client.py): no JavaScript runs; each tab loads the page over
+HTTP with a session cookie and connects to NiceGUI's socket.io endpoint as nicegui.js does, and counts the `update`
+messages. Latency is publish-to-update: from the feed's timestamp of the quote whose price a watchlist label
+shows (learnt by polling /api/quotes, bench/ui_tap.py) to the arrival of the label's new text at the tab.
+Server CPU (% of one core) and RSS come from /proc/<pid>; per-session memory is (RSS busy - RSS idle) / sessions.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.ui_client import Tab  # noqa: E402
+from bench.ui_tap import QuoteTap  # noqa: E402
+from settings import DATA_DIR  # noqa: E402
+from tests.support.server import started_app  # noqa: E402
+
+STORAGE_DIR = DATA_DIR / "browser-storage"  # where app.py keeps NiceGUI's per-browser storage (not configurable)
+PASSWORD = "bench-password-1"
+SETUP_CONCURRENCY = 8  # password hashing runs on the server's 2 cores: more only queues
+OPEN_CONCURRENCY = 8  # pages built at once (each reads the database in worker threads)
+SETTLE_SECONDS = 3.0  # after start-up and after connecting, before measuring
+CONNECT_TIMEOUT = 15.0
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+TARGET_P95_MS, TARGET_KB_PER_SESSION, TARGET_SESSIONS = 250, 1024, 200
+
+
+@dataclass
+class Window:
+    """What one measurement window saw of the server process."""
+
+    cpu_percent: float
+    rss_mb: float
+    bench_cpu_percent: float  # this process, which shares the machine's two cores
+
+
+@dataclass
+class Row:
+    sessions: int
+    connected: int
+    idle: Window
+    busy: Window
+    updates_per_s: float
+    kb_per_s: float
+    latencies: list[float]
+    unmatched: int
+
+    @property
+    def kb_per_session(self) -> float:
+        return (self.busy.rss_mb - self.idle.rss_mb) * 1024 / max(self.connected, 1)
+
+    def percentile(self, share: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+# The server process, from /proc.
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime (fields 14 and 15 of stat)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+async def measure(pid: int, seconds: float) -> Window:
+    """CPU over the window; RSS at its end (steady state)."""
+    cpu0, own0, t0 = cpu_seconds(pid), time.process_time(), time.monotonic()
+    await asyncio.sleep(seconds)
+    elapsed = time.monotonic() - t0
+    return Window(
+        cpu_percent=100 * (cpu_seconds(pid) - cpu0) / elapsed,
+        rss_mb=rss_mb(pid),
+        bench_cpu_percent=100 * (time.process_time() - own0) / elapsed,
+    )
+
+
+# Users: registered, logged in, watching symbols and holding one position, through the REST API.
+
+
+def expect(response: httpx.Response, *codes: int) -> httpx.Response:
+    if response.status_code not in codes:
+        request = response.request
+        raise RuntimeError(f"{request.method} {request.url.path}: {response.status_code} {response.text}")
+    return response
+
+
+async def prepare_user(http: httpx.AsyncClient, watched: list[str]) -> str:
+    """A new user watching exactly `watched` and holding one share of the first; returns its bearer token."""
+    email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
+    expect(await http.post("/api/auth/register", json={"email": email, "password": PASSWORD}), 201)
+    token = expect(await http.post("/api/auth/login", json={"email": email, "password": PASSWORD}), 200).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    listed: list[str] = []
+    for symbol in watched:
+        listed = expect(await http.put(f"/api/watchlist/{symbol}", headers=auth), 200).json()["symbols"]
+    for extra in [s for s in listed if s not in watched]:  # new accounts start with a default list
+        expect(await http.delete(f"/api/watchlist/{extra}", headers=auth), 200)
+    order = {"symbol": watched[0], "side": "buy", "orderType": "market", "quantity": "1"}
+    headers = {**auth, "X-Idempotency-Key": uuid.uuid4().hex}
+    expect(await http.post("/api/orders", json=order, headers=headers), 201)
+    return token
+
+
+async def prepare_users(http: httpx.AsyncClient, count: int, symbols: int, seed: int) -> list[str]:
+    listed = [x["symbol"] for x in expect(await http.get("/api/symbols"), 200).json()["symbols"]]
+    rng = random.Random(seed)
+    watchlists = [rng.sample(listed, min(symbols, len(listed))) for _ in range(count)]
+    gate = asyncio.Semaphore(SETUP_CONCURRENCY)
+
+    async def one(watched: list[str]) -> str:
+        async with gate:
+            return await prepare_user(http, watched)
+
+    return await asyncio.gather(*(one(w) for w in watchlists))
+
+
+# Sessions.
+
+
+async def open_tabs(http: httpx.AsyncClient, tokens: list[str], secret: str, tabs: list[Tab]) -> int:
+    """Open one tab per token on "/" (appended to `tabs` at once, so the caller can always close them);
+    returns how many connected."""
+    gate = asyncio.Semaphore(OPEN_CONCURRENCY)
+
+    async def one(token: str) -> None:
+        async with gate:
+            tab = Tab(str(http.base_url).rstrip("/"), STORAGE_DIR, secret, token)
+            tabs.append(tab)
+            await tab.open(http)
+            await tab.connect(CONNECT_TIMEOUT)
+
+    results = await asyncio.gather(*(one(t) for t in tokens), return_exceptions=True)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    if failures:
+        print(f"  {len(failures)} of {len(tokens)} sessions failed to open, e.g.: {failures[0]!r}", flush=True)
+    return sum(tab.connected for tab in tabs)
+
+
+async def close_tabs(tabs: list[Tab]) -> None:
+    await asyncio.gather(*(tab.close() for tab in tabs), return_exceptions=True)
+
+
+def remove_storage(tabs: list[Tab]) -> None:
+    """Only the files this run wrote (the storage folder is shared with the developer's app)."""
+    for tab in tabs:
+        for path in tab.files:
+            path.unlink(missing_ok=True)
+
+
+# One round: a fresh app, its users, idle and busy windows.
+
+
+def app_env(database: Path, secret: str) -> dict[str, str]:
+    # Empty values count as unset in the app's settings: nothing from this shell leaks in (Redis, a feed rate).
+    return {
+        "DATABASE_URL": f"sqlite:///{database}",
+        "REDIS_URL": "",
+        "MARKET_FEED": "simulator",
+        "MARKET_FEED_RATE": "",
+        "MARKET_HOURS": "always",
+        "ORDER_RATE_LIMIT": "0",
+        "STORAGE_SECRET": secret,
+    }
+
+
+async def measure_sessions(app, http: httpx.AsyncClient, sessions: int, args, tabs: list[Tab]) -> Row:
+    secret = args.secret
+    tokens = await prepare_users(http, sessions, args.symbols, args.seed)
+    tap, stop = QuoteTap(app.url, args.poll_ms / 1000), asyncio.Event()
+    tap_task = asyncio.create_task(tap.run(http, stop))
+    try:
+        await asyncio.sleep(SETTLE_SECONDS)
+        idle = await measure(app.process.pid, args.idle_seconds)
+        connected = await open_tabs(http, tokens, secret, tabs)
+        await asyncio.sleep(SETTLE_SECONDS)
+        for tab in tabs:
+            tab.recording = True
+        profiler = start_profiler(app.process.pid, args, sessions)
+        busy = await measure(app.process.pid, args.seconds)
+        for tab in tabs:
+            tab.recording = False
+        finish_profiler(profiler)
+        await asyncio.sleep(args.poll_ms / 1000 * 2)  # the tap's last polls cover the window's last updates
+    finally:
+        stop.set()
+        await asyncio.gather(tap_task, return_exceptions=True)
+    return summarize(sessions, connected, idle, busy, tabs, tap, args.seconds)
+
+
+def summarize(sessions, connected, idle, busy, tabs: list[Tab], tap: QuoteTap, seconds: float) -> Row:
+    latencies, unmatched = [], 0
+    for tab in tabs:
+        for change in tab.price_changes:
+            appeared = tap.appeared_ms(change.symbol, change.text, change.received_ms)
+            if appeared is None:
+                unmatched += 1
+            else:
+                latencies.append(change.received_ms - appeared)
+    live = max(connected, 1)
+    return Row(
+        sessions=sessions,
+        connected=connected,
+        idle=idle,
+        busy=busy,
+        updates_per_s=sum(t.updates for t in tabs) / seconds / live,
+        kb_per_s=sum(t.update_bytes for t in tabs) / 1024 / seconds / live,
+        latencies=latencies,
+        unmatched=unmatched,
+    )
+
+
+async def run_round(sessions: int, args, workdir: Path) -> Row:
+    tabs: list[Tab] = []
+    env = app_env(workdir / f"sherwood-{sessions}.db", args.secret)
+    try:
+        with started_app(workdir / f"app-{sessions}.log", **env) as app:
+            limits = httpx.Limits(max_connections=SETUP_CONCURRENCY * 2 + 4)
+            async with httpx.AsyncClient(base_url=app.url, timeout=30, limits=limits) as http:
+                try:
+                    return await measure_sessions(app, http, sessions, args, tabs)
+                finally:
+                    await close_tabs(tabs)
+    finally:
+        remove_storage(tabs)  # after the app stopped: it may write a file back while running
+
+
+# Optional profile of the server during the busy window (py-spy, installed for the bench only).
+
+
+def start_profiler(pid: int, args, sessions: int) -> subprocess.Popen | None:
+    if not args.profile or sessions != max(args.sessions):
+        return None
+    out = Path(args.profile) / f"ui-bench-{sessions}.txt"
+    py_spy = Path(sys.executable).parent / "py-spy"
+    command = [str(py_spy) if py_spy.exists() else "py-spy", "record", "-p", str(pid), "-d", str(int(args.seconds))]
+    command += ["-r", "50", "-f", "raw", "-o", str(out)]
+    print(f"  profiling the server into {out}", flush=True)
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def finish_profiler(profiler: subprocess.Popen | None) -> None:
+    if profiler is None:
+        return
+    try:
+        profiler.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        profiler.kill()
+        profiler.wait()
+
+
+# Output.
+
+
+def print_table(rows: list[Row]) -> None:
+    print()
+    print("Simulated socket.io browser sessions on the portfolio page '/' (no JavaScript; see bench/ui_client.py)")
+    header = ("sessions", "server CPU %", "RSS MB", "KB/session", "updates/s/session", "p50 ms", "p95 ms")
+    print(" | ".join(header))
+    print(" | ".join("-" * len(h) for h in header))
+    for r in rows:
+        cells = (
+            f"{r.connected}/{r.sessions}",
+            f"{r.busy.cpu_percent:.1f}",
+            f"{r.busy.rss_mb:.1f}",
+            f"{r.kb_per_session:.0f}",
+            f"{r.updates_per_s:.2f}",
+            f"{r.percentile(0.50):.0f}",
+            f"{r.percentile(0.95):.0f}",
+        )
+        print(" | ".join(c.rjust(len(h)) for c, h in zip(cells, header, strict=True)))
+    print()
+    for r in rows:
+        print(
+            f"  {r.sessions} sessions: idle CPU {r.idle.cpu_percent:.1f} %, idle RSS {r.idle.rss_mb:.1f} MB, "
+            f"{r.kb_per_s:.1f} KB/s of updates per session, {len(r.latencies)} price changes timed "
+            f"({r.unmatched} unmatched), bench process CPU {r.busy.bench_cpu_percent:.0f} %"
+        )
+    print_verdict(rows)
+
+
+def print_verdict(rows: list[Row]) -> None:
+    target = [r for r in rows if r.sessions >= TARGET_SESSIONS]
+    if not target:
+        return
+    r = target[0]
+    p95_ok = r.percentile(0.95) < TARGET_P95_MS
+    kb_ok = r.kb_per_session < TARGET_KB_PER_SESSION
+    print(
+        f"  target at {r.sessions} sessions: p95 < {TARGET_P95_MS} ms {'met' if p95_ok else 'MISSED'}, "
+        f"< 1 MB per session {'met' if kb_ok else 'MISSED'}"
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", default="10,50,200", type=lambda s: [int(x) for x in s.split(",") if x])
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of the busy measurement window")
+    parser.add_argument("--idle-seconds", type=float, default=5.0, help="length of the idle window")
+    parser.add_argument("--symbols", type=int, default=20, help="watchlist size of each user")
+    parser.add_argument("--poll-ms", type=float, default=50.0, help="quote tap poll period")
+    parser.add_argument("--seed", type=int, default=7, help="picks the watchlists")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy the server during the largest round's window")
+    args = parser.parse_args(argv)
+    args.secret = secrets.token_urlsafe(32)  # the app's STORAGE_SECRET: the bench signs session cookies with it
+    return args
+
+
+async def main_async(args: argparse.Namespace) -> list[Row]:
+    STORAGE_DIR.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ui-bench-") as tmp:
+        for sessions in args.sessions:
+            print(f"{sessions} sessions: starting a fresh app, creating users...", flush=True)
+            rows.append(await run_round(sessions, args, Path(tmp)))
+            r = rows[-1]
+            print(f"  done: CPU {r.busy.cpu_percent:.1f} %, p95 {r.percentile(0.95):.0f} ms", flush=True)
+    return rows
+
+
+def main() -> None:
+    args = parse_args()
+    with contextlib.suppress(KeyboardInterrupt):
+        print_table(asyncio.run(main_async(args)))
+
+
+if __name__ == "__main__":
+    main()

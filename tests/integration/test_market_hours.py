@@ -1,0 +1,93 @@
+"""MARKET_HOURS=nyse: outside the session market orders queue for the open and day orders end at the close."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from models.market import Quote
+from models.order import OrderCreate
+from services import auth, db, orders
+from services.bus import LocalBus
+from services.market_clock import NyseSessions
+from settings import load_settings
+from tests.support.factories import PASSWORD, random_email
+
+CLOCK = NyseSessions()
+SATURDAY = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
+MONDAY_OPEN = datetime(2026, 11, 30, 14, 30, tzinfo=UTC)
+MONDAY_CLOSE = datetime(2026, 11, 30, 21, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    engine = db.make_engine(load_settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('hours') / 'h.db'}"))
+    db.migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def user_id(engine):
+    with db.session_scope(engine) as session:
+        return auth.register(
+            session, email=random_email(), password=PASSWORD, display_name=None, starting_cash=Decimal("10000")
+        ).id
+
+
+def quote(ask: str, at: datetime) -> Quote:
+    price = Decimal(ask)
+    return Quote(
+        symbol="AAPL",
+        bid=price - Decimal("0.02"),
+        ask=price,
+        last=price - Decimal("0.01"),
+        volume=0,
+        timestamp=int(at.timestamp() * 1000),
+        change=Decimal(0),
+        change_percent=Decimal(0),
+        prev_close=price,
+    )
+
+
+def place(engine, user_id, now, **fields):
+    request = OrderCreate.model_validate({"symbol": "AAPL", "side": "buy", "quantity": "2", **fields})
+    with db.session_scope(engine) as session:
+        _, order = orders.place(
+            session,
+            user_id=user_id,
+            key=random_email(),
+            request=request,
+            quote=quote("100.00", now),
+            quote_is_live=False,
+            clock=CLOCK,
+            now=now,
+        )
+    return order
+
+
+def test_a_market_order_placed_while_closed_waits_for_the_open(engine, user_id):
+    order = place(engine, user_id, SATURDAY, orderType="market")
+    assert order.status == "pending" and order.expires_at == MONDAY_CLOSE
+    with db.session_scope(engine) as session:
+        from models.account import Account
+
+        assert session.get(Account, user_id).reserved_cash == Decimal("210.00")  # 2 x 100.00 + 5 %
+        still_closed = orders.try_fill(
+            session, LocalBus(), order_id=order.id, quote=quote("101.00", SATURDAY), clock=CLOCK, now=SATURDAY
+        )
+        assert still_closed is None
+        filled = orders.try_fill(
+            session, LocalBus(), order_id=order.id, quote=quote("101.00", MONDAY_OPEN), clock=CLOCK, now=MONDAY_OPEN
+        )
+    assert (filled.status, filled.avg_fill_price) == ("filled", Decimal("101.00"))
+
+
+def test_day_orders_expire_at_the_close_and_gtc_ones_do_not(engine, user_id):
+    day = place(engine, user_id, MONDAY_OPEN, orderType="limit", limitPrice="50.00")
+    gtc = place(engine, user_id, MONDAY_OPEN, orderType="limit", limitPrice="50.00", timeInForce="gtc")
+    assert day.expires_at == MONDAY_CLOSE and gtc.expires_at is None
+    with db.session_scope(engine) as session:
+        assert orders.expire(session, LocalBus(), order_id=day.id, now=MONDAY_OPEN) is None  # not yet
+        assert orders.expire(session, LocalBus(), order_id=day.id, now=MONDAY_CLOSE).status == "expired"
+        assert orders.expire(session, LocalBus(), order_id=gtc.id, now=MONDAY_CLOSE) is None
