@@ -43,20 +43,7 @@ def place_order(
 ) -> Response:
     """Place an order. Retrying with the same key replays the first answer (`Idempotent-Replayed: true`)."""
     key = _idempotency_key(x_idempotency_key)
-    rt = runtime.current()
-    placement = orders.submit(
-        db,
-        rt.cache,
-        rt.bus,
-        user_id=user.id,
-        key=key,
-        request=body,
-        quote=rt.hub.latest.get(body.symbol),
-        quote_is_live=not rt.hub.stale,
-        clock=rt.clock,
-        now=utcnow(),
-        rate_limit=rt.settings.order_rate_limit,
-    )
+    placement = orders.submit_live(db, runtime.current(), user_id=user.id, key=key, request=body)
     headers = {"Idempotent-Replayed": "true"} if placement.replayed else None
     return Response(placement.body, status_code=placement.status, media_type="application/json", headers=headers)
 

@@ -50,6 +50,7 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     elapsed: float = 0.0
+    cpu_seconds: float | None = None  # the app process's CPU time while measured (Linux)
 
     @property
     def rate(self) -> float:
@@ -88,8 +89,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far, from /proc (None where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def running_app(database_url: str, log_path: Path) -> Iterator[str]:
+def running_app(database_url: str, log_path: Path) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = {
         **os.environ,
@@ -105,7 +115,7 @@ def running_app(database_url: str, log_path: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_trading(url, process, log_path)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         try:
@@ -154,17 +164,20 @@ async def trade(client: httpx.AsyncClient, token: str, until: float, tally: Tall
                 tally.latencies.append(time.perf_counter() - started)
 
 
-async def bench_app(url: str, clients: int, seconds: float) -> tuple[Tally, list[uuid.UUID]]:
+async def bench_app(url: str, pid: int, clients: int, seconds: float) -> tuple[Tally, list[uuid.UUID]]:
     limits = httpx.Limits(max_connections=clients)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
         users = await asyncio.gather(*(sign_up(client) for _ in range(clients)))
         tokens = [token for _, token in users]
         warm_up = time.perf_counter() + 1
         await asyncio.gather(*(trade(client, token, warm_up, None) for token in tokens))
-        tally = Tally()
+        print(f"measuring the app (pid {pid}) for {seconds:g} s", flush=True)
+        tally, cpu_before = Tally(), cpu_seconds(pid)
         started = time.perf_counter()
         await asyncio.gather(*(trade(client, token, started + seconds, tally) for token in tokens))
         tally.elapsed = time.perf_counter() - started
+        if cpu_before is not None:
+            tally.cpu_seconds = cpu_seconds(pid) - cpu_before
     return tally, [user_id for user_id, _ in users]
 
 
@@ -242,7 +255,9 @@ def report(app: Tally, floor: Tally) -> None:
     fraction = app.rate / floor.rate if floor.rate else 0.0
     met = fraction >= TARGET_FRACTION and app.percentile_ms(99) < TARGET_P99_MS
     print(line("app over HTTP", app, "orders/s"))
-    print(f"{'':<14}  answers: {dict(app.statuses)}")
+    per_order = app.cpu_seconds / len(app.latencies) * 1000 if app.cpu_seconds and app.latencies else None
+    cpu = f", app CPU {per_order:.1f} ms per order" if per_order else ""
+    print(f"{'':<14}  answers: {dict(app.statuses)}{cpu}")
     print(line("SQL floor", floor, "tx/s"))
     target = f"{TARGET_FRACTION:.0%} of the floor with p99 < {TARGET_P99_MS:.0f} ms"
     print(f"{'app / floor':<14}: {fraction:8.1%}   ({'meets' if met else 'misses'} the target: {target})")
@@ -255,9 +270,10 @@ def main() -> None:
     args = parser.parse_args()
     log_path = Path(tempfile.gettempdir()) / "sherwood-orders-bench.log"
     with fresh_database() as database_url:
-        with running_app(database_url, log_path) as url:
+        with running_app(database_url, log_path) as (url, pid):
             print(f"app on {url} (log: {log_path}); {args.clients} clients for {args.seconds:g} s each side")
-            app, user_ids = asyncio.run(bench_app(url, args.clients, args.seconds))
+            app, user_ids = asyncio.run(bench_app(url, pid, args.clients, args.seconds))
+        print(f"measuring the SQL floor for {args.seconds:g} s", flush=True)
         floor = bench_sql(database_url, user_ids, args.seconds)
     report(app, floor)
 

@@ -9,7 +9,6 @@ from pydantic import ValidationError
 
 from components import numbers
 from models.order import OrderCreate
-from models.types import utcnow
 from models.user import UserPublic
 from pages.session import call
 from services import accounts, orders, runtime
@@ -186,20 +185,9 @@ class OrderForm:
 
     async def _submit(self, request: OrderCreate, dialog: ui.dialog, button: ui.button) -> None:
         button.props("loading")
-        rt = runtime.current()
         try:
             placement = await call(
-                orders.submit,
-                rt.cache,
-                rt.bus,
-                user_id=self.user.id,
-                key=self.key,
-                request=request,
-                quote=rt.hub.latest.get(request.symbol),
-                quote_is_live=not rt.hub.stale,
-                clock=rt.clock,
-                now=utcnow(),
-                rate_limit=rt.settings.order_rate_limit,
+                orders.submit_live, runtime.current(), user_id=self.user.id, key=self.key, request=request
             )
         except DomainError as exc:
             dialog.close()

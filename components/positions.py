@@ -22,10 +22,29 @@ COLUMNS = [
 ]
 
 
-class LivePortfolio:
+class BookView:
+    """Something drawn from the user's book: read when it changes, appraised again at every tick."""
+
     def __init__(self, user: UserPublic):
         self.user = user
         self.book: portfolio.Book | None = None
+        live.ticked.subscribe(self.render)  # from the page: unsubscribed when the browser goes
+
+    async def reload(self) -> None:
+        self.book = await call(portfolio.load, self.user.id)
+        self.render()
+
+    def render(self) -> None:
+        if self.book is not None:
+            self.show(portfolio.appraise(self.book, runtime.current().hub.latest))
+
+    def show(self, state: portfolio.Portfolio) -> None:
+        raise NotImplementedError
+
+
+class LivePortfolio(BookView):
+    def __init__(self, user: UserPublic):
+        super().__init__(user)
         with ui.column().classes("gap-0"):
             ui.label("Investing").classes("text-gray-500")
             self.equity = ui.label("—").classes("text-4xl font-semibold sw-num").props('data-testid="equity"')
@@ -55,16 +74,8 @@ class LivePortfolio:
             """<q-td :props="props" :class="props.row.pnlClass">{{ props.value }}</q-td>""",
         )
         self.positions.add_slot("no-data", '<span class="text-gray-500">You have no positions yet.</span>')
-        live.ticked.subscribe(self.render)
 
-    async def reload(self) -> None:
-        self.book = await call(portfolio.load, self.user.id)
-        self.render()
-
-    def render(self) -> None:
-        if self.book is None:
-            return
-        state = portfolio.appraise(self.book, runtime.current().hub.latest)
+    def show(self, state: portfolio.Portfolio) -> None:
         self.equity.text = money(state.equity)
         self.day.text = f"{signed_money(state.day_change)} ({percent(state.day_change_percent)}) today"
         self.day.classes(replace=f"sw-num {direction(state.day_change)}")

@@ -1,5 +1,7 @@
 """Log in, sign up and log out."""
 
+from collections.abc import Awaitable, Callable
+
 from email_validator import EmailNotValidError, validate_email
 from fastapi import Request
 from fastapi.responses import RedirectResponse
@@ -21,110 +23,97 @@ def _card(title: str) -> ui.card:
     return card
 
 
+def _field(label: str, testid: str, autocomplete: str, *, password: bool = False) -> ui.input:
+    kind = " type=email" if testid == "email" else ""
+    props = f'outlined{kind} autocomplete={autocomplete} data-testid="{testid}"'
+    return ui.input(label, password=password).props(props).classes("w-full")
+
+
+def _submit(label: str, action: Callable[[], Awaitable[None]], last_field: ui.input) -> None:
+    """The form's button (and Enter in its last field): runs `action`, saying what went wrong under the form."""
+    error = ui.label().classes("text-negative text-sm").props('data-testid="error"')
+    error.visible = False
+
+    async def run() -> None:
+        error.visible = False
+        button.props("loading")
+        try:
+            await action()
+        except DomainError as exc:
+            error.text, error.visible = exc.message, True
+        finally:
+            button.props(remove="loading")
+
+    last_field.on("keydown.enter", run)
+    button = ui.button(label, on_click=run).props('unelevated no-caps data-testid="submit"')
+    button.classes("w-full rounded-full")
+
+
+def _switch(question: str, link: str, target: str) -> None:
+    with ui.row().classes("gap-1 text-sm justify-center w-full"):
+        ui.label(question)
+        ui.link(link, target)
+
+
 async def _open_session(email: str, password: str, address: str, target: str) -> None:
     result = await call(auth.login, runtime.current().cache, email=email, password=password, client_address=address)
     app.storage.user["token"] = result.token
     ui.navigate.to(safe_target(target))
 
 
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 @ui.page("/login")
 async def login_page(request: Request, redirect_to: str = "/"):
-    address = request.client.host if request.client else "unknown"
     with _card("Log in"):
         ui.label("Log in to Sherwood").classes("text-xl font-semibold")
-        email = (
-            ui.input("Email").props('outlined type=email autocomplete=username data-testid="email"').classes("w-full")
-        )
-        password = (
-            ui.input("Password", password=True)
-            .props('outlined autocomplete=current-password data-testid="password"')
-            .classes("w-full")
-        )
-        error = ui.label().classes("text-negative text-sm").props('data-testid="error"')
-        error.visible = False
+        email = _field("Email", "email", "username")
+        password = _field("Password", "password", "current-password", password=True)
 
-        async def submit():
-            error.visible = False
+        async def log_in() -> None:
             if not email.value or not password.value:
-                error.text, error.visible = "Enter your email and password.", True
-                return
-            button.props("loading")
-            try:
-                await _open_session(email.value, password.value, address, redirect_to)
-            except DomainError as exc:
-                error.text, error.visible = exc.message, True
-            finally:
-                button.props(remove="loading")
+                raise DomainError("VALIDATION_ERROR", "Enter your email and password.")
+            await _open_session(email.value, password.value, _address(request), redirect_to)
 
-        password.on("keydown.enter", submit)
-        button = (
-            ui.button("Log in", on_click=submit)
-            .props('unelevated no-caps data-testid="submit"')
-            .classes("w-full rounded-full")
-        )
-        with ui.row().classes("gap-1 text-sm justify-center w-full"):
-            ui.label("New to Sherwood?")
-            ui.link("Create an account", f"/signup?redirect_to={redirect_to}")
+        _submit("Log in", log_in, password)
+        _switch("New to Sherwood?", "Create an account", f"/signup?redirect_to={redirect_to}")
 
 
 @ui.page("/signup")
 async def signup_page(request: Request, redirect_to: str = "/"):
-    address = request.client.host if request.client else "unknown"
     starting_cash = runtime.current().settings.starting_cash
     with _card("Sign up"):
         ui.label("Create your account").classes("text-xl font-semibold")
         ui.label(f"Start trading with ${starting_cash:,.2f} of paper money.").classes("text-gray-600 text-sm")
-        name = ui.input("Name (optional)").props('outlined autocomplete=name data-testid="name"').classes("w-full")
-        email = ui.input("Email").props('outlined type=email autocomplete=email data-testid="email"').classes("w-full")
-        password = (
-            ui.input("Password (8 characters or more)", password=True)
-            .props('outlined autocomplete=new-password data-testid="password"')
-            .classes("w-full")
-        )
-        error = ui.label().classes("text-negative text-sm").props('data-testid="error"')
-        error.visible = False
+        name = _field("Name (optional)", "name", "name")
+        email = _field("Email", "email", "email")
+        password = _field("Password (8 characters or more)", "password", "new-password", password=True)
 
-        async def submit():
-            error.visible = False
-            problem = _signup_problem(email.value or "", password.value or "")
-            if problem:
-                error.text, error.visible = problem, True
-                return
-            button.props("loading")
-            try:
-                await call(
-                    auth.register,
-                    email=email.value,
-                    password=password.value,
-                    display_name=name.value,
-                    starting_cash=starting_cash,
-                )
-                await _open_session(email.value, password.value, address, redirect_to)
-            except DomainError as exc:
-                error.text, error.visible = exc.message, True
-            finally:
-                button.props(remove="loading")
+        async def sign_up() -> None:
+            _check_signup(email.value or "", password.value or "")
+            await call(
+                auth.register,
+                email=email.value,
+                password=password.value,
+                display_name=name.value,
+                starting_cash=starting_cash,
+            )
+            await _open_session(email.value, password.value, _address(request), redirect_to)
 
-        password.on("keydown.enter", submit)
-        button = (
-            ui.button("Sign up", on_click=submit)
-            .props('unelevated no-caps data-testid="submit"')
-            .classes("w-full rounded-full")
-        )
-        with ui.row().classes("gap-1 text-sm justify-center w-full"):
-            ui.label("Already have an account?")
-            ui.link("Log in", f"/login?redirect_to={redirect_to}")
+        _submit("Sign up", sign_up, password)
+        _switch("Already have an account?", "Log in", f"/login?redirect_to={redirect_to}")
 
 
-def _signup_problem(email: str, password: str) -> str | None:
+def _check_signup(email: str, password: str) -> None:
     """The same rules as the API's, checked before a round trip to say what is wrong next to the form."""
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError:
-        return "Enter a valid email address."
+        raise DomainError("VALIDATION_ERROR", "Enter a valid email address.") from None
     if len(password) < 8:
-        return "Choose a password of at least 8 characters."
-    return None
+        raise DomainError("VALIDATION_ERROR", "Choose a password of at least 8 characters.")
 
 
 @ui.page("/logout")

@@ -11,6 +11,7 @@ from components.frame import frame
 from components.numbers import decimal_text, direction, money, percent, signed_money
 from components.order_form import OrderForm
 from components.orders_table import OrdersTable
+from components.positions import BookView
 from models.types import utcnow
 from pages.session import call
 from services import market_history, portfolio, runtime, symbols, watchlist
@@ -32,25 +33,18 @@ def _quote_header(symbol: str, name: str) -> None:
             ui.label().bind_text_from(quote, "ask", backward=lambda ask: f"Ask {ask}").props('data-testid="ask"')
 
 
-class PositionCard:
+class PositionCard(BookView):
     """The user's shares of this stock, valued at the live price."""
 
     def __init__(self, user, symbol: str):
-        self.user, self.symbol, self.book = user, symbol, None
+        super().__init__(user)
+        self.symbol = symbol
         with ui.card().classes("sw-card w-full p-5 gap-1").props('data-testid="position"') as self.card:
             ui.label("Your position").classes("text-gray-500 text-sm")
             self.summary = ui.label().classes("text-xl font-semibold sw-num").props('data-testid="position-summary"')
             self.detail = ui.label().classes("sw-num")
-        live.ticked.subscribe(self.render)
 
-    async def reload(self) -> None:
-        self.book = await call(portfolio.load, self.user.id)
-        self.render()
-
-    def render(self) -> None:
-        if self.book is None:
-            return
-        state = portfolio.appraise(self.book, runtime.current().hub.latest)
+    def show(self, state: portfolio.Portfolio) -> None:
         mine = next((p for p in state.positions if p.symbol == self.symbol), None)
         self.card.visible = mine is not None
         if mine is not None:

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import orjson
 from sqlalchemy import tuple_
@@ -17,12 +18,16 @@ from sqlmodel import Session, select
 from models.account import Account, Position
 from models.market import Quote
 from models.order import IdempotencyRecord, Order, OrderCreate, OrderEnvelope, OrderPublic
+from models.types import utcnow
 from services import symbols, trading
 from services.bus import Bus
 from services.cache import Cache
 from services.errors import DomainError
 from services.event_hub import publish_user_event
 from services.market_clock import MarketClock
+
+if TYPE_CHECKING:  # the runtime builds on this module
+    from services.runtime import Runtime
 
 IDEMPOTENCY_TTL = 24 * 3600  # the cache's copy; the database keeps the record longer (see purge_idempotency)
 CLAIM_TTL = 30  # seconds a placement may stay in flight before its key can be tried again
@@ -62,10 +67,11 @@ def execution_price(order: Order, quote: Quote, now: datetime) -> Decimal | None
     return price if marketable else None
 
 
-def _replay(record: IdempotencyRecord, fingerprint: str) -> Placement:
-    if record.request_hash != fingerprint:
+def _replay(fingerprint: str, first_fingerprint: str, status: int, body: str) -> Placement:
+    """The first answer again, if this is the same order as the first one sent with the key."""
+    if fingerprint != first_fingerprint:
         raise DomainError("IDEMPOTENCY_KEY_REUSED", "This idempotency key was already used for a different order.")
-    return Placement(record.response_status, record.response_body, replayed=True)
+    return Placement(status, body, replayed=True)
 
 
 def _expiry(time_in_force: str, clock: MarketClock, now: datetime) -> datetime | None:
@@ -93,7 +99,7 @@ def place(
         select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
     ).first()
     if record is not None:
-        return _replay(record, fingerprint), None
+        return _replay(fingerprint, record.request_hash, record.response_status, record.response_body), None
     if not symbols.is_listed(request.symbol):
         raise DomainError("UNKNOWN_SYMBOL", f"{request.symbol} is not listed.", {"symbols": [request.symbol]})
 
@@ -178,10 +184,7 @@ def submit(
     cache_key = f"idempotency:{user_id}:{key}"
     remembered = cache.get(cache_key)
     if remembered is not None:
-        fingerprint, status, body = orjson.loads(remembered)
-        if fingerprint != request.fingerprint():
-            raise DomainError("IDEMPOTENCY_KEY_REUSED", "This idempotency key was already used for a different order.")
-        return Placement(status, body, replayed=True)
+        return _replay(request.fingerprint(), *orjson.loads(remembered))
     if not cache.add(f"{cache_key}:in-flight", "1", ttl=CLAIM_TTL):
         raise DomainError("DUPLICATE_REQUEST", "An order with this idempotency key is still being processed.")
     try:
@@ -202,6 +205,23 @@ def submit(
     if public is not None:
         notify(bus, user_id, public)
     return placement
+
+
+def submit_live(db: Session, rt: "Runtime", *, user_id: uuid.UUID, key: str, request: OrderCreate) -> Placement:
+    """`submit` against this process's live market: its latest quote, its clock and the configured rate limit."""
+    return submit(
+        db,
+        rt.cache,
+        rt.bus,
+        user_id=user_id,
+        key=key,
+        request=request,
+        quote=rt.hub.latest.get(request.symbol),
+        quote_is_live=not rt.hub.stale,
+        clock=rt.clock,
+        now=utcnow(),
+        rate_limit=rt.settings.order_rate_limit,
+    )
 
 
 def order_of(placement: Placement) -> OrderPublic:

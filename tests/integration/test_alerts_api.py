@@ -19,8 +19,9 @@ from services import alerts
 from services.db import session_scope
 from tests.support.api import error_code, publish, sign_up, wait_until
 from tests.support.databases import REDIS_URL, fresh_postgres
+from tests.support.factories import quote
 from tests.support.server import running_app
-from tests.support.ws import Tape, quote, receive, receive_type, ws_url
+from tests.support.ws import Tape, receive, receive_type, ws_url
 from tests.support.ws import sign_up as sign_up_on
 
 

@@ -12,6 +12,7 @@ from models.types import utcnow
 from services import market_history, symbols
 from services.db import session_scope
 from services.market_sim import MarketSimulator
+from tests.support.factories import quote
 
 
 def test_symbols_lists_the_universe(api):
@@ -29,16 +30,8 @@ def feed(started, *quotes: Quote):
 
 def a_quote(symbol: str, last: str) -> Quote:
     price = Decimal(last)
-    return Quote(
-        symbol=symbol,
-        bid=price - Decimal("0.02"),
-        ask=price + Decimal("0.02"),
-        last=price,
-        volume=1234,
-        timestamp=int(datetime.now(UTC).timestamp() * 1000),
-        change=Decimal("1.50"),
-        change_percent=Decimal("0.80"),
-        prev_close=price - Decimal("1.50"),
+    return quote(
+        symbol, last, bid=str(price - Decimal("0.02")), ask=str(price + Decimal("0.02")), volume=1234, change="1.50"
     )
 
 

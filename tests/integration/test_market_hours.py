@@ -12,6 +12,7 @@ from services.bus import LocalBus
 from services.market_clock import NyseSessions
 from settings import load_settings
 from tests.support.factories import PASSWORD, random_email
+from tests.support.factories import quote as make_quote
 
 CLOCK = NyseSessions()
 SATURDAY = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
@@ -37,16 +38,12 @@ def user_id(engine):
 
 def quote(ask: str, at: datetime) -> Quote:
     price = Decimal(ask)
-    return Quote(
-        symbol="AAPL",
-        bid=price - Decimal("0.02"),
-        ask=price,
-        last=price - Decimal("0.01"),
-        volume=0,
+    return make_quote(
+        "AAPL",
+        str(price - Decimal("0.01")),
+        bid=str(price - Decimal("0.02")),
+        ask=ask,
         timestamp=int(at.timestamp() * 1000),
-        change=Decimal(0),
-        change_percent=Decimal(0),
-        prev_close=price,
     )
 
 

@@ -24,9 +24,9 @@ from services.db import session_scope
 from services.reconcile import reconcile
 from settings import load_settings
 from tests.support.databases import REDIS_URL, fresh_postgres
-from tests.support.factories import PASSWORD, random_email
+from tests.support.factories import PASSWORD, quote, random_email
 from tests.support.server import AppProcess, started_app
-from tests.support.ws import Tape, quote
+from tests.support.ws import Tape
 
 STARTING_CASH = Decimal("1000.00")
 SYMBOL = "AAPL"

@@ -14,8 +14,9 @@ from services.bus import RedisBus
 from services.event_hub import publish_user_event
 from settings import load_settings
 from tests.support.databases import REDIS_URL, fresh_postgres
+from tests.support.factories import quote
 from tests.support.server import AppProcess, started_app
-from tests.support.ws import Tape, assert_closed_with, assert_open, quote, receive, receive_type, sign_up, ws_url
+from tests.support.ws import Tape, assert_closed_with, assert_open, receive, receive_type, sign_up, ws_url
 
 
 @pytest.fixture(scope="module")

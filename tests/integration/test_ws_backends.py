@@ -5,8 +5,9 @@ import orjson
 from websockets.asyncio.client import connect
 
 from tests.support.databases import REDIS_URL, fresh_postgres
+from tests.support.factories import quote
 from tests.support.server import running_app
-from tests.support.ws import Tape, assert_closed_with, quote, receive, receive_type, sign_up, ws_url
+from tests.support.ws import Tape, assert_closed_with, receive, receive_type, sign_up, ws_url
 
 
 async def subscribed(ws, *symbols: str) -> None:

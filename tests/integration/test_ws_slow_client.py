@@ -11,8 +11,9 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from services import symbols
 from tests.support.databases import REDIS_URL, fresh_postgres
+from tests.support.factories import quote
 from tests.support.server import started_app
-from tests.support.ws import Tape, quote, receive, receive_type, stalled_connection, ws_url
+from tests.support.ws import Tape, receive, receive_type, stalled_connection, ws_url
 
 STALLED_CLIENTS = 20
 READING_CLIENTS = 4

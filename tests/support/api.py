@@ -1,12 +1,12 @@
 """Helpers for tests that talk to the API in-process (the `api` fixture) and drive its market."""
 
 import time
-from decimal import Decimal
 
 from models.market import Quote
 from services.quote_hub import QUOTES_CHANNEL, encode_batch
 from services.runtime import Runtime
 from tests.support.factories import PASSWORD, random_email
+from tests.support.factories import quote as make_quote
 
 
 def sign_up(api) -> tuple[dict[str, str], str]:
@@ -36,18 +36,7 @@ def publish(started: Runtime, symbol: str, bid: str, ask: str, last: str | None 
     """Put a quote on the market through the bus, as the feed does, and wait until the hub has it."""
     previous = started.hub.latest.get(symbol)
     stamp = max(time.time_ns() // 1_000_000, previous.timestamp + 1 if previous else 0)  # never older than the last
-    last = last or bid
-    quote = Quote(
-        symbol=symbol,
-        bid=Decimal(bid),
-        ask=Decimal(ask),
-        last=Decimal(last),
-        volume=1000,
-        timestamp=stamp,
-        change=Decimal("0"),
-        change_percent=Decimal("0"),
-        prev_close=Decimal(last),
-    )
+    quote = make_quote(symbol, last or bid, bid=bid, ask=ask, volume=1000, timestamp=stamp)
     started.bus.publish(QUOTES_CHANNEL, encode_batch([quote]))
     wait_until(lambda: started.hub.latest.get(symbol) == quote, f"the hub to see {symbol}")
     return quote

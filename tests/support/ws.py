@@ -2,8 +2,6 @@
 
 import asyncio
 import socket
-import time
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -70,22 +68,6 @@ def sign_up(base_url: str) -> tuple[str, str]:
     user = httpx.post(f"{base_url}/api/auth/register", json={"email": email, "password": PASSWORD}).json()["user"]
     token = httpx.post(f"{base_url}/api/auth/login", json={"email": email, "password": PASSWORD}).json()["token"]
     return user["id"], token
-
-
-def quote(symbol: str, last: str = "100.00", *, volume: int = 100) -> Quote:
-    """A quote stamped now, in Unix ms, as the feed stamps them."""
-    price = Decimal(last)
-    return Quote(
-        symbol=symbol,
-        bid=price - Decimal("0.01"),
-        ask=price + Decimal("0.01"),
-        last=price,
-        volume=volume,
-        timestamp=time.time_ns() // 1_000_000,
-        change=Decimal("0"),
-        change_percent=Decimal("0"),
-        prev_close=price,
-    )
 
 
 class Tape:

@@ -7,25 +7,14 @@ from itertools import pairwise
 
 import orjson
 
-from models.market import Quote
 from services.bus import LocalBus
 from services.quote_hub import BATCH_INTERVAL, QUOTES_CHANNEL, STALE_AFTER, QuoteHub, encode_batch
 from services.quote_store import MemoryQuoteStore
+from tests.support.factories import quote as make_quote
 
 
 def quote(symbol="AAPL", last="100.00", timestamp=1_000):
-    price = Decimal(last)
-    return Quote(
-        symbol=symbol,
-        bid=price - Decimal("0.01"),
-        ask=price + Decimal("0.01"),
-        last=price,
-        volume=100,
-        timestamp=timestamp,
-        change=Decimal("0"),
-        change_percent=Decimal("0"),
-        prev_close=price,
-    )
+    return make_quote(symbol, last, timestamp=timestamp)
 
 
 class Clock:
