@@ -1,5 +1,5 @@
-# The two commands of the README: `make run` and `make test`.
-.PHONY: run test lint bench
+# The two commands of the README: `make run` and `make test`. The benchmarks print their figures.
+.PHONY: run test lint bench-ws bench-orders bench-ui
 
 run:
 	@scripts/setup.sh app
@@ -12,3 +12,15 @@ test:
 
 lint:
 	.venv/bin/ruff check .
+
+bench-ws:
+	@scripts/setup.sh test
+	.venv/bin/python bench/ws_bench.py
+
+bench-orders:
+	@scripts/setup.sh test
+	.venv/bin/python bench/orders_bench.py
+
+bench-ui:
+	@scripts/setup.sh test
+	.venv/bin/python bench/ui_bench.py
