@@ -35,6 +35,20 @@ def _market_status() -> None:
         ui.label().bind_text_from(live.status, "label")
 
 
+def _mark_stale_numbers() -> None:
+    """Grey out live numbers on this page while the feed is silent (and back at once when it speaks)."""
+    body, shown = ui.query("body"), {"stale": False}
+
+    def update() -> None:
+        stale = live.status.state == "stale"
+        if stale != shown["stale"]:
+            shown["stale"] = stale
+            body.classes(**{"add" if stale else "remove": "sw-stale"})
+
+    update()
+    live.ticked.subscribe(update)
+
+
 def _theme_toggle() -> None:
     dark = ui.dark_mode(app.storage.user.get("dark", False))
 
@@ -64,6 +78,7 @@ def frame(title: str, user: UserPublic) -> Iterator[BrowserListener]:
         _theme_toggle()
         ui.label(user.display_name).classes("text-gray-500 hidden sm:block").props('data-testid="user-name"')
         ui.button("Log out", on_click=lambda: ui.navigate.to("/logout")).props("flat no-caps color=grey-8")
+    _mark_stale_numbers()
     listener = user_events.follow(user, app.storage.user["token"])
     with ui.column().classes("w-full max-w-6xl mx-auto p-4 sm:p-6 gap-6"):
         yield listener

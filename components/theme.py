@@ -21,6 +21,8 @@ body { font-family: -apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helve
 .sw-flash-down { animation: sw-flash-down .8s; }
 @keyframes sw-flash-up { from { background: rgba(0,200,5,.25); } to { background: transparent; } }
 @keyframes sw-flash-down { from { background: rgba(255,80,0,.25); } to { background: transparent; } }
+/* Numbers that may be out of date look it: the feed is silent, or this page lost its connection. */
+.sw-stale .sw-num, body:has(#popup[aria-hidden="false"]) .sw-num { opacity: .45; }
 """
 
 
