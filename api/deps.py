@@ -1,4 +1,8 @@
-"""Dependencies shared by the REST routes: the database session and the authenticated user."""
+"""Dependencies shared by the REST routes: the database session and the authenticated user.
+
+Blocking work runs in worker threads; each hop there costs, so the token is checked in one hop of its own
+and simple dependencies stay on the event loop.
+"""
 
 from collections.abc import Iterator
 from typing import Annotated
@@ -6,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from models.user import UserPublic
 from services import auth, runtime
@@ -22,15 +27,22 @@ def _db() -> Iterator[Session]:
 DbDep = Annotated[Session, Depends(_db)]
 
 
-def bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str | None:
+async def bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str | None:
     return credentials.credentials if credentials else None
 
 
 TokenDep = Annotated[str | None, Depends(bearer_token)]
 
 
-def _current_user(db: DbDep, token: TokenDep) -> UserPublic:
-    return auth.authenticate(db, runtime.current().cache, token)
+def authenticate(token: str | None) -> UserPublic:
+    """The token's user (blocking: the cache, or the database on a miss)."""
+    rt = runtime.current()
+    with session_scope(rt.engine) as db:
+        return auth.authenticate(db, rt.cache, token)
+
+
+async def _current_user(token: TokenDep) -> UserPublic:
+    return await run_in_threadpool(authenticate, token)
 
 
 CurrentUser = Annotated[UserPublic, Depends(_current_user)]

@@ -4,12 +4,14 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, DbDep
 from api.errors import documented
 from models.order import OrderCreate, OrderEnvelope, OrderList
 from models.types import utcnow
 from services import orders, runtime
+from services.db import session_scope
 from services.errors import DomainError
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
@@ -35,15 +37,14 @@ def _idempotency_key(key: str | None) -> str:
     response_model=OrderEnvelope,
     responses=documented(400, 401, 409, 422, 429),
 )
-def place_order(
+async def place_order(
     body: OrderCreate,
     user: CurrentUser,
-    db: DbDep,
     x_idempotency_key: Annotated[str | None, Header(description="1-255 printable characters")] = None,
 ) -> Response:
     """Place an order. Retrying with the same key replays the first answer (`Idempotent-Replayed: true`)."""
     key = _idempotency_key(x_idempotency_key)
-    placement = orders.submit_live(db, runtime.current(), user_id=user.id, key=key, request=body)
+    placement = await run_in_threadpool(_submit, user.id, key, body)
     headers = {"Idempotent-Replayed": "true"} if placement.replayed else None
     return Response(placement.body, status_code=placement.status, media_type="application/json", headers=headers)
 
@@ -59,6 +60,12 @@ def list_orders(
     """Your orders, newest first; page with `before=<id of the last order you have>`."""
     found = orders.list_orders(db, user_id=user.id, status=status_, limit=limit, before=before)
     return OrderList(orders=found)
+
+
+def _submit(user_id: uuid.UUID, key: str, body: OrderCreate) -> orders.Placement:
+    rt = runtime.current()
+    with session_scope(rt.engine) as db:
+        return orders.submit_live(db, rt, user_id=user_id, key=key, request=body)
 
 
 def _order_id(text: str) -> uuid.UUID:

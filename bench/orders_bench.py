@@ -269,6 +269,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time of each side")
     args = parser.parse_args()
     log_path = Path(tempfile.gettempdir()) / "sherwood-orders-bench.log"
+    load_before = os.getloadavg()[0]
     with fresh_database() as database_url:
         with running_app(database_url, log_path) as (url, pid):
             print(f"app on {url} (log: {log_path}); {args.clients} clients for {args.seconds:g} s each side")
@@ -276,6 +277,8 @@ def main() -> None:
         print(f"measuring the SQL floor for {args.seconds:g} s", flush=True)
         floor = bench_sql(database_url, user_ids, args.seconds)
     report(app, floor)
+    # Other work on the machine skews both sides, the app's more (it is CPU-bound): say how busy it was.
+    print(f"{'load average':<14}: {load_before:.1f} before the run (1 min)")
 
 
 if __name__ == "__main__":

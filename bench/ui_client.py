@@ -43,6 +43,12 @@ def storage_files(storage_dir: Path, session_id: str) -> list[Path]:
     return [path, path.with_name(path.name + ".tmp")]
 
 
+class PageError(RuntimeError):
+    def __init__(self, path: str, status: int, location: str):
+        super().__init__(f"GET {path} answered {status} {location}".rstrip())
+        self.status = status
+
+
 @dataclass(frozen=True, slots=True)
 class PriceChange:
     symbol: str
@@ -61,6 +67,7 @@ class Tab:
         self._cookie = f"session={session_cookie(secret, self.session_id)}"
         self._sio = socketio.AsyncClient(reconnection=False)
         self._sio.on("*", self._on_message)
+        self._sio.on("disconnect", self._on_disconnect)
         self._client_id = ""
         self._next_message_id = 0
         self._texts: dict[str, str] = {}  # element id -> last price text seen
@@ -69,6 +76,10 @@ class Tab:
         self.updates = 0
         self.update_bytes = 0
         self.price_changes: list[PriceChange] = []
+        self.disconnect_reason: str | None = None  # set when the connection ended before close()
+        self.disconnected_at: float | None = None  # time.monotonic() of that
+        self.page_seconds: float | None = None  # how long the page took to load
+        self._closing = False
 
     @property
     def connected(self) -> bool:
@@ -76,9 +87,11 @@ class Tab:
 
     async def open(self, http: httpx.AsyncClient, path: str = "/") -> None:
         """Load the page; a redirect (to /login) means the storage file or the cookie was not accepted."""
+        started = time.monotonic()
         response = await http.get(self.base_url + path, headers={"Cookie": self._cookie}, follow_redirects=False)
         if response.status_code != 200:
-            raise RuntimeError(f"GET {path} answered {response.status_code} {response.headers.get('location', '')}")
+            raise PageError(path, response.status_code, response.headers.get("location", ""))
+        self.page_seconds = time.monotonic() - started
         match = QUERY.search(response.text)
         if match is None:
             raise RuntimeError(f"GET {path}: no socket.io query in the page")
@@ -105,12 +118,17 @@ class Tab:
         self._acker = asyncio.create_task(self._ack_forever())
 
     async def close(self, timeout: float = 5.0) -> None:
+        self._closing = True  # our own disconnect is no loss worth reporting
         if self._acker is not None:
             self._acker.cancel()
             await asyncio.gather(self._acker, return_exceptions=True)
         with contextlib.suppress(Exception):
             async with asyncio.timeout(timeout):
                 await self._sio.disconnect()
+
+    def _on_disconnect(self, reason=None) -> None:
+        if not self._closing:
+            self.disconnect_reason, self.disconnected_at = str(reason), time.monotonic()
 
     async def _ack_forever(self) -> None:
         while self._sio.connected:

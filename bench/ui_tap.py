@@ -24,13 +24,16 @@ class QuoteTap:
         self._prices: dict[str, list[Decimal]] = defaultdict(list)  # symbol -> last price of each of those quotes
         self.polls = 0
         self.failures = 0
+        self.rtts: list[float] = []  # seconds per poll; the endpoint runs on the app's event loop: a lag gauge
 
     async def run(self, http: httpx.AsyncClient, stop: asyncio.Event) -> None:
         next_poll = time.monotonic()
         while not stop.is_set():
+            started = time.monotonic()
             try:
                 response = await http.get(self._url, timeout=2)
                 response.raise_for_status()
+                self.rtts.append(time.monotonic() - started)
                 self._record(response.json()["quotes"])
                 self.polls += 1
             except (httpx.HTTPError, ValueError, KeyError):

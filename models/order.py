@@ -98,9 +98,10 @@ MAX_PRICE = Decimal("10000000")
 
 
 def ticker(symbol: str) -> str:
-    """A symbol as typed, upper-cased; ValueError unless it is printable and not blank."""
+    """A symbol as typed, upper-cased; ValueError unless it is 1-10 printable characters (after upper-casing,
+    which can lengthen: "ß" becomes "SS")."""
     symbol = symbol.strip().upper()
-    if not symbol or not symbol.isprintable():
+    if not 1 <= len(symbol) <= 10 or not symbol.isprintable():
         raise ValueError("must be 1-10 printable characters")
     return symbol
 

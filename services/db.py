@@ -23,7 +23,8 @@ def make_engine(settings: Settings) -> Engine:
         settings.database_url,
         pool_size=20,
         max_overflow=20,
-        pool_pre_ping=True,
+        # No ping before each checkout (a round trip per request): a connection found dead fails its request
+        # with 503 and the pool is refreshed, so the next one succeeds.
         pool_timeout=10,
         connect_args={"connect_timeout": 5},
     )

@@ -158,6 +158,11 @@ class ExecutionEngine:
             if check:
                 self._check_against_latest(order.symbol)
 
+    def _forget(self, symbol: str, order_id: uuid.UUID) -> None:
+        book = self._books.get(symbol)
+        if book is not None:
+            book.remove(order_id)
+
     def _check_against_latest(self, *symbols: str) -> None:
         """A quote may have crossed an order before the book knew of it: try the latest one too."""
         latest = self._rt.hub.latest
@@ -180,8 +185,11 @@ class ExecutionEngine:
             try:
                 event = orjson.loads(message)
                 if event.get("type") == "order_update":
-                    order_id = uuid.UUID(event["data"]["id"])
-                    self._place_in_book(await to_thread.run_sync(self._load, order_id))
+                    order = event["data"]
+                    if order["status"] == "pending":  # resting: read it whole, for its trigger prices
+                        self._place_in_book(await to_thread.run_sync(self._load, uuid.UUID(order["id"])))
+                    else:
+                        self._forget(order["symbol"], uuid.UUID(order["id"]))
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("ignored a malformed order update: %s", exc)
 

@@ -174,17 +174,17 @@ def submit(
 ) -> Placement:
     """`place` behind the cache's fast path: answered keys replay without the database, and a key already
     in flight is refused. The database stays the arbiter: without the cache, nothing is placed twice either.
-    `rate_limit` caps placements per user per minute (0: no cap)."""
+    `rate_limit` caps placements per user per minute (0: no cap); replays of answered keys do not count."""
+    cache_key = f"idempotency:{user_id}:{key}"
+    remembered = cache.get(cache_key)
+    if remembered is not None:
+        return _replay(request.fingerprint(), *orjson.loads(remembered))
     if rate_limit:
         count, retry_after = cache.hit(f"order-rate:{user_id}", window=60)
         if count > rate_limit:
             raise DomainError(
                 "RATE_LIMITED", f"More than {rate_limit} orders in a minute; slow down.", retry_after=retry_after
             )
-    cache_key = f"idempotency:{user_id}:{key}"
-    remembered = cache.get(cache_key)
-    if remembered is not None:
-        return _replay(request.fingerprint(), *orjson.loads(remembered))
     if not cache.add(f"{cache_key}:in-flight", "1", ttl=CLAIM_TTL):
         raise DomainError("DUPLICATE_REQUEST", "An order with this idempotency key is still being processed.")
     try:
@@ -198,10 +198,11 @@ def submit(
             clock=clock,
             now=now,
         )
+        # The answer goes in before the claim comes off, so a duplicate in between replays from the cache.
+        entry = orjson.dumps([request.fingerprint(), placement.status, placement.body]).decode()
+        cache.set(cache_key, entry, ttl=IDEMPOTENCY_TTL)
     finally:
         cache.delete(f"{cache_key}:in-flight")
-    entry = orjson.dumps([request.fingerprint(), placement.status, placement.body]).decode()
-    cache.set(cache_key, entry, ttl=IDEMPOTENCY_TTL)
     if public is not None:
         notify(bus, user_id, public)
     return placement
@@ -304,8 +305,10 @@ def try_fill(
     db: Session, bus: Bus, *, order_id: uuid.UUID, quote: Quote, clock: MarketClock, now: datetime
 ) -> OrderPublic | None:
     """Fill a resting order if `quote` reaches it; each order fills at most once, whoever else tries."""
+    if not clock.is_open(now):
+        return None
     locked = _pending_locked(db, order_id)
-    if locked is None or not clock.is_open(now):
+    if locked is None:
         return None
     account, order = locked
     price = execution_price(order, quote, now)
