@@ -4,8 +4,9 @@ Logging in needs a browser (the login page is a NiceGUI page), so the tab puts i
 leaves behind: it signs NiceGUI's `session` cookie itself, exactly as Starlette's SessionMiddleware does, and writes
 that session's user-storage file with the bearer token before its first request (the server loads the file then).
 It then loads the page over HTTP and connects to NiceGUI's socket.io endpoint with the query nicegui.js sends,
-acknowledging messages every 3 s like nicegui.js. It counts `update` messages and notes each change of a watchlist
-price label, for the latency measurement.
+acknowledging messages every 3 s like nicegui.js. When the connection drops it does what nicegui.js does: reconnect
+with the same client id (the server resumes the page if it still holds it) or else reload the page.
+It counts `update` messages and notes each change of a watchlist price label, for the latency measurement.
 """
 
 import ast
@@ -13,6 +14,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import random
 import re
 import time
 import uuid
@@ -29,6 +31,8 @@ SOCKETIO_PATH = "/_nicegui_ws/socket.io"
 ACK_SECONDS = 3.0  # nicegui.js acknowledges every 3 s, which lets the server prune its replay history
 QUERY = re.compile(r"^\s*query: (\{.*\}),$", re.MULTILINE)  # `createApp(..., {query: {...}})` in the page
 PRICE_TESTID = "watch-last-"  # the watchlist's last-price label of a symbol
+RECONNECT_DELAY = 1.0  # socket.io-client's first reconnection delay (randomised by half)
+RECOVERY_ATTEMPTS = 5
 
 
 def session_cookie(secret: str, session_id: str) -> str:
@@ -59,82 +63,134 @@ class PriceChange:
 class Tab:
     """One logged-in browser tab on one page."""
 
-    def __init__(self, base_url: str, storage_dir: Path, secret: str, token: str):
+    def __init__(self, base_url: str, storage_dir: Path, secret: str, token: str, *, connect_timeout: float = 15.0):
         self.base_url = base_url
         self.session_id = str(uuid.uuid4())
         self.files = storage_files(storage_dir, self.session_id)
         self.files[0].write_text(json.dumps({"token": token}))  # as the login page leaves it
         self._cookie = f"session={session_cookie(secret, self.session_id)}"
-        self._sio = socketio.AsyncClient(reconnection=False)
-        self._sio.on("*", self._on_message)
-        self._sio.on("disconnect", self._on_disconnect)
+        self._connect_timeout = connect_timeout
+        self._http: httpx.AsyncClient | None = None
+        self._sio: socketio.AsyncClient | None = None
         self._client_id = ""
         self._next_message_id = 0
+        self._tab_id = str(uuid.uuid4())  # sessionStorage's: it survives reconnects and reloads
         self._texts: dict[str, str] = {}  # element id -> last price text seen
-        self._acker: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()  # acknowledging and recovering
+        self._refused = ""  # the server's last connect_error message
+        self._closing = False
         self.recording = False
         self.updates = 0
         self.update_bytes = 0
         self.price_changes: list[PriceChange] = []
-        self.disconnect_reason: str | None = None  # set when the connection ended before close()
-        self.disconnected_at: float | None = None  # time.monotonic() of that
-        self.page_seconds: float | None = None  # how long the page took to load
-        self._closing = False
+        self.page_seconds: float | None = None  # how long the first page load took
+        self.failed_loads: list[int] = []  # HTTP status of each failed page load
+        self.losses: list[str] = []  # why each connection ended before close()
+        self.reconnects = 0  # resumed on the same page
+        self.reloads = 0  # the server had dropped the page: loaded anew
 
     @property
     def connected(self) -> bool:
-        return self._sio.connected
+        return self._sio is not None and self._sio.connected
 
-    async def open(self, http: httpx.AsyncClient, path: str = "/") -> None:
-        """Load the page; a redirect (to /login) means the storage file or the cookie was not accepted."""
-        started = time.monotonic()
-        response = await http.get(self.base_url + path, headers={"Cookie": self._cookie}, follow_redirects=False)
+    async def start(self, http: httpx.AsyncClient, attempts: int) -> None:
+        """Load the page (reloading after a failed load, as a person would) and connect."""
+        self._http = http
+        for attempt in range(attempts):
+            try:
+                started = time.monotonic()
+                await self._load()
+                self.page_seconds = time.monotonic() - started
+                break
+            except PageError as exc:
+                self.failed_loads.append(exc.status)
+                if attempt == attempts - 1:
+                    raise
+        await self._connect()
+
+    async def close(self, timeout: float = 5.0) -> None:
+        self._closing = True  # our own disconnect is no loss worth reporting
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._sio is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(timeout):
+                    await self._sio.disconnect()
+
+    async def _load(self, path: str = "/") -> None:
+        """GET the page; a redirect (to /login) means the storage file or the cookie was not accepted."""
+        assert self._http is not None
+        response = await self._http.get(self.base_url + path, headers={"Cookie": self._cookie}, follow_redirects=False)
         if response.status_code != 200:
             raise PageError(path, response.status_code, response.headers.get("location", ""))
-        self.page_seconds = time.monotonic() - started
         match = QUERY.search(response.text)
         if match is None:
             raise RuntimeError(f"GET {path}: no socket.io query in the page")
         query = ast.literal_eval(match.group(1))  # NiceGUI renders the query as a Python dict literal
         self._client_id, self._next_message_id = query["client_id"], int(query["next_message_id"])
+        self._document_id = str(uuid.uuid4())  # one per page load, like window.documentId
 
-    async def connect(self, timeout: float) -> None:
-        """Connect as nicegui.js does: websocket transport, implicit handshake, fresh document and tab ids."""
+    async def _connect(self) -> None:
+        """Connect as nicegui.js does: websocket transport, implicit handshake in the query."""
         query = {
             "client_id": self._client_id,
             "next_message_id": self._next_message_id,
             "implicit_handshake": "true",
-            "document_id": str(uuid.uuid4()),
-            "tab_id": str(uuid.uuid4()),
+            "document_id": self._document_id,
+            "tab_id": self._tab_id,
             "old_tab_id": "null",
         }
+        self._sio = socketio.AsyncClient(reconnection=False)  # recovery is ours, to follow nicegui.js
+        self._sio.on("*", self._on_message)
+        self._sio.on("disconnect", self._on_disconnect)
+        self._sio.on("connect_error", self._on_refused)
         await self._sio.connect(
             f"{self.base_url}/?{urlencode(query)}",
             headers={"Cookie": self._cookie},
             transports=["websocket"],
             socketio_path=SOCKETIO_PATH,
-            wait_timeout=timeout,
+            wait_timeout=self._connect_timeout,
         )
-        self._acker = asyncio.create_task(self._ack_forever())
+        self._spawn(self._ack_forever(self._sio))
 
-    async def close(self, timeout: float = 5.0) -> None:
-        self._closing = True  # our own disconnect is no loss worth reporting
-        if self._acker is not None:
-            self._acker.cancel()
-            await asyncio.gather(self._acker, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(timeout):
-                await self._sio.disconnect()
+    def _spawn(self, work) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_refused(self, data=None) -> None:
+        self._refused = str(data.get("message", data) if isinstance(data, dict) else data)
 
     def _on_disconnect(self, reason=None) -> None:
         if not self._closing:
-            self.disconnect_reason, self.disconnected_at = str(reason), time.monotonic()
+            self.losses.append(str(reason))
+            self._spawn(self._recover())
 
-    async def _ack_forever(self) -> None:
-        while self._sio.connected:
+    async def _recover(self) -> None:
+        """Reconnect to the same page; reload it when the server refuses the handshake (it dropped the page)."""
+        for attempt in range(RECOVERY_ATTEMPTS):
+            await asyncio.sleep(RECONNECT_DELAY * (attempt + 1) * random.uniform(0.5, 1.5))
+            self._refused = ""
+            try:
+                await self._connect()
+                self.reconnects += 1
+                return
+            except socketio.exceptions.ConnectionError:
+                if "handshake" not in self._refused.lower():
+                    continue  # the server is unreachable or slow: try again later
+            with contextlib.suppress(PageError, httpx.HTTPError, socketio.exceptions.ConnectionError):
+                await self._load()
+                self._texts.clear()  # a new page: its first prices come with the HTML
+                await self._connect()
+                self.reloads += 1
+                return
+
+    async def _ack_forever(self, sio: socketio.AsyncClient) -> None:
+        while sio.connected:
             await asyncio.sleep(ACK_SECONDS)
             with contextlib.suppress(socketio.exceptions.SocketIOError):
-                await self._sio.emit("ack", {"client_id": self._client_id, "next_message_id": self._next_message_id})
+                await sio.emit("ack", {"client_id": self._client_id, "next_message_id": self._next_message_id})
 
     async def _on_message(self, event: str, data=None) -> None:
         received_ms = time.time() * 1000
