@@ -210,7 +210,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def app_env(database: Path, secret: str) -> dict[str, str]:
+def app_env(database: Path, secret: str, seed: int) -> dict[str, str]:
     # Empty values count as unset in the app's settings: nothing from this shell leaks in (Redis, a feed rate).
     return {
         "DATABASE_URL": f"sqlite:///{database}",
@@ -218,6 +218,7 @@ def app_env(database: Path, secret: str) -> dict[str, str]:
         "MARKET_FEED": "simulator",
         "MARKET_FEED_RATE": "",
         "MARKET_HOURS": "always",
+        "MARKET_SEED": str(seed),  # the same tape every run: symbols' activity differs tenfold between seeds
         "ORDER_RATE_LIMIT": "0",
         "STORAGE_SECRET": secret,
     }
@@ -288,7 +289,7 @@ def summarize(sessions, errors, idle, busy, lag, tabs: list[Tab], tap: QuoteTap,
 
 async def run_round(sessions: int, args, workdir: Path) -> Row:
     tabs: list[Tab] = []
-    env = app_env(workdir / f"sherwood-{sessions}.db", args.secret)
+    env = app_env(workdir / f"sherwood-{sessions}.db", args.secret, args.seed)
     try:
         with started_app(workdir / f"app-{sessions}.log", **env) as app:
             limits = httpx.Limits(max_connections=SETUP_CONCURRENCY * 2 + 4)
@@ -308,6 +309,7 @@ def start_profiler(pid: int, args, sessions: int) -> subprocess.Popen | None:
     if not args.profile or sessions != max(args.sessions):
         return None
     out = Path(args.profile) / f"ui-bench-{sessions}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
     py_spy = Path(sys.executable).parent / "py-spy"
     command = [str(py_spy) if py_spy.exists() else "py-spy", "record", "-p", str(pid), "-d", str(int(args.seconds))]
     command += ["--nonblocking", "-r", "50", "-f", "raw", "-o", str(out)]  # never pause the server
@@ -400,7 +402,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--idle-seconds", type=float, default=5.0, help="length of the idle window")
     parser.add_argument("--symbols", type=int, default=20, help="watchlist size of each user")
     parser.add_argument("--poll-ms", type=float, default=50.0, help="quote tap poll period")
-    parser.add_argument("--seed", type=int, default=7, help="picks the watchlists")
+    parser.add_argument("--seed", type=int, default=7, help="picks the watchlists and the simulated market")
     parser.add_argument("--profile", metavar="DIR", help="py-spy the server during the largest round's window")
     parser.add_argument("--keep", metavar="DIR", help="keep the app logs and databases here (default: a temp dir)")
     args = parser.parse_args(argv)
