@@ -2,8 +2,9 @@
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr
+from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
 from pydantic import Field as PydanticField
 from pydantic.alias_generators import to_camel
 from sqlalchemy import Index, text
@@ -35,6 +36,10 @@ class LoginSession(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
+# Text that is stored or looked up: no control characters (PostgreSQL cannot even hold a NUL in text).
+PlainText = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
 class CamelModel(BaseModel):
     """Request and response shapes speak camelCase, as the contract does."""
 
@@ -44,11 +49,11 @@ class CamelModel(BaseModel):
 class UserCreate(CamelModel):
     email: EmailStr = PydanticField(max_length=320)
     password: str = PydanticField(min_length=8, max_length=1024)
-    display_name: str | None = PydanticField(None, max_length=100)
+    display_name: PlainText | None = PydanticField(None, max_length=100)
 
 
 class LoginRequest(CamelModel):
-    email: str = PydanticField(max_length=320)
+    email: PlainText = PydanticField(max_length=320)
     password: str = PydanticField(max_length=1024)
 
 
