@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 
@@ -14,6 +15,12 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     """
 
     async def send(self, message: Any) -> None:
+        if self.close_sent and self.handshake_complete and self.initial_response is None:
+            # uvicorn closed it itself (frame over the hard cap, keep-alive timeout) and would answer a send or
+            # a close with a bare RuntimeError; the handler expects, and handles quietly, a disconnect.
+            if message["type"] == "websocket.close":
+                return
+            raise ClientDisconnected()
         if message["type"] == "websocket.close" and self.handshake_complete and not self.writable.is_set():
             self.transport.abort()
         await super().send(message)
