@@ -11,7 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import alerts, errors, fallback, market, orders, portfolio, watchlist, ws, ws_server
+from api import alerts, errors, fallback, health, market, orders, portfolio, watchlist, ws, ws_server
 from api import auth as auth_api
 from services import runtime
 from services.runtime import Runtime
@@ -52,6 +52,7 @@ def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
     app.include_router(portfolio.router)
     app.include_router(watchlist.router)
     app.include_router(alerts.router)
+    app.include_router(health.router)
     app.include_router(fallback.router)  # after every /api router
     app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
@@ -107,6 +108,8 @@ def main() -> None:
         port=settings.port,
         log_config=None,
         timeout_graceful_shutdown=5,
+        proxy_headers=True,  # behind nginx: the client's address and scheme, believed only from these proxies
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         **ws_server.UVICORN_OPTIONS,
     )
 

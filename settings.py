@@ -1,6 +1,7 @@
 """Sherwood's configuration: the environment variables of the contract, read in one place."""
 
 import secrets
+import socket
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -32,6 +33,9 @@ class Settings(BaseSettings):
     starting_cash: Decimal = Field(Decimal("100000"), ge=0, le=Decimal("1000000000000"), decimal_places=2)
     order_rate_limit: int = Field(600, ge=0)
     storage_secret: str | None = None
+    instance_name: str | None = None  # how /api/health names this process; host:port when unset
+    # Proxies whose X-Forwarded-For/-Proto are believed (addresses or CIDR networks, comma-separated, or *).
+    forwarded_allow_ips: str = "127.0.0.1,::1"
 
     @field_validator("database_url")
     @classmethod
@@ -63,6 +67,9 @@ class Settings(BaseSettings):
         url = make_url(self.database_url)
         name = Path(url.database or "memory").stem if self.is_sqlite else url.database
         return f"sherwood:{name}:"
+
+    def instance(self) -> str:
+        return self.instance_name or f"{socket.gethostname()}:{self.port}"
 
     def browser_storage_secret(self) -> str:
         """The configured secret, or one generated once and kept under ./data/ so sessions survive restarts."""

@@ -96,7 +96,7 @@ class AlertEngine:
         self._tasks: set[asyncio.Task] = set()
 
     async def run(self) -> None:
-        await lead_forever(self._leadership, "alert engine", self._lead)
+        await lead_forever(self._leadership, "alert_engine", self._lead, held=self._rt.roles)
 
     async def _lead(self) -> None:
         follow = asyncio.create_task(self._follow_changes())  # before the load: a change made during it is heard

@@ -96,6 +96,13 @@ class RedisCache:
         self._redis = client
         self._ns = namespace
 
+    def ping(self) -> bool:
+        """Whether Redis answers (the health check)."""
+        try:
+            return bool(self._redis.ping())
+        except redis.RedisError:
+            return False
+
     def get(self, key, *, refresh_ttl=None):
         try:
             if refresh_ttl is None:

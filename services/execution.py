@@ -91,7 +91,7 @@ class ExecutionEngine:
         self._tasks: set[asyncio.Task] = set()
 
     async def run(self) -> None:
-        await lead_forever(self._leadership, "execution engine", self._lead)
+        await lead_forever(self._leadership, "execution_engine", self._lead, held=self._rt.roles)
 
     async def _lead(self) -> None:
         await self._rebuild()

@@ -82,20 +82,26 @@ class RedisLeadership:
         await self._redis.aclose()
 
 
-async def lead_forever(leadership: Leadership, role: str, lead: Callable[[], Awaitable[None]]) -> None:
+async def lead_forever(
+    leadership: Leadership, role: str, lead: Callable[[], Awaitable[None]], *, held: set[str]
+) -> None:
     """Run `lead` whenever this process holds the lock, for as long as the process lives.
 
-    `lead` returns when it notices the lock is lost; if it fails, it starts again (logged) rather than
-    leaving the role unfilled.
+    `role` is in `held` while `lead` runs (the health check reports it). `lead` returns when it notices the
+    lock is lost; if it fails, it starts again (logged) rather than leaving the role unfilled.
     """
+    name = role.replace("_", " ")
     while True:
         await leadership.acquire()
-        log.info("this instance now runs the %s", role)
+        log.info("this instance now runs the %s", name)
+        held.add(role)
         try:
             await lead()
         except asyncio.CancelledError:
             await leadership.release()
             raise
         except Exception:
-            log.exception("the %s failed; starting it again", role)
+            log.exception("the %s failed; starting it again", name)
             await asyncio.sleep(1)
+        finally:
+            held.discard(role)

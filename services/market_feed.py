@@ -41,7 +41,7 @@ class MarketFeed:
 
     async def run(self) -> None:
         """Publish whenever this instance holds the feed lock, for as long as the process lives."""
-        await lead_forever(self._leadership, "market feed", self._lead)
+        await lead_forever(self._leadership, "market_feed", self._lead, held=self._rt.roles)
 
     async def _lead(self) -> None:
         settings = self._rt.settings

@@ -1,7 +1,7 @@
 """The process's connections (database, cache, bus), built once at start-up and shared by pages and API."""
 
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 from sqlalchemy import Engine
@@ -27,6 +27,7 @@ class Runtime:
     hub: QuoteHub
     events: EventHub
     clock: MarketClock
+    roles: set[str] = field(default_factory=set)  # the leader roles this instance holds now
 
     def leadership(self, role: str) -> Leadership:
         """The lock that makes `role` (feed, execution) run on exactly one instance."""
