@@ -37,7 +37,8 @@ class Site:
         with httpx.Client(timeout=5) as client:
             for attempt in range(200):
                 cookies = {"sherwood_route": f"probe-{attempt}"}
-                if client.get(f"{self.url}/api/health", cookies=cookies).json()["instance"] == name:
+                headers = {"Cookie": f"sherwood_route=probe-{attempt}"}
+                if client.get(f"{self.url}/api/health", headers=headers).json()["instance"] == name:
                     return cookies
         raise AssertionError(f"no route cookie reaches instance {name}")
 

@@ -11,13 +11,16 @@ from tests.scaleout.conftest import LEADER_ROLES
 from tests.support.factories import PASSWORD, random_email
 
 
-async def sign_up_in_browser(page, base_url: str) -> None:
+async def sign_up_in_browser(page, base_url: str) -> tuple[str, str]:
+    """A new user, signed up and logged in through the browser: (email, password)."""
+    email = random_email()
     await page.goto(f"{base_url}/signup")
     await page.get_by_test_id("name").fill("Friar Tuck")
-    await page.get_by_test_id("email").fill(random_email())
+    await page.get_by_test_id("email").fill(email)
     await page.get_by_test_id("password").fill(PASSWORD)
     await page.get_by_test_id("submit").click()
     await expect(page).to_have_url(f"{base_url}/")
+    return email, PASSWORD
 
 
 async def socket_is_live(page) -> None:
