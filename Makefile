@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. The benchmarks print their figures.
-.PHONY: run test lint bench-ws bench-orders bench-ui
+.PHONY: run test test-scaleout lint bench-ws bench-orders bench-ui
 
 run:
 	@scripts/setup.sh app
@@ -9,6 +9,11 @@ test:
 	@scripts/setup.sh test
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest -q
+
+# Two instances behind nginx on one PostgreSQL and one Redis (also part of `make test`).
+test-scaleout:
+	@scripts/setup.sh test
+	.venv/bin/python -m pytest -q tests/scaleout
 
 lint:
 	.venv/bin/ruff check .

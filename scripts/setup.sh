@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Sherwood needs on a fresh Debian machine. `setup.sh app` prepares the venv only;
-# `setup.sh test` also installs Chromium and makes sure PostgreSQL and Redis are running.
+# `setup.sh test` also installs Chromium and nginx (the scale-out tests) and makes sure PostgreSQL and Redis are running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-app}
@@ -27,6 +27,8 @@ python_env() {
 
 services() {
   command -v chromium >/dev/null || apt_install chromium
+  # The scale-out tests start their own nginx (never the system service) from deploy/nginx/sherwood.conf.
+  [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || apt_install nginx
   if ! command -v pg_ctlcluster >/dev/null; then apt_install postgresql; fi
   if ! pg_isready -q -h 127.0.0.1 -p 5432; then
     cluster=$(ls /etc/postgresql | sort -V | tail -n1)
