@@ -26,7 +26,7 @@ from models.types import utcnow
 from services import alerts
 from services.auth import EVENTS_CHANNEL
 from services.db import session_scope
-from services.leader import RENEW_EVERY, Leadership, lead_forever
+from services.leader import RENEW_EVERY, Leadership, keeping_lease, lead_forever
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ class AlertEngine:
     async def _rebuild(self) -> None:
         self._arrived = []
         try:
-            book = await to_thread.run_sync(self._load)
+            book = await keeping_lease(self._leadership, to_thread.run_sync(self._load))
         finally:
             arrived, self._arrived = self._arrived, None
         for event in arrived:

@@ -25,7 +25,7 @@ from models.types import utcnow
 from services import orders, portfolio
 from services.auth import EVENTS_CHANNEL
 from services.db import session_scope
-from services.leader import RENEW_EVERY, Leadership, lead_forever
+from services.leader import RENEW_EVERY, Leadership, keeping_lease, lead_forever
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ class ExecutionEngine:
                     books[order.symbol].add(order)
             return books
 
-        self._books = await to_thread.run_sync(load)
+        self._books = await keeping_lease(self._leadership, to_thread.run_sync(load))
         self._check_against_latest(*self._books)
 
     async def _follow_order_updates(self) -> None:

@@ -7,7 +7,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import redis
 import redis.asyncio as aioredis
@@ -19,6 +19,13 @@ RENEW_EVERY = LEASE_SECONDS / 3
 
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+
+T = TypeVar("T")
+
+
+class LeaseLostError(Exception):
+    """The lock ran out while a long step ran: another instance may already do this work."""
 
 
 class Leadership(Protocol):
@@ -82,6 +89,22 @@ class RedisLeadership:
         await self._redis.aclose()
 
 
+async def keeping_lease(leadership: Leadership, step: Awaitable[T], *, every: float = RENEW_EVERY) -> T:
+    """Await a long step (a start-up load, a backfill) while renewing the lease, which would otherwise run out
+    before the step ends and let a second instance lead at the same time. Raises LeaseLostError if it is lost."""
+    task = asyncio.ensure_future(step)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=every)
+            if done:
+                return task.result()
+            if not await leadership.renew():
+                raise LeaseLostError
+    finally:
+        if not task.done():
+            task.cancel()  # not awaited: a worker thread finishes by itself, and nothing waits on it
+
+
 async def lead_forever(
     leadership: Leadership, role: str, lead: Callable[[], Awaitable[None]], *, held: set[str]
 ) -> None:
@@ -100,6 +123,8 @@ async def lead_forever(
         except asyncio.CancelledError:
             await leadership.release()
             raise
+        except LeaseLostError:
+            log.warning("lost the %s lock during a long step; another instance runs it now", name)
         except Exception:
             log.exception("the %s failed; starting it again", name)
             await asyncio.sleep(1)

@@ -16,7 +16,7 @@ from models.types import utcnow
 from services import market_history, symbols
 from services.candles import CandleBuilder
 from services.db import session_scope
-from services.leader import RENEW_EVERY, Leadership, lead_forever
+from services.leader import RENEW_EVERY, Leadership, keeping_lease, lead_forever
 from services.market_clock import MarketClock, midnight
 from services.market_sim import MarketSimulator
 from services.quote_hub import QUOTES_CHANNEL, encode_batch
@@ -49,7 +49,7 @@ class MarketFeed:
         sim = MarketSimulator(symbols.listings(), seed=settings.market_seed, symbols_per_step=per_tick)
         day = self._clock.trading_day(self._now())
         stored = await self._rt.quote_store.load()
-        await to_thread.run_sync(self._resume, sim, day, stored)
+        await keeping_lease(self._leadership, to_thread.run_sync(self._resume, sim, day, stored))  # a backfill is long
         await self._publish(sim.snapshot())
 
         builder = CandleBuilder()

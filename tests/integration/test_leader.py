@@ -4,8 +4,9 @@ import asyncio
 import secrets
 
 import pytest
+import redis.asyncio as aioredis
 
-from services.leader import RedisLeadership
+from services.leader import LeaseLostError, RedisLeadership, keeping_lease
 from tests.support.databases import REDIS_URL
 
 
@@ -36,3 +37,43 @@ async def test_a_silent_leader_is_replaced_when_its_lease_expires(key):
     await heir.release()
     await dead.close()
     await heir.close()
+
+
+async def intruder_got_in(key: str, seconds: float) -> bool:
+    """Whether another instance could take the lock at any moment during these seconds."""
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        for _ in range(int(seconds / 0.1)):
+            if await client.set(key, "intruder", nx=True, px=600):
+                return True
+            await asyncio.sleep(0.1)
+        return False
+    finally:
+        await client.aclose()
+
+
+async def test_a_step_longer_than_the_lease_keeps_it_and_no_second_leader_starts(key):
+    # A fresh database's backfill once outlasted the lease: a second instance started the feed meanwhile.
+    leader = RedisLeadership(REDIS_URL, key, lease=0.6)
+    await leader.acquire()
+    step = asyncio.sleep(2.0, result="loaded")  # more than three leases
+    kept, intruded = await asyncio.gather(keeping_lease(leader, step, every=0.2), intruder_got_in(key, 1.9))
+    assert kept == "loaded" and not intruded
+    assert await leader.renew()
+
+    # Without it the lease runs out during the same step, and the intruder gets in.
+    intruded = await asyncio.gather(asyncio.sleep(2.0), intruder_got_in(key, 1.9))
+    assert intruded[1]
+    await leader.close()
+
+
+async def test_a_lease_lost_during_a_long_step_stops_the_leader(key):
+    leader = RedisLeadership(REDIS_URL, key, lease=0.6)
+    await leader.acquire()
+    client = aioredis.Redis.from_url(REDIS_URL)
+    await client.set(key, "someone else", px=5000)  # as if the lease had run out and another took it
+    with pytest.raises(LeaseLostError):
+        await keeping_lease(leader, asyncio.sleep(2.0), every=0.2)
+    await client.delete(key)
+    await client.aclose()
+    await leader.close()

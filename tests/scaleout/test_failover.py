@@ -1,6 +1,6 @@
 """SIGKILL the instance that leads: the survivor takes over the market feed and the execution engine within
-10 s, quotes keep flowing, a limit order resting from before the kill still fills, and nginx sends the dead
-instance's browsers to the survivor."""
+10 s, quotes keep flowing, a limit order resting from before the kill still fills, and the dead instance's
+browsers land on the survivor, still logged in."""
 
 import time
 import uuid
@@ -8,9 +8,11 @@ from decimal import Decimal
 
 import httpx
 import orjson
+from playwright.async_api import expect
 from websockets.asyncio.client import connect
 
 from tests.scaleout.conftest import LEADER_ROLES, wait_for
+from tests.scaleout.test_one_site import serving_instance, sign_up_in_browser, socket_is_live
 from tests.support.factories import quote
 from tests.support.ws import Tape, receive_type, sign_up, ws_url
 
@@ -21,7 +23,7 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-async def test_killing_the_leader_hands_both_roles_to_the_survivor(site):
+async def test_killing_the_leader_hands_both_roles_to_the_survivor(site, page):
     a = site.instances["a"]
     assert site.roles("a") >= LEADER_ROLES
     assert not site.roles("b") & LEADER_ROLES
@@ -37,6 +39,13 @@ async def test_killing_the_leader_hands_both_roles_to_the_survivor(site):
     assert placed.json()["order"]["status"] == "pending"
 
     routed_to_a = site.route_cookie_for("a")
+    cookies = [{"name": name, "value": value, "url": site.url} for name, value in routed_to_a.items()]
+    await page.context.add_cookies(cookies)
+    await sign_up_in_browser(page, site.url)
+    await socket_is_live(page)
+    assert await serving_instance(page, site.url) == "a"
+    await page.evaluate("window.renderedByTheDeadInstance = true")
+
     a.process.kill()  # SIGKILL: no release of the locks, no goodbye
     killed_at, killed_ms = time.monotonic(), now_ms()
     wait_for(lambda: site.roles("b") >= LEADER_ROLES, "b to take over", timeout=TAKEOVER_LIMIT, every=0.05)
@@ -50,6 +59,11 @@ async def test_killing_the_leader_hands_both_roles_to_the_survivor(site):
     assert health.status_code == 200
     assert health.json()["instance"] == "b"
     assert health.json()["status"] == "ok"
+    # Its page noticed, loaded itself again from `b` and is live there, still logged in.
+    await page.wait_for_function("window.renderedByTheDeadInstance === undefined", timeout=20_000)
+    await socket_is_live(page)
+    assert await serving_instance(page, site.url) == "b"
+    await expect(page.get_by_test_id("cash")).to_have_text("$100,000.00")
     async with connect(ws_url(site.url)) as ws:
         await receive_type(ws, "connected")
         await ws.send(orjson.dumps({"type": "auth", "token": token}).decode())
