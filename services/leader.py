@@ -14,8 +14,9 @@ import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 6.0  # a dead leader is replaced within this long
+LEASE_SECONDS = 6.0  # a dead leader is replaced within this long (plus ACQUIRE_EVERY)
 RENEW_EVERY = LEASE_SECONDS / 3
+ACQUIRE_EVERY = 0.5  # how often a follower tries the lock: a SET NX, cheap, and the takeover waits at most this
 
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
@@ -69,7 +70,7 @@ class RedisLeadership:
                     return
             except redis.RedisError as exc:
                 log.debug("leader lock %s unavailable: %s", self._key, exc)
-            await asyncio.sleep(RENEW_EVERY)
+            await asyncio.sleep(ACQUIRE_EVERY)
 
     async def renew(self):
         try:
