@@ -46,7 +46,10 @@ def main_config(workdir: Path, site: Path) -> str:
     return (
         f"daemon off;\nworker_processes 1;\npid {workdir / 'nginx.pid'};\nerror_log {workdir / 'error.log'} info;\n"
         "events { worker_connections 1024; }\n"
-        f"http {{\n  access_log {workdir / 'access.log'};\n  {temp}\n  include {site};\n}}\n"
+        f"http {{\n  access_log {workdir / 'access.log'};\n  {temp}\n"
+        # Started as root, the workers run as nobody and cannot enter pytest's private temp folders: never spool.
+        "  proxy_max_temp_file_size 0;\n"
+        f"  include {site};\n}}\n"
     )
 
 
