@@ -1,0 +1,50 @@
+"""Cross-site WebSocket hijacking guard: a browser names the page that opens a socket in `Origin`, so a handshake
+from a page of another site is refused (403 before accept), on `/ws` and on NiceGUI's socket.io endpoint.
+
+Allowed: no Origin at all (bots and scripts send none), the app's own origin (the Host the request came to),
+and the origins of ALLOWED_ORIGINS.
+"""
+
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.errors import error_response
+from services import runtime
+
+NICEGUI_SOCKET = "/_nicegui_ws"
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
+def is_allowed(origin: str, host: str, allowed: tuple[str, ...]) -> bool:
+    origin = origin.strip().rstrip("/").lower()
+    if origin in allowed:
+        return True
+    parts = urlsplit(origin)
+    if parts.scheme not in _DEFAULT_PORTS or not parts.netloc:
+        return False  # "null" (sandboxed frames, files) and anything odd
+    default_port = _DEFAULT_PORTS[parts.scheme]
+    return parts.netloc.removesuffix(default_port) == host.strip().lower().removesuffix(default_port)
+
+
+class OriginCheck:
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        guarded = scope["type"] == "websocket" or (
+            scope["type"] == "http" and scope["path"].startswith(NICEGUI_SOCKET)  # socket.io's polling transport
+        )
+        if guarded:
+            headers = Headers(scope=scope)
+            origin = headers.get("origin")
+            allowed = runtime.current().settings.allowed_origins
+            if origin is not None and not is_allowed(origin, headers.get("host", ""), allowed):
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})  # before accept: the server answers 403
+                else:
+                    refusal = error_response("FORBIDDEN", "This origin may not open a connection here.")
+                    await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
