@@ -1,8 +1,9 @@
 """Cross-site WebSocket hijacking guard: a browser names the page that opens a socket in `Origin`, so a handshake
 from a page of another site is refused (403 before accept), on `/ws` and on NiceGUI's socket.io endpoint.
 
-Allowed: no Origin at all (bots and scripts send none), the app's own origin (the Host the request came to),
-and the origins of ALLOWED_ORIGINS.
+Allowed: no Origin at all (bots and scripts send none), the app's own origin (the Host the request came to, or
+the X-Forwarded-Host a reverse proxy set: a page cannot set either header on a handshake), and the origins of
+ALLOWED_ORIGINS.
 """
 
 from urllib.parse import urlsplit
@@ -17,7 +18,7 @@ NICEGUI_SOCKET = "/_nicegui_ws"
 _DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 
 
-def is_allowed(origin: str, host: str, allowed: tuple[str, ...]) -> bool:
+def is_allowed(origin: str, hosts: list[str], allowed: tuple[str, ...]) -> bool:
     origin = origin.strip().rstrip("/").lower()
     if origin in allowed:
         return True
@@ -25,7 +26,8 @@ def is_allowed(origin: str, host: str, allowed: tuple[str, ...]) -> bool:
     if parts.scheme not in _DEFAULT_PORTS or not parts.netloc:
         return False  # "null" (sandboxed frames, files) and anything odd
     default_port = _DEFAULT_PORTS[parts.scheme]
-    return parts.netloc.removesuffix(default_port) == host.strip().lower().removesuffix(default_port)
+    own = {host.strip().lower().removesuffix(default_port) for host in hosts if host.strip()}
+    return parts.netloc.removesuffix(default_port) in own
 
 
 class OriginCheck:
@@ -40,7 +42,8 @@ class OriginCheck:
             headers = Headers(scope=scope)
             origin = headers.get("origin")
             allowed = runtime.current().settings.allowed_origins
-            if origin is not None and not is_allowed(origin, headers.get("host", ""), allowed):
+            hosts = [headers.get("host", ""), *headers.get("x-forwarded-host", "").split(",")]
+            if origin is not None and not is_allowed(origin, hosts, allowed):
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 1008})  # before accept: the server answers 403
                 else:

@@ -1,7 +1,8 @@
 """Logging for the app process: one format, the configured level, and no secret in any line.
 
-A token, a password or a password hash can reach a log line through a URL (`/ws?token=...`), a frame or body a
-library dumps at DEBUG, or an exception message; the filter on the handler rewrites every record on its way out,
+A token, a password or a password hash can reach a log line through a URL (`/ws?token=...`, in uvicorn's access
+and handshake lines), a frame or body a library dumps at DEBUG (uvicorn logs every WebSocket frame, the `auth`
+message included), or an exception message; the filter on the handler rewrites every record on its way out,
 whichever logger it came from.
 """
 
@@ -14,7 +15,7 @@ _SECRETS = (
     re.compile(r"(bearer\s+)[^\s\"',]+", re.IGNORECASE),  # Authorization headers
     re.compile(r"(\$argon2\w*\$)[^\s\"']+"),  # password hashes
 )
-# Libraries whose DEBUG lines dump whole frames or bodies (a WebSocket auth message, say): INFO is their floor.
+# Clients and protocol libraries whose DEBUG lines dump whole requests or frames: INFO is their floor.
 _CHATTY = ("websockets", "python_multipart", "httpcore", "httpx", "engineio", "socketio")
 
 

@@ -47,6 +47,15 @@ async def test_handshakes_from_our_own_pages_allowed_origins_and_scripts_are_acc
             assert (await sio.recv()).startswith("0")  # engine.io's open packet
 
 
+async def test_behind_a_proxy_the_forwarded_host_is_our_own_origin(app_url):
+    proxied = {"X-Forwarded-Host": "sherwood.example"}  # what nginx adds; Host stays 127.0.0.1:port
+    async with connect(ws_url(app_url), origin="https://sherwood.example", additional_headers=proxied) as ws:
+        assert (await receive(ws))["type"] == "connected"
+    with pytest.raises(InvalidStatus):
+        async with connect(ws_url(app_url), origin="https://evil.example", additional_headers=proxied):
+            pass
+
+
 def test_socketio_polling_from_another_site_is_refused_in_the_error_shape(app_url):
     url = f"{app_url}/_nicegui_ws/socket.io/?EIO=4&transport=polling"
     refused = httpx.get(url, headers={"Origin": "http://evil.example"})
