@@ -35,9 +35,12 @@ class ApiRateLimit:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
         rt = runtime.current()
         limit = rt.settings.api_rate_limit
-        if scope["type"] != "http" or not limit or not scope["path"].startswith("/api/"):
+        if not limit:
             await self.app(scope, receive, send)
             return
         address = scope["client"][0] if scope.get("client") else "unknown"
