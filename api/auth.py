@@ -71,7 +71,7 @@ def revoke_session(session_id: str, user: CurrentUser, db: DbDep) -> Response:
 
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT, responses=documented(400, 401, 429))
-def change_password(body: PasswordChange, request: Request, user: CurrentUser, token: TokenDep, db: DbDep) -> Response:
+def change_password(body: PasswordChange, user: CurrentUser, token: TokenDep, db: DbDep) -> Response:
     """Change your password: the current one is checked again; every other session ends, this one stays."""
     current = runtime.current()
     auth.change_password(
@@ -82,7 +82,6 @@ def change_password(body: PasswordChange, request: Request, user: CurrentUser, t
         token=token,
         current_password=body.current_password,
         new_password=body.new_password,
-        client_address=_address(request),
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

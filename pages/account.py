@@ -15,8 +15,8 @@ from services.errors import DomainError
 class PasswordForm:
     """Current password again, then the new one twice; on success every other session of the user ends."""
 
-    def __init__(self, user: UserPublic, address: str, on_changed):
-        self._user, self._address, self._on_changed = user, address, on_changed
+    def __init__(self, user: UserPublic, on_changed):
+        self._user, self._on_changed = user, on_changed
         with ui.card().classes("sw-card w-full max-w-md p-6 gap-3"):
             ui.label("Change password").classes("text-lg font-semibold")
             self.current = self._field("Current password", "current-password", "current-password")
@@ -54,7 +54,6 @@ class PasswordForm:
                 token=app.storage.user["token"],
                 current_password=current,
                 new_password=new,
-                client_address=self._address,
             )
         except DomainError as exc:
             self._say(exc.message, ok=False)
@@ -103,11 +102,10 @@ class SessionsList:
 @ui.page("/account")
 async def account_page(request: Request):
     user = request.state.user
-    address = request.client.host if request.client else "unknown"
     with frame("Account", user):
         ui.label("Account and security").classes("text-3xl font-semibold")
         ui.label(user.email).classes("text-gray-500")
         with ui.row().classes("w-full gap-6 items-start flex-wrap"):
             sessions = SessionsList(user)
-            PasswordForm(user, address, sessions.refresh)
+            PasswordForm(user, sessions.refresh)
     await sessions.refresh()

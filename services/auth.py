@@ -34,6 +34,7 @@ EVENTS_CHANNEL = "events"
 # so guessing from one place does not stop the owner logging in from another.
 LOGIN_WINDOW = 15 * 60
 LOGIN_LIMITS = (("email+addr", 5), ("addr", 50), ("email", 25))
+PASSWORD_CHANGE_FAILURES = 5  # wrong current passwords per user per window
 
 _passwords = CryptContext(schemes=["argon2"], deprecated="auto")
 
@@ -100,7 +101,7 @@ def _refuse_if_limited(cache: Cache, counters: dict[str, tuple[str, int]]) -> No
         if count >= limit:
             raise DomainError(
                 "RATE_LIMITED",
-                "Too many failed logins. Please wait before trying again.",
+                "Too many wrong passwords. Please wait before trying again.",
                 {"retryAfter": retry_after},
                 retry_after=retry_after,
             )
@@ -243,17 +244,16 @@ def change_password(
     token: str,
     current_password: str,
     new_password: str,
-    client_address: str,
 ) -> None:
     """Re-check the current password, store the new one, and end every other session of the user; the session
     of `token` stays signed in. Wrong guesses count with the failed logins of the account, so a stolen token
-    cannot guess the password any faster than the login form can."""
+    cannot guess the password any faster than the login form can (a counter of its own: a token's holder
+    cannot lock the owner out of logging in)."""
     user = db.exec(select(User).where(User.id == user_id).with_for_update()).one()
-    counters = _failure_counters(user.email, client_address)
+    counters = {"user": (f"password-fail:{user_id}", PASSWORD_CHANGE_FAILURES)}
     _refuse_if_limited(cache, counters)
     if not verify_password(current_password, user.password_hash):
-        for key, _ in counters.values():
-            cache.hit(key, window=LOGIN_WINDOW)
+        cache.hit(counters["user"][0], window=LOGIN_WINDOW)
         raise DomainError("INVALID_CREDENTIALS", "The current password is incorrect.")
     if new_password == current_password:
         message = "Choose a new password different from the current one."
