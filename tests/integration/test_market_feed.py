@@ -77,11 +77,8 @@ def test_two_instances_share_one_feed_and_hand_it_over(feed_database, tmp_path):
         before = live_quotes(follower.url)["AAPL"]
         leader.process.send_signal(signal.SIGKILL)
         wait_for(lambda: LEADING in follower.log(), 15, "the follower to take over the feed")
-        wait_for(
-            lambda: live_quotes(follower.url).get("AAPL", {}).get("timestamp", 0) > before["timestamp"],
-            10,
-            "fresh quotes after the failover",
-        )
+        wait_for(lambda: live_quotes(follower.url).get("AAPL", {}).get("timestamp", 0) > before["timestamp"], 10,
+                 "fresh quotes after the failover")
         after = live_quotes(follower.url)["AAPL"]
         drift = abs(Decimal(after["last"]) / Decimal(before["last"]) - 1)
         assert drift < Decimal("0.01"), "the new leader continues from the last prices"

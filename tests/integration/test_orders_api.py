@@ -20,6 +20,8 @@ def trader(api):
     return sign_up(api)
 
 
+
+
 def place(api, headers, key=None, **order):
     body = {"side": "buy", "orderType": "market", "quantity": "1", **order}
     return api.post("/api/orders", json=body, headers={**headers, "X-Idempotency-Key": key or uuid.uuid4().hex})
@@ -31,6 +33,7 @@ def portfolio(api, headers) -> dict:
 
 def order_status(api, headers, order_id) -> str:
     return api.get(f"/api/orders/{order_id}", headers=headers).json()["order"]["status"]
+
 
 
 def test_market_buy_fills_at_the_ask_and_moves_exact_money(api, started, trader):
@@ -45,18 +48,8 @@ def test_market_buy_fills_at_the_ask_and_moves_exact_money(api, started, trader)
         "187.25",
         "0.333333",
     )
-    assert set(order) >= {
-        "id",
-        "side",
-        "orderType",
-        "quantity",
-        "limitPrice",
-        "stopPrice",
-        "timeInForce",
-        "createdAt",
-        "updatedAt",
-        "filledAt",
-    }
+    assert set(order) >= {"id", "side", "orderType", "quantity", "limitPrice", "stopPrice", "timeInForce",
+                          "createdAt", "updatedAt", "filledAt"}
     spent = (Decimal("0.333333") * Decimal("187.25")).quantize(Decimal("0.01"))  # 62.42
     state = portfolio(api, headers)
     assert Decimal(state["cash"]) == started.settings.starting_cash - spent
@@ -114,11 +107,8 @@ def test_same_key_while_the_first_is_in_flight_is_a_duplicate(api, started, trad
 def test_missing_idempotency_key(api, trader, key):
     headers, _ = trader
     extra = {} if key is None else {"X-Idempotency-Key": key}
-    response = api.post(
-        "/api/orders",
-        json={"symbol": "AAPL", "side": "buy", "orderType": "market", "quantity": 1},
-        headers={**headers, **extra},
-    )
+    response = api.post("/api/orders", json={"symbol": "AAPL", "side": "buy", "orderType": "market", "quantity": 1},
+                        headers={**headers, **extra})
     assert error_code(response, 400) == "MISSING_IDEMPOTENCY_KEY"
 
 
@@ -300,10 +290,8 @@ def test_another_users_order_does_not_exist_for_you(api, started, trader):
 def test_listing_is_newest_first_filtered_and_paged(api, started, trader):
     headers, _ = trader
     publish(started, "SPY", "600.00", "600.05")
-    ids = [
-        place(api, headers, symbol="SPY", orderType="limit", limitPrice=f"{590 + i}.00").json()["order"]["id"]
-        for i in range(5)
-    ]
+    ids = [place(api, headers, symbol="SPY", orderType="limit", limitPrice=f"{590 + i}.00").json()["order"]["id"]
+           for i in range(5)]
     api.delete(f"/api/orders/{ids[0]}", headers=headers)
     listed = [o["id"] for o in api.get("/api/orders", headers=headers).json()["orders"]]
     assert listed == ids[::-1]
