@@ -171,6 +171,46 @@ async def test_logout_kills_the_token_and_announces_it(session, cache):
     await events.aclose()
 
 
+async def test_logging_out_everywhere_announces_every_session_of_the_user_and_no_other(session, cache):
+    bus = LocalBus()
+    events = bus.subscribe(auth.EVENTS_CHANNEL)
+    first = asyncio.ensure_future(events.__anext__())
+    await asyncio.sleep(0)
+    email, bystander = random_email(), random_email()
+    user = register(session, email=email)
+    register(session, email=bystander)
+    login = {"password": PASSWORD, "client_address": "8.8.8.8"}
+    tokens = [auth.login(session, cache, LocalBus(), email=email, **login).token for _ in range(3)]
+    other = auth.login(session, cache, LocalBus(), email=bystander, **login).token
+
+    auth.logout_everywhere(session, cache, bus, user_id=user.id)
+    messages = [(await asyncio.wait_for(first, 1))[1]]
+    messages += [(await asyncio.wait_for(events.__anext__(), 1))[1] for _ in range(2)]
+    assert sorted(json.loads(m)["tokenHash"] for m in messages) == sorted(auth.token_hash(t) for t in tokens)
+    for token in tokens:
+        with pytest.raises(DomainError):
+            auth.authenticate(session, cache, token)
+    assert auth.authenticate(session, cache, other).email == bystander
+    await events.aclose()
+
+
+def test_a_password_change_keeps_only_the_session_that_made_it(session, cache):
+    email = random_email()
+    user = register(session, email=email)
+    login = {"email": email, "password": PASSWORD, "client_address": "9.9.9.9"}
+    keep, lose = (auth.login(session, cache, LocalBus(), **login).token for _ in range(2))
+    change = {"user_id": user.id, "token": keep, "new_password": "a whole new password"}
+    with pytest.raises(DomainError) as wrong:
+        auth.change_password(session, cache, LocalBus(), current_password="not the password", **change)
+    assert wrong.value.code == "INVALID_CREDENTIALS"
+    auth.change_password(session, cache, LocalBus(), current_password=PASSWORD, **change)
+    assert auth.authenticate(session, cache, keep).id == user.id
+    with pytest.raises(DomainError):
+        auth.authenticate(session, cache, lose)
+    stored = session.exec(select(User.password_hash).where(User.id == user.id)).one()
+    assert auth.verify_password("a whole new password", stored) and not auth.verify_password(PASSWORD, stored)
+
+
 def failed_login(session, cache, email, address):
     with pytest.raises(DomainError) as caught:
         auth.login(session, cache, LocalBus(), email=email, password="wrong password", client_address=address)
