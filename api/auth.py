@@ -1,6 +1,7 @@
 """`/api/auth`: register, login, logout (here or everywhere), me, sessions and the password.
 
-A password change keeps the session that made it (its token stays valid) and ends every other one.
+Every login issues a new token (a user holds at most auth.MAX_SESSIONS; the oldest ends first). A password change
+keeps the session that made it (its token stays valid) and ends every other one.
 """
 
 from fastapi import APIRouter, Request, Response, status
