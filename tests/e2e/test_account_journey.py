@@ -68,3 +68,23 @@ async def test_rotate_change_password_and_log_out_everywhere(page, app_url):
     await page.goto(f"{app_url}/")
     await expect(page).to_have_url(re.compile(r"/login\?redirect_to=/$"))
     assert violations == []
+
+
+async def test_a_tab_of_a_browser_that_logged_in_again_stays_signed_in(page, app_url):
+    email = random_email()
+    credentials = {"email": email, "password": PASSWORD}
+    assert httpx.post(f"{app_url}/api/auth/register", json=credentials).status_code == 201
+
+    async def log_in(tab) -> None:
+        await tab.goto(f"{app_url}/login?redirect_to=/orders")
+        await tab.get_by_test_id("email").fill(email)
+        await tab.get_by_test_id("password").fill(PASSWORD)
+        await tab.get_by_test_id("submit").click()
+        await expect(tab).to_have_url(f"{app_url}/orders")
+
+    await log_in(page)
+    other_tab = await page.context.new_page()
+    await log_in(other_tab)  # the first tab's token ends; the tab reloads with the browser's new one
+    await page.wait_for_timeout(1000)  # the revocation reaches the first tab within milliseconds
+    await expect(page).to_have_url(f"{app_url}/orders")
+    await expect(page.get_by_test_id("account-menu")).to_be_visible()
