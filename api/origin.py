@@ -6,7 +6,7 @@ the X-Forwarded-Host a reverse proxy set: a page cannot set either header on a h
 ALLOWED_ORIGINS.
 """
 
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -15,19 +15,30 @@ from api.errors import error_response
 from services import runtime
 
 NICEGUI_SOCKET = "/_nicegui_ws"
-_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def is_allowed(origin: str, hosts: list[str], allowed: tuple[str, ...]) -> bool:
+    """Whether a page of `origin` may connect to us, reached under these host names (Host, X-Forwarded-Host)."""
     origin = origin.strip().rstrip("/").lower()
     if origin in allowed:
         return True
-    parts = urlsplit(origin)
-    if parts.scheme not in _DEFAULT_PORTS or not parts.netloc:
+    page = urlsplit(origin)
+    if page.scheme not in _DEFAULT_PORTS or not page.hostname:
         return False  # "null" (sandboxed frames, files) and anything odd
-    default_port = _DEFAULT_PORTS[parts.scheme]
-    own = {host.strip().lower().removesuffix(default_port) for host in hosts if host.strip()}
-    return parts.netloc.removesuffix(default_port) in own
+    return any(_same_host(page, host) for host in hosts)
+
+
+def _same_host(page: SplitResult, host: str) -> bool:
+    ours = urlsplit(f"//{host.strip().lower()}")
+    try:
+        port, page_port = ours.port, page.port or _DEFAULT_PORTS[page.scheme]
+    except ValueError:
+        return False
+    if not ours.hostname or ours.hostname != page.hostname:
+        return False
+    # A proxy that passes the bare host name (nginx's `$host`) drops the port the browser used: same host is ours.
+    return port is None or port == page_port
 
 
 class OriginCheck:
