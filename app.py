@@ -3,7 +3,6 @@
 import asyncio
 import gc
 import logging
-import re
 import sys
 from contextlib import asynccontextmanager
 
@@ -13,23 +12,14 @@ from fastapi.staticfiles import StaticFiles
 
 from api import alerts, errors, fallback, health, market, orders, portfolio, watchlist, ws, ws_server
 from api import auth as auth_api
-from services import runtime
+from api.http_guards import BodyLimit, SecurityHeaders
+from api.origin import OriginCheck
+from api.rate_limit import ApiRateLimit
+from services import log_setup, runtime
 from services.runtime import Runtime
 from settings import DATA_DIR, ROOT, ConfigError, load_settings
 
 log = logging.getLogger("sherwood")
-
-
-class RedactTokens(logging.Filter):
-    """Tokens in URLs (`/ws?token=...`) must never reach a log line."""
-
-    pattern = re.compile(r"(token=)[^&\s\"]+", re.IGNORECASE)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.args = tuple(self.pattern.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args)
-        record.msg = self.pattern.sub(r"\1[redacted]", str(record.msg))
-        return True
 
 
 def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
@@ -46,6 +36,11 @@ def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
 
     app = FastAPI(title="Sherwood", version="0.1.0", summary="Paper trading API", lifespan=lifespan)
     errors.install(app)
+    # Outermost last: the origin check first, security headers on every answer, bodies capped before any quota.
+    app.add_middleware(ApiRateLimit)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(OriginCheck)
     app.include_router(auth_api.router)
     app.include_router(market.router)
     app.include_router(orders.router)
@@ -86,12 +81,9 @@ def _mount_ui(app: FastAPI, rt: Runtime) -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    for name in ("uvicorn.access", "uvicorn.error", "sherwood"):
-        logging.getLogger(name).addFilter(RedactTokens())
     try:
         settings = load_settings()
+        log_setup.configure(settings.log_level)
         rt = runtime.start(settings)
     except ConfigError as exc:
         print(f"Sherwood cannot start. {exc}", file=sys.stderr)

@@ -4,10 +4,11 @@ import secrets
 import socket
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -32,6 +33,10 @@ class Settings(BaseSettings):
     market_seed: int | None = None  # fixes the simulated market's random walk (tests, demos)
     starting_cash: Decimal = Field(Decimal("100000"), ge=0, le=Decimal("1000000000000"), decimal_places=2)
     order_rate_limit: int = Field(600, ge=0)
+    api_rate_limit: int = Field(1200, ge=0)  # /api calls per user (per address when anonymous) per minute; 0: off
+    # Browser origins besides the app's own that may open /ws and NiceGUI's socket (comma-separated).
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     storage_secret: str | None = None
     instance_name: str | None = None  # how /api/health names this process; host:port when unset
     # Proxies whose X-Forwarded-For/-Proto are believed (addresses or CIDR networks, comma-separated, or *).
@@ -50,6 +55,25 @@ class Settings(BaseSettings):
         if url.get_backend_name() == "sqlite":
             return value
         raise ValueError("must be a postgresql:// or sqlite:// URL")
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else value
+        origins = []
+        for item in (i.strip().rstrip("/").lower() for i in items):
+            parts = urlsplit(item)
+            if not item:
+                continue
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+                raise ValueError(f"{item!r} is not an origin like https://example.com")
+            origins.append(item)
+        return tuple(origins)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("redis_url")
     @classmethod

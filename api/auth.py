@@ -1,10 +1,14 @@
-"""`/api/auth`: register, login, logout, me."""
+"""`/api/auth`: register, login, logout (here or everywhere), me, sessions and the password.
+
+Every login issues a new token (a user holds at most auth.MAX_SESSIONS; the oldest ends first). A password change
+keeps the session that made it (its token stays valid) and ends every other one.
+"""
 
 from fastapi import APIRouter, Request, Response, status
 
 from api.deps import CurrentUser, DbDep, TokenDep
 from api.errors import documented
-from models.user import LoginRequest, LoginResult, UserCreate, UserEnvelope
+from models.user import LoginRequest, LoginResult, PasswordChange, SessionList, UserCreate, UserEnvelope
 from services import auth, runtime
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -26,8 +30,10 @@ def register(body: UserCreate, db: DbDep) -> UserEnvelope:
 @router.post("/login", responses=documented(400, 401, 429))
 def login(body: LoginRequest, request: Request, db: DbDep) -> LoginResult:
     """Exchange email and password for a session token (24 h)."""
-    address = request.client.host if request.client else "unknown"
-    return auth.login(db, runtime.current().cache, email=body.email, password=body.password, client_address=address)
+    current = runtime.current()
+    return auth.login(
+        db, current.cache, current.bus, email=body.email, password=body.password, client_address=_address(request)
+    )
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=documented(401))
@@ -41,3 +47,45 @@ def logout(_user: CurrentUser, token: TokenDep, db: DbDep) -> Response:
 @router.get("/me", responses=documented(401))
 def me(user: CurrentUser) -> UserEnvelope:
     return UserEnvelope(user=user)
+
+
+@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=documented(401))
+def logout_everywhere(user: CurrentUser, db: DbDep) -> Response:
+    """End every session of this user, this one included, on every instance at once (open sockets close with 4401)."""
+    current = runtime.current()
+    auth.logout_everywhere(db, current.cache, current.bus, user_id=user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/sessions", responses=documented(401))
+def list_sessions(user: CurrentUser, token: TokenDep, db: DbDep) -> SessionList:
+    """Your live sessions, newest first; `current` marks the one this token belongs to."""
+    return SessionList(sessions=auth.list_sessions(db, user_id=user.id, token=token))
+
+
+@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, responses=documented(401, 404))
+def revoke_session(session_id: str, user: CurrentUser, db: DbDep) -> Response:
+    """End one of your sessions (this one too, if you name it) on every instance at once."""
+    current = runtime.current()
+    auth.revoke_session(db, current.cache, current.bus, user_id=user.id, session=session_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT, responses=documented(400, 401, 429))
+def change_password(body: PasswordChange, user: CurrentUser, token: TokenDep, db: DbDep) -> Response:
+    """Change your password: the current one is checked again; every other session ends, this one stays."""
+    current = runtime.current()
+    auth.change_password(
+        db,
+        current.cache,
+        current.bus,
+        user_id=user.id,
+        token=token,
+        current_password=body.current_password,
+        new_password=body.new_password,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -28,6 +28,7 @@ STATUS_BY_CODE = {
     "NOT_FOUND": 404,
     "ORDER_NOT_FOUND": 404,
     "ALERT_NOT_FOUND": 404,
+    "SESSION_NOT_FOUND": 404,
     "METHOD_NOT_ALLOWED": 405,
     "EMAIL_TAKEN": 409,
     "DUPLICATE_REQUEST": 409,
@@ -52,10 +53,23 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
-def error_response(code: str, message: str, details: Any = None, *, retry_after: int | None = None) -> JSONResponse:
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+def error_response(
+    code: str,
+    message: str,
+    details: Any = None,
+    *,
+    retry_after: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    headers = dict(headers or {})
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     body = {"error": {"code": code, "message": message, "details": details}}
     return JSONResponse(body, status_code=STATUS_BY_CODE[code], headers=headers)
+
+
+def domain_error_response(exc: DomainError) -> JSONResponse:
+    return error_response(exc.code, exc.message, exc.details, retry_after=exc.retry_after, headers=exc.headers)
 
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -82,7 +96,7 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError):
-        return error_response(exc.code, exc.message, exc.details, retry_after=exc.retry_after)
+        return domain_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError):

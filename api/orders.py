@@ -45,7 +45,9 @@ async def place_order(
     """Place an order. Retrying with the same key replays the first answer (`Idempotent-Replayed: true`)."""
     key = _idempotency_key(x_idempotency_key)
     placement = await run_in_threadpool(_submit, user.id, key, body)
-    headers = {"Idempotent-Replayed": "true"} if placement.replayed else None
+    headers = {"Idempotent-Replayed": "true"} if placement.replayed else {}
+    if placement.quota is not None:  # the placement limit's headers, more telling here than the general one's
+        headers.update(placement.quota.headers())
     return Response(placement.body, status_code=placement.status, media_type="application/json", headers=headers)
 
 

@@ -5,6 +5,7 @@ followed by UNKNOWN_SYMBOL when some symbols are not listed; `unsubscribe` answe
 16 KiB, more than 200 symbols or 50 messages a second (bursts of 100) are refused with an error and the
 connection stays open; a client that keeps flooding is closed with 1008, and so is one whose send has waited
 10 s (it stopped reading). Close codes: 4401 bad or logged-out token, 1008 policy, 1011 server failure.
+A handshake from another site's page (its Origin) never gets here: api.origin refuses it with 403.
 """
 
 import asyncio

@@ -220,6 +220,7 @@ def app_env(database: Path, secret: str, seed: int) -> dict[str, str]:
         "MARKET_HOURS": "always",
         "MARKET_SEED": str(seed),  # the same tape every run: symbols' activity differs tenfold between seeds
         "ORDER_RATE_LIMIT": "0",
+        "API_RATE_LIMIT": "0",
         "STORAGE_SECRET": secret,
     }
 

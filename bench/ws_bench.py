@@ -388,6 +388,7 @@ def main() -> None:
         try:
             if args.only != "bare":
                 env = {"DATABASE_URL": database_url, "REDIS_URL": args.redis_url, "MARKET_FEED": "none"}
+                env["API_RATE_LIMIT"] = "0"  # every simulated user signs up from this one address
                 with started_app(Path(tmp) / "app.log", **env) as app:
                     url = app.url.replace("http://", "ws://") + "/ws"
                     results["app"] = measure("app", url, app.process.pid, args, args.redis_url, namespace)

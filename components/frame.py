@@ -8,7 +8,8 @@ from nicegui import app, ui
 from components import live, theme, user_events
 from components.user_events import BrowserListener
 from models.user import UserPublic
-from services import symbols
+from pages.session import call
+from services import auth, runtime, symbols
 
 NAV = (("Portfolio", "/"), ("Orders", "/orders"), ("Alerts", "/alerts"))
 
@@ -61,6 +62,21 @@ def _theme_toggle() -> None:
     )
 
 
+async def log_out_everywhere(user: UserPublic) -> None:
+    """End every session of the user on every instance (this browser's too), then ask for a login."""
+    current = runtime.current()
+    app.storage.user.pop("token", None)
+    await call(auth.logout_everywhere, current.cache, current.bus, user_id=user.id)
+    ui.navigate.to("/login")
+
+
+def _account_menu(user: UserPublic) -> None:
+    button = ui.button(icon="account_circle").props('flat round dense color=grey-7 data-testid="account-menu"')
+    with button, ui.menu():
+        ui.menu_item("Account and security", lambda: ui.navigate.to("/account"))
+        ui.menu_item("Log out everywhere", lambda: log_out_everywhere(user))
+
+
 @contextmanager
 def frame(title: str, user: UserPublic) -> Iterator[BrowserListener]:
     """Lay out a signed-in page; yields the page's subscription to the user's order updates and alerts."""
@@ -77,6 +93,7 @@ def frame(title: str, user: UserPublic) -> Iterator[BrowserListener]:
         _market_status()
         _theme_toggle()
         ui.label(user.display_name).classes("text-gray-500 hidden sm:block").props('data-testid="user-name"')
+        _account_menu(user)
         ui.button("Log out", on_click=lambda: ui.navigate.to("/logout")).props("flat no-caps color=grey-8")
     _mark_stale_numbers()
     listener = user_events.follow(user, app.storage.user["token"])

@@ -33,8 +33,10 @@ class BrowserListener:
                     callback(event["data"])
 
     def revoke(self) -> None:
+        # Load the page again through the login guard: a browser that logged in anew (its old token ended) stays
+        # where it was; one whose session is gone is sent to log in and brought back here afterwards.
         with self._client:
-            ui.navigate.to("/login")
+            ui.navigate.reload()
 
 
 def follow(user: UserPublic, token: str) -> BrowserListener:

@@ -57,6 +57,22 @@ class LoginRequest(CamelModel):
     password: str = PydanticField(max_length=1024)
 
 
+class PasswordChange(CamelModel):
+    current_password: str = PydanticField(max_length=1024)
+    new_password: str = PydanticField(min_length=8, max_length=1024)
+
+
+class SessionPublic(CamelModel):
+    id: str
+    created_at: datetime
+    expires_at: datetime
+    current: bool
+
+
+class SessionList(CamelModel):
+    sessions: list[SessionPublic]
+
+
 class UserPublic(CamelModel):
     id: uuid.UUID
     email: str

@@ -1,5 +1,5 @@
 """Importing this package registers every page with NiceGUI."""
 
-from pages import alerts, home, login, orders, stock
+from pages import account, alerts, home, login, orders, stock
 
-__all__ = ["alerts", "home", "login", "orders", "stock"]
+__all__ = ["account", "alerts", "home", "login", "orders", "stock"]

@@ -56,8 +56,13 @@ def _switch(question: str, link: str, target: str) -> None:
 
 
 async def _open_session(email: str, password: str, address: str, target: str) -> None:
-    result = await call(auth.login, runtime.current().cache, email=email, password=password, client_address=address)
+    """Log in with a new token; a token this browser held before is ended, never reused (no session fixation)."""
+    current = runtime.current()
+    result = await call(auth.login, current.cache, current.bus, email=email, password=password, client_address=address)
+    previous = app.storage.user.get("token")
     app.storage.user["token"] = result.token
+    if previous and previous != result.token:
+        await call(auth.logout, current.cache, current.bus, previous)
     ui.navigate.to(safe_target(target))
 
 

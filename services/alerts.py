@@ -20,6 +20,7 @@ from services.errors import DomainError
 from services.event_hub import publish_user_event
 
 MAX_ACTIVE = 100  # per user
+MAX_FIRED_LISTED = 100  # fired alerts a list shows, newest first; older ones stay in the database
 ALERT_CHANGED = "alert_changed"  # internal event: the engine's index follows it; no client sees it
 
 
@@ -33,9 +34,13 @@ def _announce_change(bus: Bus, user_id: uuid.UUID, alert: AlertPublic, *, delete
 
 
 def list_alerts(db: Session, user_id: uuid.UUID) -> list[AlertPublic]:
-    """The user's alerts, newest first."""
-    query = select(PriceAlert).where(PriceAlert.user_id == user_id)
-    rows = db.exec(query.order_by(PriceAlert.created_at.desc(), PriceAlert.id.desc()))
+    """The user's alerts, newest first: every active one (at most MAX_ACTIVE) and the MAX_FIRED_LISTED newest
+    fired ones, so the list stays bounded however many alerts have fired over time."""
+    mine = select(PriceAlert).where(PriceAlert.user_id == user_id)
+    newest_first = (PriceAlert.created_at.desc(), PriceAlert.id.desc())
+    active = db.exec(mine.where(PriceAlert.status == "active").order_by(*newest_first))
+    fired = db.exec(mine.where(PriceAlert.status != "active").order_by(*newest_first).limit(MAX_FIRED_LISTED))
+    rows = sorted([*active, *fired], key=lambda alert: (alert.created_at, alert.id), reverse=True)
     return [AlertPublic.of(alert) for alert in rows]
 
 

@@ -1,4 +1,4 @@
-"""Accounts and sessions: register, log in, authenticate a token, log out.
+"""Accounts and sessions: register, log in, authenticate a token, list and end sessions, change the password.
 
 Every function here blocks (password hashing, database): call it from a worker thread, never the event loop.
 """
@@ -6,6 +6,7 @@ Every function here blocks (password hashing, database): call it from a worker t
 import hashlib
 import json
 import secrets
+import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -17,13 +18,14 @@ from sqlmodel import Session, select
 
 from models.account import Account, LedgerEntry
 from models.types import utcnow
-from models.user import LoginResult, LoginSession, User, UserPublic
+from models.user import LoginResult, LoginSession, SessionPublic, User, UserPublic
 from services import watchlist
 from services.bus import Bus
 from services.cache import Cache
 from services.errors import DomainError
 
 SESSION_LIFETIME = timedelta(hours=24)  # absolute: a session never outlives this, however busy
+MAX_SESSIONS = 50  # per user: a login beyond this ends the oldest session
 CACHE_TTL = 3600  # seconds a session stays in the cache after its last use
 EVENTS_CHANNEL = "events"
 
@@ -32,6 +34,7 @@ EVENTS_CHANNEL = "events"
 # so guessing from one place does not stop the owner logging in from another.
 LOGIN_WINDOW = 15 * 60
 LOGIN_LIMITS = (("email+addr", 5), ("addr", 50), ("email", 25))
+PASSWORD_CHANGE_FAILURES = 5  # wrong current passwords per user per window
 
 _passwords = CryptContext(schemes=["argon2"], deprecated="auto")
 
@@ -98,14 +101,15 @@ def _refuse_if_limited(cache: Cache, counters: dict[str, tuple[str, int]]) -> No
         if count >= limit:
             raise DomainError(
                 "RATE_LIMITED",
-                "Too many failed logins. Please wait before trying again.",
+                "Too many wrong passwords. Please wait before trying again.",
                 {"retryAfter": retry_after},
                 retry_after=retry_after,
             )
 
 
-def login(db: Session, cache: Cache, *, email: str, password: str, client_address: str) -> LoginResult:
-    """Check the password and open a new session; an unknown email fails exactly like a wrong password."""
+def login(db: Session, cache: Cache, bus: Bus, *, email: str, password: str, client_address: str) -> LoginResult:
+    """Check the password and open a new session (a new token every time; beyond MAX_SESSIONS the oldest ends);
+    an unknown email fails exactly like a wrong password."""
     email = normalize_email(email)
     counters = _failure_counters(email, client_address)
     _refuse_if_limited(cache, counters)
@@ -122,7 +126,14 @@ def login(db: Session, cache: Cache, *, email: str, password: str, client_addres
     session = LoginSession(token_hash=token_hash(token), user_id=user.id, expires_at=now + SESSION_LIFETIME)
     db.execute(delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.expires_at <= now))
     db.add(session)
-    db.commit()
+    db.flush()
+    oldest = (
+        select(LoginSession.token_hash)
+        .where(LoginSession.user_id == user.id)
+        .order_by(LoginSession.created_at.desc(), LoginSession.token_hash)
+        .offset(MAX_SESSIONS)
+    )
+    _revoke(db, cache, bus, list(db.exec(oldest)))  # commits
     public = _public(user)
     _cache_session(cache, session.token_hash, public, session.expires_at)
     return LoginResult(token=token, user=public, expires_at=session.expires_at)
@@ -160,10 +171,94 @@ def authenticate(db: Session, cache: Cache, token: str | None) -> UserPublic:
     return public
 
 
-def logout(db: Session, cache: Cache, bus: Bus, token: str) -> None:
-    """End a session everywhere: the database row, the shared cache, and the sockets of every instance."""
-    digest = token_hash(token)
-    db.execute(delete(LoginSession).where(LoginSession.token_hash == digest))
+def cached_session_owner(cache: Cache, token: str) -> str | None:
+    """The user id of a session the cache knows, without the database: None when the cache has not seen it."""
+    cached = cache.get(f"session:{token_hash(token)}")
+    return json.loads(cached)["user"]["id"] if cached is not None else None
+
+
+def _revoke(db: Session, cache: Cache, bus: Bus, digests: list[str]) -> None:
+    """End these sessions everywhere: the database rows (committed), the shared cache, and the sockets of every
+    instance (each listens for its own session's revocation, even while its token is still being checked)."""
+    if digests:
+        db.execute(delete(LoginSession).where(LoginSession.token_hash.in_(digests)))
     db.commit()
-    cache.delete(f"session:{digest}")
-    bus.publish(EVENTS_CHANNEL, json.dumps({"type": "session_revoked", "tokenHash": digest}))
+    if digests:
+        cache.delete(*(f"session:{digest}" for digest in digests))
+    for digest in digests:
+        bus.publish(EVENTS_CHANNEL, json.dumps({"type": "session_revoked", "tokenHash": digest}))
+
+
+def logout(db: Session, cache: Cache, bus: Bus, token: str) -> None:
+    """End this session everywhere."""
+    _revoke(db, cache, bus, [token_hash(token)])
+
+
+def _session_hashes(db: Session, user_id: uuid.UUID) -> list[str]:
+    return list(db.exec(select(LoginSession.token_hash).where(LoginSession.user_id == user_id)))
+
+
+def logout_everywhere(db: Session, cache: Cache, bus: Bus, *, user_id: uuid.UUID) -> None:
+    """End every session of the user, this one included."""
+    _revoke(db, cache, bus, _session_hashes(db, user_id))
+
+
+def session_id(digest: str) -> str:
+    """The public name of a session: derived from its token hash, which itself stays private."""
+    return hashlib.sha256(f"session-id:{digest}".encode()).hexdigest()[:32]
+
+
+def list_sessions(db: Session, *, user_id: uuid.UUID, token: str) -> list[SessionPublic]:
+    """The user's live sessions, newest first; `current` marks the one `token` belongs to."""
+    current = token_hash(token)
+    rows = db.exec(
+        select(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.expires_at > utcnow())
+        .order_by(LoginSession.created_at.desc(), LoginSession.token_hash)
+    )
+    return [
+        SessionPublic(
+            id=session_id(row.token_hash),
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            current=row.token_hash == current,
+        )
+        for row in rows
+    ]
+
+
+def revoke_session(db: Session, cache: Cache, bus: Bus, *, user_id: uuid.UUID, session: str) -> None:
+    """End one of the user's sessions by its public id; another user's is SESSION_NOT_FOUND like a made-up one."""
+    digests = [digest for digest in _session_hashes(db, user_id) if session_id(digest) == session]
+    if not digests:
+        raise DomainError("SESSION_NOT_FOUND", "There is no such session.")
+    _revoke(db, cache, bus, digests)
+
+
+def change_password(
+    db: Session,
+    cache: Cache,
+    bus: Bus,
+    *,
+    user_id: uuid.UUID,
+    token: str,
+    current_password: str,
+    new_password: str,
+) -> None:
+    """Re-check the current password, store the new one, and end every other session of the user; the session
+    of `token` stays signed in. Wrong guesses count with the failed logins of the account, so a stolen token
+    cannot guess the password any faster than the login form can (a counter of its own: a token's holder
+    cannot lock the owner out of logging in)."""
+    user = db.exec(select(User).where(User.id == user_id).with_for_update()).one()
+    counters = {"user": (f"password-fail:{user_id}", PASSWORD_CHANGE_FAILURES)}
+    _refuse_if_limited(cache, counters)
+    if not verify_password(current_password, user.password_hash):
+        cache.hit(counters["user"][0], window=LOGIN_WINDOW)
+        raise DomainError("INVALID_CREDENTIALS", "The current password is incorrect.")
+    if new_password == current_password:
+        message = "Choose a new password different from the current one."
+        raise DomainError("VALIDATION_ERROR", message, [{"field": "newPassword", "message": message}])
+    user.password_hash = hash_password(new_password)
+    db.add(user)
+    keep = token_hash(token)
+    _revoke(db, cache, bus, [digest for digest in _session_hashes(db, user_id) if digest != keep])  # commits

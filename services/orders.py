@@ -6,7 +6,7 @@ database constraints (cash >= 0, reserved <= held, one answer per idempotency ke
 """
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -19,7 +19,7 @@ from models.account import Account, Position
 from models.market import Quote
 from models.order import IdempotencyRecord, Order, OrderCreate, OrderEnvelope, OrderPublic
 from models.types import utcnow
-from services import symbols, trading
+from services import rate_limits, symbols, trading
 from services.bus import Bus
 from services.cache import Cache
 from services.errors import DomainError
@@ -38,6 +38,7 @@ class Placement:
     status: int
     body: str  # exactly what was answered the first time; a retry replays it byte for byte
     replayed: bool
+    quota: rate_limits.Quota | None = None  # where the user stands against the placement limit, when one is set
 
 
 def _lock_account(db: Session, user_id: uuid.UUID) -> Account:
@@ -176,15 +177,13 @@ def submit(
     in flight is refused. The database stays the arbiter: without the cache, nothing is placed twice either.
     `rate_limit` caps placements per user per minute (0: no cap); replays of answered keys do not count."""
     cache_key = f"idempotency:{user_id}:{key}"
+    rate_key = f"orders:{user_id}"
     remembered = cache.get(cache_key)
     if remembered is not None:
-        return _replay(request.fingerprint(), *orjson.loads(remembered))
-    if rate_limit:
-        count, retry_after = cache.hit(f"order-rate:{user_id}", window=60)
-        if count > rate_limit:
-            raise DomainError(
-                "RATE_LIMITED", f"More than {rate_limit} orders in a minute; slow down.", retry_after=retry_after
-            )
+        placement = _replay(request.fingerprint(), *orjson.loads(remembered))
+        quota = rate_limits.peek(cache, rate_key, limit=rate_limit) if rate_limit else None
+        return replace(placement, quota=quota)
+    quota = rate_limits.take(cache, rate_key, limit=rate_limit, what="orders") if rate_limit else None
     if not cache.add(f"{cache_key}:in-flight", "1", ttl=CLAIM_TTL):
         raise DomainError("DUPLICATE_REQUEST", "An order with this idempotency key is still being processed.")
     try:
@@ -201,11 +200,15 @@ def submit(
         # The answer goes in before the claim comes off, so a duplicate in between replays from the cache.
         entry = orjson.dumps([request.fingerprint(), placement.status, placement.body]).decode()
         cache.set(cache_key, entry, ttl=IDEMPOTENCY_TTL)
+    except DomainError as exc:
+        if quota is not None and exc.headers is None:  # a refused placement still counted against the limit
+            exc.headers = quota.headers()
+        raise
     finally:
         cache.delete(f"{cache_key}:in-flight")
     if public is not None:
         notify(bus, user_id, public)
-    return placement
+    return replace(placement, quota=quota)
 
 
 def submit_live(db: Session, rt: "Runtime", *, user_id: uuid.UUID, key: str, request: OrderCreate) -> Placement:
@@ -363,4 +366,3 @@ def purge_idempotency(db: Session, before: datetime) -> None:
     """Keys are honoured for at least 24 h; older records go, so the table does not grow forever."""
     db.execute(IdempotencyRecord.__table__.delete().where(IdempotencyRecord.created_at < before))
     db.commit()
-

@@ -25,8 +25,9 @@ def redis_url() -> str:
 @pytest.fixture(scope="session", params=["postgres+redis", "sqlite+memory"])
 def backend_settings(request, postgres_url, redis_url, tmp_path_factory) -> Settings:
     """The production backends and the embedded default: API behaviour must match on both."""
-    # A low order rate limit, so that the test of the limit stays quick.
-    common = {"market_feed": "none", "order_rate_limit": 40}
+    # A low order rate limit, so that the test of the limit stays quick; no general API quota, since every
+    # anonymous call of the session comes from one address (tests/integration/test_rate_limits.py covers it).
+    common = {"market_feed": "none", "order_rate_limit": 40, "api_rate_limit": 0}
     if request.param == "postgres+redis":
         return load_settings(database_url=postgres_url, redis_url=redis_url, **common)
     sqlite_file = tmp_path_factory.mktemp("sqlite") / "sherwood.db"

@@ -28,7 +28,7 @@ EXAMPLES_PER_OPERATION = 25  # per operation and mode: ~950 calls over the 19 op
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory) -> Iterator[AppProcess]:
-    env = {"REDIS_URL": REDIS_URL, "MARKET_FEED": "simulator", "ORDER_RATE_LIMIT": "0"}
+    env = {"REDIS_URL": REDIS_URL, "MARKET_FEED": "simulator", "ORDER_RATE_LIMIT": "0", "API_RATE_LIMIT": "0"}
     with fresh_postgres("fuzz") as database_url:
         log = Path(tmp_path_factory.mktemp("fuzz")) / "app.log"
         with started_app(log, DATABASE_URL=database_url, **env) as app:

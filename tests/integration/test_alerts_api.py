@@ -151,6 +151,17 @@ def test_active_alerts_have_a_cap(api, monkeypatch):
     create(api, headers, "CAT", "above", "902")
 
 
+def test_the_list_shows_every_active_alert_and_only_the_newest_fired_ones(api, started, monkeypatch):
+    monkeypatch.setattr(alerts, "MAX_FIRED_LISTED", 1)
+    headers, _ = sign_up(api)
+    trade(started, "SO", "70.00")
+    older = triggered(api, headers, create(api, headers, "SO", "below", "71.00")["id"])  # fires at once
+    newer = triggered(api, headers, create(api, headers, "SO", "below", "72.00")["id"])
+    waiting = create(api, headers, "SO", "above", "999.00")
+    assert [a["id"] for a in alert_list(api, headers)] == [waiting["id"], newer["id"]]
+    assert older["id"] not in str(alert_list(api, headers))
+
+
 @pytest.mark.parametrize(("method", "path"), [("get", ""), ("post", ""), ("delete", f"/{uuid.uuid4()}")])
 def test_alerts_need_a_login(api, method, path):
     body = {"json": {"symbol": "CAT", "condition": "above", "price": "1"}} if method == "post" else {}

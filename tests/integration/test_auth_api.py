@@ -134,6 +134,15 @@ def test_logout_kills_the_token(api):
     assert_error(api.post("/api/auth/logout", headers=bearer(token)), 401, "UNAUTHORIZED")
 
 
+def test_a_user_keeps_a_bounded_number_of_sessions_the_oldest_ending_first(api, monkeypatch):
+    monkeypatch.setattr(auth, "MAX_SESSIONS", 2)
+    email, oldest = signed_up(api)
+    newer = [login(api, email).json()["token"] for _ in range(2)]
+    assert_error(api.get("/api/auth/me", headers=bearer(oldest)), 401, "UNAUTHORIZED")
+    assert all(api.get("/api/auth/me", headers=bearer(token)).status_code == 200 for token in newer)
+    assert len(api.get("/api/auth/sessions", headers=bearer(newer[-1])).json()["sessions"]) == 2
+
+
 def test_logout_without_a_token_is_unauthorized(api):
     assert_error(api.post("/api/auth/logout"), 401, "UNAUTHORIZED")
 
@@ -182,6 +191,10 @@ def test_openapi_documents_the_auth_endpoints_and_error_shape(api):
         ("/api/auth/login", "post", {"200", "401", "429"}),
         ("/api/auth/logout", "post", {"204", "401"}),
         ("/api/auth/me", "get", {"200", "401"}),
+        ("/api/auth/logout-all", "post", {"204", "401"}),
+        ("/api/auth/sessions", "get", {"200", "401"}),
+        ("/api/auth/sessions/{session_id}", "delete", {"204", "401", "404"}),
+        ("/api/auth/password", "post", {"204", "400", "401", "429"}),
     ]:
         operation = spec["paths"][path][method]
         assert statuses <= set(operation["responses"]), (path, operation["responses"].keys())

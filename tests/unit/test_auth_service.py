@@ -93,7 +93,7 @@ def test_email_is_unique_whatever_its_case(session):
 def test_login_stores_only_a_hash_of_a_long_random_token(session, cache):
     email = random_email()
     user = register(session, email=email)
-    result = auth.login(session, cache, email=email, password=PASSWORD, client_address="1.1.1.1")
+    result = auth.login(session, cache, LocalBus(), email=email, password=PASSWORD, client_address="1.1.1.1")
     assert len(result.token) >= 43  # 32 random bytes, url-safe base64
     rows = session.exec(select(LoginSession).where(LoginSession.user_id == user.id)).all()
     assert [r.token_hash for r in rows] == [auth.token_hash(result.token)]
@@ -108,7 +108,7 @@ def test_unknown_email_fails_exactly_like_a_wrong_password(session, cache):
     errors = []
     for attempt in (email, random_email()):
         with pytest.raises(DomainError) as caught:
-            auth.login(session, cache, email=attempt, password="wrong password", client_address="2.2.2.2")
+            auth.login(session, cache, LocalBus(), email=attempt, password="wrong password", client_address="2.2.2.2")
         errors.append((caught.value.code, caught.value.message, caught.value.details))
     assert errors[0] == errors[1] == ("INVALID_CREDENTIALS", "The email or password is incorrect.", None)
 
@@ -116,7 +116,7 @@ def test_unknown_email_fails_exactly_like_a_wrong_password(session, cache):
 def test_authenticate_uses_the_cache_then_the_database(session, cache):
     email = random_email()
     register(session, email=email)
-    token = auth.login(session, cache, email=email, password=PASSWORD, client_address="3.3.3.3").token
+    token = auth.login(session, cache, LocalBus(), email=email, password=PASSWORD, client_address="3.3.3.3").token
     assert auth.authenticate(session, cache, token).email == email
     cache.delete(f"session:{auth.token_hash(token)}")  # a cold cache (restart, eviction) falls back to the database
     assert auth.authenticate(session, cache, token).email == email
@@ -133,7 +133,7 @@ def test_authenticate_refuses_missing_or_unknown_tokens(session, cache, token):
 def test_session_expires_after_its_absolute_lifetime(session, cache):
     email = random_email()
     register(session, email=email)
-    token = auth.login(session, cache, email=email, password=PASSWORD, client_address="4.4.4.4").token
+    token = auth.login(session, cache, LocalBus(), email=email, password=PASSWORD, client_address="4.4.4.4").token
     row = session.get(LoginSession, auth.token_hash(token))
     row.expires_at = utcnow() - timedelta(seconds=1)
     session.add(row)
@@ -162,7 +162,7 @@ async def test_logout_kills_the_token_and_announces_it(session, cache):
     await asyncio.sleep(0)  # let the subscription register before anything is published
     email = random_email()
     register(session, email=email)
-    token = auth.login(session, cache, email=email, password=PASSWORD, client_address="5.5.5.5").token
+    token = auth.login(session, cache, LocalBus(), email=email, password=PASSWORD, client_address="5.5.5.5").token
     auth.logout(session, cache, bus, token)
     _channel, message = await asyncio.wait_for(waiter, 1)
     assert json.loads(message) == {"type": "session_revoked", "tokenHash": auth.token_hash(token)}
@@ -171,9 +171,49 @@ async def test_logout_kills_the_token_and_announces_it(session, cache):
     await events.aclose()
 
 
+async def test_logging_out_everywhere_announces_every_session_of_the_user_and_no_other(session, cache):
+    bus = LocalBus()
+    events = bus.subscribe(auth.EVENTS_CHANNEL)
+    first = asyncio.ensure_future(events.__anext__())
+    await asyncio.sleep(0)
+    email, bystander = random_email(), random_email()
+    user = register(session, email=email)
+    register(session, email=bystander)
+    login = {"password": PASSWORD, "client_address": "8.8.8.8"}
+    tokens = [auth.login(session, cache, LocalBus(), email=email, **login).token for _ in range(3)]
+    other = auth.login(session, cache, LocalBus(), email=bystander, **login).token
+
+    auth.logout_everywhere(session, cache, bus, user_id=user.id)
+    messages = [(await asyncio.wait_for(first, 1))[1]]
+    messages += [(await asyncio.wait_for(events.__anext__(), 1))[1] for _ in range(2)]
+    assert sorted(json.loads(m)["tokenHash"] for m in messages) == sorted(auth.token_hash(t) for t in tokens)
+    for token in tokens:
+        with pytest.raises(DomainError):
+            auth.authenticate(session, cache, token)
+    assert auth.authenticate(session, cache, other).email == bystander
+    await events.aclose()
+
+
+def test_a_password_change_keeps_only_the_session_that_made_it(session, cache):
+    email = random_email()
+    user = register(session, email=email)
+    login = {"email": email, "password": PASSWORD, "client_address": "9.9.9.9"}
+    keep, lose = (auth.login(session, cache, LocalBus(), **login).token for _ in range(2))
+    change = {"user_id": user.id, "token": keep, "new_password": "a whole new password"}
+    with pytest.raises(DomainError) as wrong:
+        auth.change_password(session, cache, LocalBus(), current_password="not the password", **change)
+    assert wrong.value.code == "INVALID_CREDENTIALS"
+    auth.change_password(session, cache, LocalBus(), current_password=PASSWORD, **change)
+    assert auth.authenticate(session, cache, keep).id == user.id
+    with pytest.raises(DomainError):
+        auth.authenticate(session, cache, lose)
+    stored = session.exec(select(User.password_hash).where(User.id == user.id)).one()
+    assert auth.verify_password("a whole new password", stored) and not auth.verify_password(PASSWORD, stored)
+
+
 def failed_login(session, cache, email, address):
     with pytest.raises(DomainError) as caught:
-        auth.login(session, cache, email=email, password="wrong password", client_address=address)
+        auth.login(session, cache, LocalBus(), email=email, password="wrong password", client_address=address)
     return caught.value
 
 
@@ -186,12 +226,12 @@ def test_failed_logins_are_limited_per_email_and_address_but_not_forever(session
     assert limited.code == "RATE_LIMITED" and 0 < limited.retry_after <= auth.LOGIN_WINDOW
     # Even the right password is refused while limited: otherwise the limit would leak whether a guess was right.
     with pytest.raises(DomainError):
-        auth.login(session, cache, email=email, password=PASSWORD, client_address="6.6.6.6")
+        auth.login(session, cache, LocalBus(), email=email, password=PASSWORD, client_address="6.6.6.6")
     # The owner, elsewhere, still gets in: the attacker did not lock the account.
-    assert auth.login(session, cache, email=email, password=PASSWORD, client_address="7.7.7.7").token
+    assert auth.login(session, cache, LocalBus(), email=email, password=PASSWORD, client_address="7.7.7.7").token
     # And the limit lifts by itself when the window ends.
     clock.now += auth.LOGIN_WINDOW + 1
-    assert auth.login(session, cache, email=email, password=PASSWORD, client_address="6.6.6.6").token
+    assert auth.login(session, cache, LocalBus(), email=email, password=PASSWORD, client_address="6.6.6.6").token
 
 
 def test_failed_logins_are_limited_per_address_across_emails(session, cache):
@@ -207,6 +247,6 @@ def test_a_successful_login_clears_the_failures_of_that_account(session, cache):
     register(session, email=email)
     for _ in range(4):
         failed_login(session, cache, email, "10.0.0.1")
-    auth.login(session, cache, email=email, password=PASSWORD, client_address="10.0.0.1")
+    auth.login(session, cache, LocalBus(), email=email, password=PASSWORD, client_address="10.0.0.1")
     for _ in range(4):
         assert failed_login(session, cache, email, "10.0.0.1").code == "INVALID_CREDENTIALS"

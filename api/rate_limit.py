@@ -1,0 +1,61 @@
+"""The general quota on `/api` calls: API_RATE_LIMIT a minute per user, or per client address when anonymous.
+
+Every `/api` answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds
+until the window starts again); one past the quota is 429 RATE_LIMITED with Retry-After. An answer that already
+names a more specific quota (order placements) keeps its own headers.
+"""
+
+from anyio import to_thread
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import domain_error_response
+from services import auth, rate_limits, runtime
+from services.cache import Cache
+from services.errors import DomainError
+
+
+def _caller(cache: Cache, headers: Headers, address: str) -> str:
+    """Whose quota a call counts against. A token counts as its user's only once the session cache vouches
+    for it, so made-up tokens cannot mint fresh quotas: they count against their address."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        owner = auth.cached_session_owner(cache, token.strip())
+        if owner is not None:
+            return f"api:user:{owner}"
+    return f"api:address:{address}"
+
+
+def _take(cache: Cache, headers: Headers, address: str, limit: int) -> rate_limits.Quota:
+    return rate_limits.take(cache, _caller(cache, headers, address), limit=limit, what="API calls")
+
+
+class ApiRateLimit:
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        rt = runtime.current()
+        limit = rt.settings.api_rate_limit
+        if not limit:
+            await self.app(scope, receive, send)
+            return
+        address = scope["client"][0] if scope.get("client") else "unknown"
+        try:  # the cache may be Redis, whose client blocks: one hop to a worker thread
+            quota = await to_thread.run_sync(_take, rt.cache, Headers(scope=scope), address, limit)
+        except DomainError as exc:
+            await domain_error_response(exc)(scope, receive, send)
+            return
+        quota_headers = quota.headers()
+
+        async def send_with_quota(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "x-ratelimit-limit" not in headers:
+                    headers.update(quota_headers)
+            await send(message)
+
+        await self.app(scope, receive, send_with_quota)

@@ -1,0 +1,90 @@
+"""A member logs in twice from one browser (the old token ends), changes the password on the account page (other
+sessions end, this one stays), then logs out everywhere from the header menu; no page breaks the CSP."""
+
+import re
+
+import httpx
+from playwright.async_api import expect
+
+from tests.e2e.conftest import screenshot_path
+from tests.support.factories import PASSWORD, random_email
+
+NEW_PASSWORD = "a fresh passphrase"
+
+
+async def test_rotate_change_password_and_log_out_everywhere(page, app_url):
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    email = random_email()
+    credentials = {"email": email, "password": PASSWORD}
+    assert httpx.post(f"{app_url}/api/auth/register", json=credentials).status_code == 201
+    elsewhere = httpx.post(f"{app_url}/api/auth/login", json=credentials).json()["token"]
+
+    def sessions() -> int:
+        response = httpx.get(f"{app_url}/api/auth/sessions", headers={"Authorization": f"Bearer {elsewhere}"})
+        return len(response.json()["sessions"]) if response.status_code == 200 else -1
+
+    async def log_in(password: str) -> None:
+        await page.goto(f"{app_url}/login")
+        await page.get_by_test_id("email").fill(email)
+        await page.get_by_test_id("password").fill(password)
+        await page.get_by_test_id("submit").click()
+        await expect(page).to_have_url(f"{app_url}/")
+
+    await log_in(PASSWORD)
+    assert sessions() == 2
+    await log_in(PASSWORD)  # again from the same browser: a new token, and the one it replaces ends
+    assert sessions() == 2
+
+    await page.get_by_test_id("account-menu").click()
+    await page.locator(".q-menu").get_by_text("Account and security").click()
+    await expect(page).to_have_url(f"{app_url}/account")
+    await expect(page.get_by_test_id("session")).to_have_count(2)
+    await expect(page.get_by_test_id("sessions")).to_contain_text("this browser")
+
+    await page.get_by_test_id("current-password").fill("not my password")
+    await page.get_by_test_id("new-password").fill(NEW_PASSWORD)
+    await page.get_by_test_id("repeat-password").fill(NEW_PASSWORD)
+    await page.get_by_test_id("change-password").click()
+    await expect(page.get_by_test_id("password-message")).to_have_text("The current password is incorrect.")
+    await page.get_by_test_id("current-password").fill(PASSWORD)
+    await page.get_by_test_id("change-password").click()
+    await expect(page.get_by_test_id("password-message")).to_have_text(
+        "Password changed. Every other session was logged out."
+    )
+    await expect(page.get_by_test_id("session")).to_have_count(1)
+    await page.screenshot(path=screenshot_path("account"))
+    assert sessions() == -1  # the API session ended
+    await page.reload()
+    await expect(page).to_have_url(f"{app_url}/account")  # this browser stayed signed in
+
+    credentials["password"] = NEW_PASSWORD
+    elsewhere = httpx.post(f"{app_url}/api/auth/login", json=credentials).json()["token"]
+    assert sessions() == 2
+    await page.get_by_test_id("account-menu").click()
+    await page.locator(".q-menu").get_by_text("Log out everywhere").click()  # the header menu's item
+    await expect(page).to_have_url(re.compile(r"/login"))
+    assert sessions() == -1
+    await page.goto(f"{app_url}/")
+    await expect(page).to_have_url(re.compile(r"/login\?redirect_to=/$"))
+    assert violations == []
+
+
+async def test_a_tab_of_a_browser_that_logged_in_again_stays_signed_in(page, app_url):
+    email = random_email()
+    credentials = {"email": email, "password": PASSWORD}
+    assert httpx.post(f"{app_url}/api/auth/register", json=credentials).status_code == 201
+
+    async def log_in(tab) -> None:
+        await tab.goto(f"{app_url}/login?redirect_to=/orders")
+        await tab.get_by_test_id("email").fill(email)
+        await tab.get_by_test_id("password").fill(PASSWORD)
+        await tab.get_by_test_id("submit").click()
+        await expect(tab).to_have_url(f"{app_url}/orders")
+
+    await log_in(page)
+    other_tab = await page.context.new_page()
+    await log_in(other_tab)  # the first tab's token ends; the tab reloads with the browser's new one
+    await page.wait_for_timeout(1000)  # the revocation reaches the first tab within milliseconds
+    await expect(page).to_have_url(f"{app_url}/orders")
+    await expect(page.get_by_test_id("account-menu")).to_be_visible()
