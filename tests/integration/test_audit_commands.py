@@ -28,6 +28,7 @@ def libpq(url: str) -> str:
 def trade_through_the_app(base: str, database_url: str) -> tuple[str, int]:
     """A user who buys at the market, sells part, and leaves a limit buy and a limit sell resting; returns
     (user id, orders placed)."""
+
     async def publish():
         tape = Tape(database_url)
         await tape.publish(quote("AAPL", "150.00", bid="149.99", ask="150.01"))

@@ -1,0 +1,126 @@
+"""What the fault tests share: traders placing a stream of orders with idempotency keys, and the checks that
+the books survived (reconciliation, reservations, one order per answered key)."""
+
+import secrets
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy import func
+from sqlmodel import select
+
+from models.order import IdempotencyRecord, Order
+from services import db
+from services.reconcile import reconcile
+from settings import load_settings
+from tests.support.factories import PASSWORD, random_email
+
+# Orders a trader cycles through: fills at the market, and limit orders that rest (reserving cash or shares).
+ORDER_CYCLE = (
+    {"side": "buy", "orderType": "market", "quantity": "0.5"},
+    {"side": "buy", "orderType": "limit", "quantity": "1", "limitPrice": "50.00"},
+    {"side": "sell", "orderType": "market", "quantity": "0.1"},
+    {"side": "sell", "orderType": "limit", "quantity": "0.1", "limitPrice": "900.00"},
+)
+
+
+def sign_up(base: str) -> tuple[str, dict[str, str]]:
+    """A new user's id and Authorization headers."""
+    email = random_email()
+    user = httpx.post(f"{base}/api/auth/register", json={"email": email, "password": PASSWORD}, timeout=30)
+    token = httpx.post(f"{base}/api/auth/login", json={"email": email, "password": PASSWORD}, timeout=30)
+    return user.json()["user"]["id"], {"Authorization": f"Bearer {token.json()['token']}"}
+
+
+@dataclass
+class Attempt:
+    key: str
+    body: dict
+    status: int | None  # None: no answer at all (connection refused or cut)
+    answer: dict | None
+    replayed: bool = False
+
+
+def place(client: httpx.Client, base: str, headers: dict, key: str, body: dict) -> Attempt:
+    try:
+        response = client.post(f"{base}/api/orders", json=body, headers={**headers, "X-Idempotency-Key": key})
+    except httpx.TransportError:
+        return Attempt(key, body, None, None)
+    replayed = response.headers.get("Idempotent-Replayed") == "true"
+    return Attempt(key, body, response.status_code, response.json(), replayed)
+
+
+@dataclass
+class Trader:
+    """One user placing orders in a loop on one thread, against whichever instance `target()` names."""
+
+    user_id: str
+    headers: dict[str, str]
+    target: "callable"
+    symbol: str = "AAPL"
+    attempts: list[Attempt] = field(default_factory=list)
+
+    def trade(self, stop: threading.Event) -> None:
+        with httpx.Client(timeout=30) as client:
+            n = 0
+            while not stop.is_set():
+                body = {"symbol": self.symbol, **ORDER_CYCLE[n % len(ORDER_CYCLE)]}
+                self.attempts.append(place(client, self.target(), self.headers, f"k-{secrets.token_hex(8)}", body))
+                n += 1
+
+
+def run_traders(traders: list[Trader]) -> tuple[threading.Event, list[threading.Thread]]:
+    stop = threading.Event()
+    threads = [threading.Thread(target=t.trade, args=(stop,), daemon=True) for t in traders]
+    for thread in threads:
+        thread.start()
+    return stop, threads
+
+
+def stop_traders(stop: threading.Event, threads: list[threading.Thread]) -> None:
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "a trader hung"
+
+
+@dataclass
+class Books:
+    orders: int
+    keys: int
+    orders_per_key: Counter  # (user id, key) -> orders recorded under it
+    order_of_key: dict  # (user id, key) -> order id
+    discrepancies: list
+
+
+def read_books(database_url: str) -> Books:
+    """The database's own account of what happened (read directly, not through the app)."""
+    engine = db.make_engine(load_settings(database_url=database_url))
+    try:
+        with db.session_scope(engine) as session:
+            orders = session.exec(select(func.count()).select_from(Order)).one()
+            records = session.exec(select(IdempotencyRecord.user_id, IdempotencyRecord.key, IdempotencyRecord.order_id))
+            per_key, order_of_key = Counter(), {}
+            for user_id, key, order_id in records:
+                per_key[(str(user_id), key)] += 1
+                order_of_key[(str(user_id), key)] = str(order_id)
+            return Books(orders, len(per_key), per_key, order_of_key, reconcile(session))
+    finally:
+        engine.dispose()
+
+
+def assert_books_hold(database_url: str, traders: list[Trader]) -> Books:
+    """The ledger reconciles (cash, reserved cash and shares equal what the ledger and the open orders say),
+    every order has exactly one idempotency key, and every key that was answered 201 maps to exactly the
+    order it was answered with."""
+    books = read_books(database_url)
+    assert books.discrepancies == [], books.discrepancies
+    assert books.orders == books.keys, "an order without its idempotency record, or the reverse"
+    assert set(books.orders_per_key.values()) <= {1}
+    for trader in traders:
+        for attempt in trader.attempts:
+            if attempt.status == 201:
+                key = (trader.user_id, attempt.key)
+                assert books.order_of_key.get(key) == attempt.answer["order"]["id"], key
+    return books
