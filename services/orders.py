@@ -30,7 +30,8 @@ if TYPE_CHECKING:  # the runtime builds on this module
     from services.runtime import Runtime
 
 IDEMPOTENCY_TTL = 24 * 3600  # the cache's copy; the database keeps the record longer (see purge_idempotency)
-CLAIM_TTL = 30  # seconds a placement may stay in flight before its key can be tried again
+CLAIM_TTL = 10  # seconds; the claim only turns duplicates away (the database stops doubles): a dead instance's
+# claims hold up its clients' retries this long
 
 
 @dataclass(frozen=True)

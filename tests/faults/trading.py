@@ -3,6 +3,7 @@ the books survived (reconciliation, reservations, one order per answered key).""
 
 import secrets
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -23,6 +24,8 @@ ORDER_CYCLE = (
     {"side": "sell", "orderType": "market", "quantity": "0.1"},
     {"side": "sell", "orderType": "limit", "quantity": "0.1", "limitPrice": "900.00"},
 )
+
+RETRY_FOR = 30.0  # seconds a failing-over client keeps retrying one key
 
 
 def sign_up(base: str) -> tuple[str, dict[str, str]]:
@@ -59,14 +62,23 @@ class Trader:
     headers: dict[str, str]
     target: "callable"
     symbol: str = "AAPL"
+    fail_over: bool = False  # retry a request left unanswered (or still in flight) with its key until answered
     attempts: list[Attempt] = field(default_factory=list)
+    retried: set[str] = field(default_factory=set)  # keys sent more than once
 
     def trade(self, stop: threading.Event) -> None:
         with httpx.Client(timeout=30) as client:
             n = 0
             while not stop.is_set():
                 body = {"symbol": self.symbol, **ORDER_CYCLE[n % len(ORDER_CYCLE)]}
-                self.attempts.append(place(client, self.target(), self.headers, f"k-{secrets.token_hex(8)}", body))
+                key = f"k-{secrets.token_hex(8)}"
+                attempt = place(client, self.target(), self.headers, key, body)
+                deadline = time.monotonic() + RETRY_FOR
+                while self.fail_over and attempt.status in (None, 409) and time.monotonic() < deadline:
+                    self.retried.add(key)
+                    time.sleep(0.2)
+                    attempt = place(client, self.target(), self.headers, key, body)
+                self.attempts.append(attempt)
                 n += 1
 
 
