@@ -3,6 +3,10 @@
 Publishing is safe from any thread (services run in worker threads); subscribers are async iterators
 on the event loop. A subscriber that falls behind has its oldest messages dropped rather than letting
 memory grow: quotes are superseded by newer ones, and events are re-read from the database on reconnect.
+
+While Redis is away, a message that cannot be published still reaches this process's own subscribers: the
+instance running the market feed keeps live quotes, and its own sockets and engines keep hearing its events.
+Other instances hear nothing until Redis returns (`degraded` tells the engines to re-read the database).
 """
 
 import asyncio
@@ -18,9 +22,12 @@ log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 10_000
 RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0)  # seconds between Redis reconnect attempts, then the last one repeats
+LOCAL_POLL = 0.2  # seconds a subscriber waits on Redis before looking for messages published in-process
 
 
 class Bus(Protocol):
+    degraded: bool  # True while messages may not be reaching the other instances
+
     def publish(self, channel: str, message: str) -> None: ...
     async def apublish(self, channel: str, message: str) -> None: ...
     def subscribe(self, *channels: str) -> AsyncIterator[tuple[str, str]]: ...
@@ -34,6 +41,8 @@ def _put_dropping_oldest(queue: asyncio.Queue, item) -> None:
 
 
 class LocalBus:
+    degraded = False
+
     def __init__(self):
         self._subscribers: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Queue]]] = {}
 
@@ -52,18 +61,36 @@ class LocalBus:
         self.publish(channel, message)
 
     async def subscribe(self, *channels):
-        entry = (asyncio.get_running_loop(), asyncio.Queue(QUEUE_LIMIT))
-        for channel in channels:
-            self._subscribers.setdefault(channel, set()).add(entry)
+        queue = self.attach(*channels)
         try:
             while True:
-                yield await entry[1].get()
+                yield await queue.get()
         finally:
-            for channel in channels:
-                self._subscribers[channel].discard(entry)
+            self.detach(queue, *channels)
+
+    def attach(self, *channels: str) -> asyncio.Queue:
+        """A queue (of this event loop) that receives what is published on these channels."""
+        queue = asyncio.Queue(QUEUE_LIMIT)
+        for channel in channels:
+            self._subscribers.setdefault(channel, set()).add((asyncio.get_running_loop(), queue))
+        return queue
+
+    def detach(self, queue: asyncio.Queue, *channels: str) -> None:
+        for channel in channels:
+            self._subscribers[channel] = {entry for entry in self._subscribers[channel] if entry[1] is not queue}
 
     async def close(self):
         self._subscribers.clear()
+
+
+async def _drain_for(queue: asyncio.Queue, seconds: float) -> AsyncIterator:
+    """Yield what arrives on `queue` for `seconds`."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:
+        try:
+            yield await asyncio.wait_for(queue.get(), left)
+        except TimeoutError:
+            return
 
 
 class RedisBus:
@@ -71,42 +98,63 @@ class RedisBus:
         self._ns = namespace
         self._sync = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._async = aioredis.Redis.from_url(url, socket_connect_timeout=2)
+        self._local = LocalBus()  # this process's subscribers, for what Redis cannot take
+        self.degraded = False
 
     def publish(self, channel, message):
         try:
             self._sync.publish(self._ns + channel, message)
+            self.degraded = False
         except redis.RedisError as exc:
-            log.warning("publish to %s failed: %s", channel, exc)
+            self._publish_here(channel, message, exc)
 
     async def apublish(self, channel, message):
         try:
             await self._async.publish(self._ns + channel, message)
+            self.degraded = False
         except redis.RedisError as exc:
-            log.warning("publish to %s failed: %s", channel, exc)
+            self._publish_here(channel, message, exc)
+
+    def _publish_here(self, channel: str, message: str, exc: Exception) -> None:
+        if not self.degraded:
+            log.warning("publish to %s failed (%s); delivering in this process only until Redis returns", channel, exc)
+        self.degraded = True
+        self._local.publish(channel, message)
 
     async def subscribe(self, *channels):
-        """Yield messages forever, reconnecting by itself after Redis goes away and comes back."""
+        """Yield messages forever, reconnecting by itself after Redis goes away and comes back; what this process
+        published while Redis was away arrives too."""
         names = [self._ns + channel for channel in channels]
+        here = self._local.attach(*channels)
         attempt = 0
-        while True:
-            pubsub = self._async.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(*names)
-                if attempt:
-                    log.info("resubscribed to %s after a Redis outage", ", ".join(channels))
-                attempt = 0
-                while True:
-                    message = await pubsub.get_message(timeout=1.0)
-                    if message is not None:
-                        yield message["channel"].decode().removeprefix(self._ns), message["data"].decode()
-            except (redis.RedisError, OSError) as exc:
-                if attempt == 0:
-                    log.warning("lost the Redis subscription (%s); reconnecting", exc)
-                await asyncio.sleep(RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)])
-                attempt += 1
-            finally:
-                with contextlib.suppress(redis.RedisError, OSError):
-                    await pubsub.aclose()
+        try:
+            while True:
+                pubsub = self._async.pubsub(ignore_subscribe_messages=True)
+                try:
+                    await pubsub.subscribe(*names)
+                    if attempt:
+                        log.info("resubscribed to %s after a Redis outage", ", ".join(channels))
+                        self.degraded = False
+                    attempt = 0
+                    while True:
+                        while not here.empty():
+                            yield here.get_nowait()
+                        message = await pubsub.get_message(timeout=LOCAL_POLL)
+                        if message is not None:
+                            yield message["channel"].decode().removeprefix(self._ns), message["data"].decode()
+                except (redis.RedisError, OSError) as exc:
+                    if attempt == 0:
+                        log.warning("lost the Redis subscription (%s); reconnecting", exc)
+                        self.degraded = True
+                    delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
+                    attempt += 1
+                    async for item in _drain_for(here, delay):
+                        yield item
+                finally:
+                    with contextlib.suppress(redis.RedisError, OSError):
+                        await pubsub.aclose()
+        finally:
+            self._local.detach(here, *channels)
 
     async def close(self):
         await self._async.aclose()

@@ -2,7 +2,8 @@
 
 It runs on one instance at a time (a leader lock). An in-memory book per symbol keeps resting orders sorted
 by the price that sets them off, so a tick touches only the orders it crosses. The book is rebuilt from the
-database when this instance becomes leader and then every REBUILD_EVERY as a safety net for lost events;
+database when this instance becomes leader and then every REBUILD_EVERY as a safety net for lost events
+(every round while Redis is away);
 between rebuilds, order updates from every instance keep it current. Each fill is its own transaction that
 re-checks the order under lock, so an order fills once however many attempts race.
 """
@@ -99,6 +100,7 @@ class ExecutionEngine:
         follow = asyncio.create_task(self._follow_order_updates())
         now = time.monotonic()
         next_rebuild, next_snapshot = now + REBUILD_EVERY, now + SNAPSHOT_EVERY
+        was_degraded = False
         try:
             while True:
                 await asyncio.sleep(RENEW_EVERY)
@@ -107,9 +109,13 @@ class ExecutionEngine:
                     return
                 await self._expire_due()
                 now = time.monotonic()
-                if now >= next_rebuild:
+                # While the bus is degraded (Redis away), other instances' orders reach the book only from the
+                # database: re-read it every round, and once more when the bus recovers.
+                degraded = self._rt.bus.degraded
+                if now >= next_rebuild or degraded or was_degraded:
                     next_rebuild = now + REBUILD_EVERY
                     await self._rebuild()
+                was_degraded = degraded
                 if now >= next_snapshot:
                     next_snapshot = now + SNAPSHOT_EVERY
                     await self._housekeeping()

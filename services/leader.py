@@ -1,11 +1,15 @@
 """Leader election: work that must run once across all instances (the market feed, the execution engine)
-runs where the lock is held. The lock expires when its holder dies, so another instance takes over."""
+runs where the lock is held. The lock expires when its holder dies, so another instance takes over.
+
+While Redis is unreachable nobody can take the lock, so its holder keeps leading: the feed keeps this
+instance's quotes live and the engine keeps filling (each fill re-checks under a row lock, so even a second
+leader during a partition cannot fill an order twice). A Redis that comes back empty has lost the lock: the
+holder takes it again unless another instance got there first."""
 
 import asyncio
 import contextlib
 import logging
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
@@ -18,7 +22,12 @@ LEASE_SECONDS = 6.0  # a dead leader is replaced within this long (plus ACQUIRE_
 RENEW_EVERY = LEASE_SECONDS / 3
 ACQUIRE_EVERY = 0.5  # how often a follower tries the lock: a SET NX, cheap, and the takeover waits at most this
 
-_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+_RENEW = """
+local holder = redis.call('get', KEYS[1])
+if holder == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+if not holder then redis.call('set', KEYS[1], ARGV[1], 'px', ARGV[2]) return 1 end
+return 0
+"""
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
@@ -60,13 +69,11 @@ class RedisLeadership:
         self._key = key
         self._lease_ms = int(lease * 1000)
         self._id = secrets.token_hex(8)
-        self._renewed_at = float("-inf")
 
     async def acquire(self):
         while True:
             try:
                 if await self._redis.set(self._key, self._id, nx=True, px=self._lease_ms):
-                    self._renewed_at = time.monotonic()
                     return
             except redis.RedisError as exc:
                 log.debug("leader lock %s unavailable: %s", self._key, exc)
@@ -74,13 +81,9 @@ class RedisLeadership:
 
     async def renew(self):
         try:
-            if await self._redis.eval(_RENEW, 1, self._key, self._id, self._lease_ms):
-                self._renewed_at = time.monotonic()
-                return True
-            return False
+            return bool(await self._redis.eval(_RENEW, 1, self._key, self._id, self._lease_ms))
         except redis.RedisError:
-            # Redis is away: keep leading until the lease we last held would have run out anyway.
-            return time.monotonic() - self._renewed_at < self._lease_ms / 1000
+            return True  # Redis is away: nobody can take the lock from us
 
     async def release(self):
         with contextlib.suppress(redis.RedisError):  # if Redis is away, the lease expires by itself

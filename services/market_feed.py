@@ -55,6 +55,7 @@ class MarketFeed:
         builder = CandleBuilder()
         finished: dict[str, list[Candle]] = defaultdict(list)
         last_step = next_renew = time.monotonic()
+        lagging = False
         while True:
             await asyncio.sleep(max(0.0, last_step + TICK_SECONDS - time.monotonic()))
             now, tick = self._now(), time.monotonic()
@@ -70,6 +71,11 @@ class MarketFeed:
                 if (candle := builder.add(quote)) is not None:
                     finished[quote.symbol].append(candle)
             await self._publish(quotes)
+            if self._rt.bus.degraded:
+                lagging = True  # the other instances are missing these ticks
+            elif lagging:
+                lagging = False
+                await self._publish(sim.snapshot())  # Redis is back: every instance catches up at once
             if tick >= next_renew:
                 next_renew = tick + RENEW_EVERY
                 if finished:

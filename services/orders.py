@@ -124,7 +124,8 @@ def place(
     if request.side == "sell" and trading.available_shares(position) < request.quantity:
         raise DomainError("INSUFFICIENT_SHARES", f"You have {trading.available_shares(position)} shares to sell.")
 
-    price = execution_price(order, quote, now) if quote is not None and clock.is_open(now) else None
+    # Only a live quote fills at once; against a stale one even a marketable limit rests for the engine.
+    price = execution_price(order, quote, now) if quote is not None and quote_is_live and clock.is_open(now) else None
     entries = []
     if price is not None:
         if request.side == "buy" and trading.notional(request.quantity, price) > trading.buying_power(account):
@@ -222,7 +223,7 @@ def submit_live(db: Session, rt: "Runtime", *, user_id: uuid.UUID, key: str, req
         key=key,
         request=request,
         quote=rt.hub.latest.get(request.symbol),
-        quote_is_live=not rt.hub.stale,
+        quote_is_live=rt.hub.is_live(request.symbol),
         clock=rt.clock,
         now=utcnow(),
         rate_limit=rt.settings.order_rate_limit,

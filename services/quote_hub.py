@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 QUOTES_CHANNEL = "quotes"
 BATCH_INTERVAL = 0.05  # seconds: at most one quote_batch per client per 50 ms
 STALE_AFTER = 5.0  # seconds without word from the feed (quotes or heartbeat) before quotes count as stale
+STALE_CHECK_EVERY = 0.5  # seconds between checks that flag quotes stale (or live again) to every stream
 
 
 def encode_batch(quotes: Iterable[Quote]) -> str:
@@ -81,10 +82,19 @@ class QuoteStream:
 
 
 class QuoteHub:
-    def __init__(self, bus: Bus, store: QuoteStore, *, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        bus: Bus,
+        store: QuoteStore,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_quote_age: float = 60.0,
+    ):
         self._bus = bus
         self._store = store
         self._clock = clock
+        self._max_quote_age_ms = max_quote_age * 1000
+        self._flagged_stale = False  # the encoded quotes carry "stale": true (streams were told)
         self.latest: dict[str, Quote] = {}
         self.wire: dict[str, bytes] = {}  # each latest quote in the WebSocket form, encoded once for every client
         self._streams: dict[str, set[QuoteStream]] = defaultdict(set)
@@ -95,6 +105,11 @@ class QuoteHub:
     def stale(self) -> bool:
         """True when the feed has been silent too long: quotes shown must then be marked, never passed as live."""
         return self._clock() - self._last_heard > STALE_AFTER
+
+    def is_live(self, symbol: str) -> bool:
+        """A quote an order may execute against at once: the feed is heard and the quote is recent enough."""
+        quote = self.latest.get(symbol)
+        return quote is not None and not self.stale and time.time() * 1000 - quote.timestamp <= self._max_quote_age_ms
 
     def quotes(self, symbols: Iterable[str] | None = None) -> list[Quote]:
         if symbols is None:
@@ -108,6 +123,28 @@ class QuoteHub:
         """Call `listener` on the event loop with each batch of new quotes; returns the function that removes it."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
+
+    async def watch(self) -> None:
+        """Flag every quote stale on every stream once the feed falls silent, for as long as the process lives."""
+        while True:
+            await asyncio.sleep(STALE_CHECK_EVERY)
+            if self.stale and not self._flagged_stale:
+                log.warning("no word from the market feed for %.0f s: quotes are flagged stale", STALE_AFTER)
+                self._reflag(stale=True)
+
+    def _reflag(self, *, stale: bool) -> None:
+        """Re-encode every latest quote with (or without) the stale flag and offer it to the streams that follow it."""
+        self._flagged_stale = stale
+        for symbol, quote in self.latest.items():
+            self.wire[symbol] = wire = self._encode(quote)
+            for stream in self._streams.get(symbol, ()):
+                stream.offer(symbol, wire)
+
+    def _encode(self, quote: Quote) -> bytes:
+        wire = quote.to_wire()
+        if self._flagged_stale:
+            wire["stale"] = True  # the last known price, not a live one
+        return orjson.dumps(wire)
 
     async def run(self) -> None:
         """Load the last known quotes, then follow the bus for as long as the process lives."""
@@ -123,12 +160,15 @@ class QuoteHub:
     def receive(self, quotes: list[Quote], *, heard: bool = True) -> None:
         if heard:
             self._last_heard = self._clock()
+            if self._flagged_stale:
+                log.info("the market feed is heard again: quotes are live")
+                self._reflag(stale=False)
         accepted = []
         for quote in quotes:
             previous = self.latest.get(quote.symbol)
             if previous is not None and previous.timestamp > quote.timestamp:
                 continue  # a late message must not roll a price back
-            wire = orjson.dumps(quote.to_wire())
+            wire = self._encode(quote)
             self.latest[quote.symbol] = quote
             self.wire[quote.symbol] = wire
             accepted.append(quote)

@@ -42,7 +42,8 @@ class Runtime:
         from services.execution import ExecutionEngine
         from services.market_feed import MarketFeed
 
-        work = [self.hub.run(), self.events.run(), ExecutionEngine(self, self.leadership("execution")).run()]
+        work = [self.hub.run(), self.hub.watch(), self.events.run()]
+        work.append(ExecutionEngine(self, self.leadership("execution")).run())
         work.append(AlertEngine(self, self.leadership("alerts")).run())
         if self.settings.market_feed == "simulator":
             work.append(MarketFeed(self, self.leadership("feed"), self.clock).run())
@@ -75,7 +76,7 @@ def start(settings: Settings) -> Runtime:
     else:
         cache, bus, quote_store = MemoryCache(), LocalBus(), MemoryQuoteStore()
     db.migrate(engine)  # only once everything is reachable, so a bad URL never leaves a half-started schema
-    hub = QuoteHub(bus, quote_store)
+    hub = QuoteHub(bus, quote_store, max_quote_age=settings.quote_max_age)
     return install(
         Runtime(
             settings=settings,

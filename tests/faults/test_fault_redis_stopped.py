@@ -1,0 +1,169 @@
+"""Fault: Redis stopped in the middle of trading, and started again empty (a private redis-server)."""
+
+import asyncio
+import time
+import uuid
+from decimal import Decimal
+
+import httpx
+from websockets.asyncio.client import connect
+
+from services.leader import RedisLeadership
+from settings import load_settings
+from tests.faults.trading import assert_books_hold, sign_up
+from tests.support.databases import fresh_postgres
+from tests.support.private_servers import private_redis
+from tests.support.server import started_app
+from tests.support.ws import receive, receive_type, ws_url
+
+SYMBOL = "AAPL"
+QUOTE_MAX_AGE = 3  # seconds (the setting under test)
+RECOVERY_LIMIT = 5.0  # seconds after Redis returns by which everything must be live again
+
+
+def order(base: str, headers: dict, **fields) -> httpx.Response:
+    body = {"symbol": SYMBOL, "side": "buy", "orderType": "market", "quantity": "1", **fields}
+    return httpx.post(f"{base}/api/orders", json=body, headers={**headers, "X-Idempotency-Key": uuid.uuid4().hex})
+
+
+def quote_of(base: str) -> tuple[dict | None, bool]:
+    """The instance's latest quote of SYMBOL (None before its first) and whether its quotes are stale."""
+    body = httpx.get(f"{base}/api/quotes?symbols={SYMBOL}").json()
+    return (body["quotes"] or [None])[0], body["stale"]
+
+
+def until(condition, what: str, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+async def next_quote_of(ws, *, stale: bool, timeout: float) -> dict:
+    """The next quote of SYMBOL on this socket whose stale flag is as asked."""
+    async with asyncio.timeout(timeout):
+        while True:
+            message = await receive(ws, timeout)
+            for quote in message.get("data", []) if message["type"] in ("quotes", "quote_batch") else []:
+                if quote["symbol"] == SYMBOL and quote.get("stale", False) is stale:
+                    return quote
+
+
+async def test_redis_outage_degrades_trading_and_recovers(tmp_path):
+    """Injected: two instances (A runs the market feed and, started first, the execution engine; B serves only)
+    share one PostgreSQL and a private Redis, which is stopped mid-trading for several seconds and then started again
+    empty (no persistence: sessions, quotes, leader locks and idempotency keys in Redis are all gone).
+
+    Checked while Redis is down: on A (feed in-process) a market order is placed and filled, and its order_update
+    reaches A's socket; on B a session cached in Redis still validates (from PostgreSQL), a new login works,
+    quotes on /ws and /api/quotes are flagged stale, a market order against a quote older than QUOTE_MAX_AGE is
+    refused with NO_QUOTE, and a marketable limit order is accepted, rests (no fill against a stale quote) and
+    is filled by A's execution engine, which re-reads resting orders from PostgreSQL while the bus is down.
+    Checked within 5 s of Redis returning: B's quotes are live again on /api/quotes and /ws, a market order on B
+    fills, and Redis is used again (session cache entry written, both leader locks re-taken). Finally the books
+    reconcile and every order has exactly one idempotency key."""
+    with fresh_postgres("redisfault") as database_url, private_redis() as cache:
+        env = {"DATABASE_URL": database_url, "REDIS_URL": cache.url, "QUOTE_MAX_AGE": str(QUOTE_MAX_AGE)}
+        with (
+            started_app(tmp_path / "a.log", MARKET_FEED="simulator", MARKET_SEED="7", **env) as a,
+            started_app(tmp_path / "b.log", **env) as b,
+        ):
+            until(lambda: (q := quote_of(b.url))[0] is not None and not q[1], "live quotes on B", 30)
+            _, headers = sign_up(b.url)
+            token = headers["Authorization"].removeprefix("Bearer ")
+            async with connect(ws_url(a.url, token)) as ws_a, connect(ws_url(b.url)) as ws_b:
+                for ws in (ws_a, ws_b):
+                    assert (await receive(ws))["type"] == "connected"
+                    await ws.send(f'{{"type":"subscribe","symbols":["{SYMBOL}"]}}')
+                    await next_quote_of(ws, stale=False, timeout=5)
+                assert order(a.url, headers).json()["order"]["status"] == "filled"
+
+                cache.stop()
+                stopped = time.monotonic()
+                # A keeps trading from its in-process feed.
+                filled_on_a = order(a.url, headers).json()["order"]
+                assert filled_on_a["status"] == "filled"
+                async with asyncio.timeout(5):
+                    while (await receive_type(ws_a, "order_update"))["data"]["id"] != filled_on_a["id"]:
+                        pass
+                # B validates sessions from PostgreSQL, old and new.
+                assert httpx.get(f"{b.url}/api/auth/me", headers=headers).status_code == 200
+                assert sign_up(b.url)[1]["Authorization"]
+                # B's last quote ages: past QUOTE_MAX_AGE a market order is refused.
+                until(lambda: time.monotonic() - stopped > QUOTE_MAX_AGE + 0.5, "the quote to age", 10)
+                refused = order(b.url, headers)
+                assert refused.status_code == 400 and refused.json()["error"]["code"] == "NO_QUOTE", refused.text
+                last, _ = quote_of(b.url)
+                assert time.time() * 1000 - last["timestamp"] > QUOTE_MAX_AGE * 1000
+                # ... and once the feed has been silent STALE_AFTER, quotes are flagged stale.
+                until(lambda: quote_of(b.url)[1], "B to flag its quotes stale", 10)
+                assert (await next_quote_of(ws_b, stale=True, timeout=5))["timestamp"] == last["timestamp"]
+                # A marketable limit order on B rests, and A's engine fills it from PostgreSQL.
+                limit = (Decimal(str(last["ask"])) * Decimal("1.5")).quantize(Decimal("0.01"))
+                resting = order(b.url, headers, orderType="limit", limitPrice=str(limit)).json()["order"]
+                assert resting["status"] == "pending"
+                fill = until(
+                    lambda: (o := _order(b.url, headers, resting["id"]))["status"] == "filled" and o,
+                    "A's engine to fill the order placed on B",
+                    10,
+                )
+                assert Decimal(fill["avgFillPrice"]) <= limit
+                outage = time.monotonic() - stopped
+
+                cache.start()
+                back = time.monotonic()
+                until(lambda: not quote_of(b.url)[1], "live quotes on B", RECOVERY_LIMIT)
+                # The feed republishes the whole market on Redis's return: B holds A's quote at once, not a tick later.
+                until(lambda: quote_of(b.url)[0]["timestamp"] >= quote_of(a.url)[0]["timestamp"] - 1000, "B", 5)
+                await next_quote_of(ws_b, stale=False, timeout=RECOVERY_LIMIT)
+                until(lambda: order(b.url, headers).status_code == 201, "a market order to fill on B", RECOVERY_LIMIT)
+                assert httpx.get(f"{b.url}/api/auth/me", headers=headers).status_code == 200
+                keys = cache.client().keys("*")
+                namespace = load_settings(database_url=database_url).redis_namespace()
+                assert any(k.decode().startswith(namespace + "session:") for k in keys), keys
+                until(lambda: _leaders(cache, namespace) == {"feed", "execution"}, "the leader locks", RECOVERY_LIMIT)
+                recovered = time.monotonic() - back
+                assert recovered < RECOVERY_LIMIT, recovered
+
+            books = assert_books_hold(database_url, [])
+        print(f"\nRedis down {outage:.1f} s; all live again {recovered:.2f} s after it returned; {books.orders} orders")
+
+
+def _order(base: str, headers: dict, order_id: str) -> dict:
+    return httpx.get(f"{base}/api/orders/{order_id}", headers=headers).json()["order"]
+
+
+def _leaders(cache, namespace: str) -> set[str]:
+    prefix = namespace + "leader:"
+    return {k.decode().removeprefix(prefix) for k in cache.client().keys(prefix + "*")} & {"feed", "execution"}
+
+
+async def test_a_leader_keeps_its_role_through_a_redis_outage():
+    """Injected: Redis stopped under the holder of a leader lock, then started again empty.
+
+    Checked: while Redis is down the holder keeps leading (renew says yes: nobody can take the lock); once Redis
+    is back it re-takes the lost lock, and a contender still cannot get it."""
+    with private_redis() as cache:
+        holder = RedisLeadership(cache.url, "leader:test", lease=1.0)
+        contender = RedisLeadership(cache.url, "leader:test", lease=1.0)
+        await holder.acquire()
+        cache.stop()
+        await asyncio.sleep(1.5)  # past the lease
+        assert await holder.renew()
+        cache.start()
+        assert cache.client().get("leader:test") is None  # the lock was lost with Redis's memory
+        assert await holder.renew()
+        assert not await asyncio.wait_for(asyncio.shield(_try(contender)), 3)
+        await holder.close()
+        await contender.close()
+
+
+async def _try(leadership: RedisLeadership) -> bool:
+    """One attempt at the lock, without waiting for it."""
+    try:
+        await asyncio.wait_for(leadership.acquire(), 0.5)
+        return True
+    except TimeoutError:
+        return False
