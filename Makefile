@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. The benchmarks print their figures.
-.PHONY: run test test-scaleout lint bench-ws bench-orders bench-ui
+.PHONY: run test test-scaleout test-faults lint bench-ws bench-orders bench-ui
 
 run:
 	@scripts/setup.sh app
@@ -14,6 +14,11 @@ test:
 test-scaleout:
 	@scripts/setup.sh test
 	.venv/bin/python -m pytest -q tests/scaleout
+
+# The fault tests alone (also part of `make test`): Redis stopped, PostgreSQL restarted, an instance SIGKILLed.
+test-faults:
+	@scripts/setup.sh test
+	.venv/bin/python -m pytest -q tests/faults
 
 lint:
 	.venv/bin/ruff check .

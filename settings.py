@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     # Browser origins besides the app's own that may open /ws and NiceGUI's socket (comma-separated).
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    quote_max_age: float = Field(60.0, gt=0, le=86_400)  # seconds: older quotes fill no market order (NO_QUOTE)
+    # Seconds since the feed last confirmed the quotes (a tick or heartbeat) after which they are flagged stale
+    # and a market order is refused with NO_QUOTE.
+    quote_max_age: float = Field(5.0, gt=0, le=3600)
     storage_secret: str | None = None
     instance_name: str | None = None  # how /api/health names this process; host:port when unset
     # Proxies whose X-Forwarded-For/-Proto are believed (addresses or CIDR networks, comma-separated, or *).

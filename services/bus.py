@@ -16,12 +16,13 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 import redis
-import redis.asyncio as aioredis
+
+from services import redis_clients
 
 log = logging.getLogger(__name__)
 
 QUEUE_LIMIT = 10_000
-RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0)  # seconds between Redis reconnect attempts, then the last one repeats
+RECONNECT_DELAYS = (0.1, 0.25, 0.5)  # seconds between Redis reconnect attempts, then the last one repeats
 LOCAL_POLL = 0.2  # seconds a subscriber waits on Redis before looking for messages published in-process
 
 
@@ -96,8 +97,8 @@ async def _drain_for(queue: asyncio.Queue, seconds: float) -> AsyncIterator:
 class RedisBus:
     def __init__(self, url: str, namespace: str):
         self._ns = namespace
-        self._sync = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        self._async = aioredis.Redis.from_url(url, socket_connect_timeout=2)
+        self._sync = redis_clients.sync_client(url)
+        self._async = redis_clients.async_client(url, socket_timeout=None)  # subscriptions wait on purpose
         self._local = LocalBus()  # this process's subscribers, for what Redis cannot take
         self.degraded = False
 

@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 import redis
-import redis.asyncio as aioredis
+
+from services import redis_clients
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ LEASE_SECONDS = 6.0  # a dead leader is replaced within this long (plus ACQUIRE_
 RENEW_EVERY = LEASE_SECONDS / 3
 ACQUIRE_EVERY = 0.5  # how often a follower tries the lock: a SET NX, cheap, and the takeover waits at most this
 
-_RENEW = """
+_TAKE = """
 local holder = redis.call('get', KEYS[1])
 if holder == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
 if not holder then redis.call('set', KEYS[1], ARGV[1], 'px', ARGV[2]) return 1 end
@@ -65,7 +66,7 @@ class SoleLeadership:
 
 class RedisLeadership:
     def __init__(self, url: str, key: str, *, lease: float = LEASE_SECONDS):
-        self._redis = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        self._redis = redis_clients.async_client(url)
         self._key = key
         self._lease_ms = int(lease * 1000)
         self._id = secrets.token_hex(8)
@@ -73,7 +74,8 @@ class RedisLeadership:
     async def acquire(self):
         while True:
             try:
-                if await self._redis.set(self._key, self._id, nx=True, px=self._lease_ms):
+                # Take the lock if it is free, or keep it if it is already ours (a role that failed and restarts).
+                if await self._redis.eval(_TAKE, 1, self._key, self._id, self._lease_ms):
                     return
             except redis.RedisError as exc:
                 log.debug("leader lock %s unavailable: %s", self._key, exc)
@@ -81,7 +83,7 @@ class RedisLeadership:
 
     async def renew(self):
         try:
-            return bool(await self._redis.eval(_RENEW, 1, self._key, self._id, self._lease_ms))
+            return bool(await self._redis.eval(_TAKE, 1, self._key, self._id, self._lease_ms))
         except redis.RedisError:
             return True  # Redis is away: nobody can take the lock from us
 

@@ -223,7 +223,7 @@ def submit_live(db: Session, rt: "Runtime", *, user_id: uuid.UUID, key: str, req
         key=key,
         request=request,
         quote=rt.hub.latest.get(request.symbol),
-        quote_is_live=rt.hub.is_live(request.symbol),
+        quote_is_live=not rt.hub.stale,
         clock=rt.clock,
         now=utcnow(),
         rate_limit=rt.settings.order_rate_limit,

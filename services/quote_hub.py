@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 QUOTES_CHANNEL = "quotes"
 BATCH_INTERVAL = 0.05  # seconds: at most one quote_batch per client per 50 ms
-STALE_AFTER = 5.0  # seconds without word from the feed (quotes or heartbeat) before quotes count as stale
+STALE_AFTER = 5.0  # seconds without word from the feed (quotes or heartbeat) before quotes count as stale (default)
 STALE_CHECK_EVERY = 0.5  # seconds between checks that flag quotes stale (or live again) to every stream
 
 
@@ -88,13 +88,14 @@ class QuoteHub:
         store: QuoteStore,
         *,
         clock: Callable[[], float] = time.monotonic,
-        max_quote_age: float = 60.0,
+        stale_after: float = STALE_AFTER,
     ):
         self._bus = bus
         self._store = store
         self._clock = clock
-        self._max_quote_age_ms = max_quote_age * 1000
+        self._stale_after = stale_after
         self._flagged_stale = False  # the encoded quotes carry "stale": true (streams were told)
+        self._catching_up: asyncio.Task | None = None
         self.latest: dict[str, Quote] = {}
         self.wire: dict[str, bytes] = {}  # each latest quote in the WebSocket form, encoded once for every client
         self._streams: dict[str, set[QuoteStream]] = defaultdict(set)
@@ -103,13 +104,10 @@ class QuoteHub:
 
     @property
     def stale(self) -> bool:
-        """True when the feed has been silent too long: quotes shown must then be marked, never passed as live."""
-        return self._clock() - self._last_heard > STALE_AFTER
-
-    def is_live(self, symbol: str) -> bool:
-        """A quote an order may execute against at once: the feed is heard and the quote is recent enough."""
-        quote = self.latest.get(symbol)
-        return quote is not None and not self.stale and time.time() * 1000 - quote.timestamp <= self._max_quote_age_ms
+        """True when the feed has been silent too long: quotes shown must then be marked, never passed as live,
+        and no market order fills against them. Every batch and heartbeat of the feed confirms all its quotes,
+        so this is the age of every quote the hub holds (a quiet symbol's last trade may be older; it still holds)."""
+        return self._clock() - self._last_heard > self._stale_after
 
     def quotes(self, symbols: Iterable[str] | None = None) -> list[Quote]:
         if symbols is None:
@@ -129,7 +127,7 @@ class QuoteHub:
         while True:
             await asyncio.sleep(STALE_CHECK_EVERY)
             if self.stale and not self._flagged_stale:
-                log.warning("no word from the market feed for %.0f s: quotes are flagged stale", STALE_AFTER)
+                log.warning("no word from the market feed for %.1f s: quotes are flagged stale", self._stale_after)
                 self._reflag(stale=True)
 
     def _reflag(self, *, stale: bool) -> None:
@@ -145,6 +143,11 @@ class QuoteHub:
         if self._flagged_stale:
             wire["stale"] = True  # the last known price, not a live one
         return orjson.dumps(wire)
+
+    async def _catch_up(self) -> None:
+        """Symbols that ticked while this process heard nothing may not tick again soon: take their latest
+        quotes from the store (older ones than we hold are ignored)."""
+        self.receive(await self._store.load(), heard=False)
 
     async def run(self) -> None:
         """Load the last known quotes, then follow the bus for as long as the process lives."""
@@ -163,6 +166,7 @@ class QuoteHub:
             if self._flagged_stale:
                 log.info("the market feed is heard again: quotes are live")
                 self._reflag(stale=False)
+                self._catching_up = asyncio.get_running_loop().create_task(self._catch_up())
         accepted = []
         for quote in quotes:
             previous = self.latest.get(quote.symbol)

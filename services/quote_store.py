@@ -5,9 +5,9 @@ from typing import Protocol
 
 import orjson
 import redis
-import redis.asyncio as aioredis
 
 from models.market import Quote
+from services import redis_clients
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class MemoryQuoteStore:
 
 class RedisQuoteStore:
     def __init__(self, url: str, namespace: str):
-        self._redis = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        self._redis = redis_clients.async_client(url)
         self._key = namespace + "quotes"
 
     async def save(self, quotes):

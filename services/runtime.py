@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import redis
 from sqlalchemy import Engine
 
-from services import db
+from services import db, redis_clients
 from services.bus import Bus, LocalBus, RedisBus
 from services.cache import Cache, MemoryCache, RedisCache
 from services.event_hub import EventHub
@@ -64,7 +64,7 @@ def start(settings: Settings) -> Runtime:
     engine = db.make_engine(settings)
     db.check_reachable(engine)
     if settings.redis_url:
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        client = redis_clients.sync_client(settings.redis_url)
         try:
             client.ping()
         except redis.RedisError as exc:
@@ -76,7 +76,7 @@ def start(settings: Settings) -> Runtime:
     else:
         cache, bus, quote_store = MemoryCache(), LocalBus(), MemoryQuoteStore()
     db.migrate(engine)  # only once everything is reachable, so a bad URL never leaves a half-started schema
-    hub = QuoteHub(bus, quote_store, max_quote_age=settings.quote_max_age)
+    hub = QuoteHub(bus, quote_store, stale_after=settings.quote_max_age)
     return install(
         Runtime(
             settings=settings,

@@ -3,7 +3,14 @@
 import signal
 import time
 
-from tests.faults.trading import Trader, assert_books_hold, run_traders, sign_up, stop_traders
+from tests.faults.trading import (
+    Trader,
+    assert_books_hold,
+    assert_no_unhandled_errors,
+    run_traders,
+    sign_up,
+    stop_traders,
+)
 from tests.support.databases import fresh_postgres
 from tests.support.private_servers import Ticker, private_redis
 from tests.support.server import started_app
@@ -46,6 +53,7 @@ def test_sigkill_mid_burst_loses_nothing_and_doubles_nothing(tmp_path):
             retried = sum(len(t.retried) for t in traders)
             assert retried, "no request was caught by the kill"
             books = assert_books_hold(database_url, traders)
+            assert_no_unhandled_errors(b.log())
         replayed = sum(x.replayed for x in attempts)
         print(
             f"\n{len(attempts)} keys answered ({before_kill} before the kill), {retried} retried on the survivor"

@@ -79,6 +79,8 @@ class Trader:
                     time.sleep(0.2)
                     attempt = place(client, self.target(), self.headers, key, body)
                 self.attempts.append(attempt)
+                if attempt.status == 503:
+                    time.sleep(0.05)  # a client backs off while the service is unavailable
                 n += 1
 
 
@@ -136,3 +138,9 @@ def assert_books_hold(database_url: str, traders: list[Trader]) -> Books:
                 key = (trader.user_id, attempt.key)
                 assert books.order_of_key.get(key) == attempt.answer["order"]["id"], key
     return books
+
+
+def assert_no_unhandled_errors(*logs: str) -> None:
+    """No request or socket ended in an unexpected exception (those would be 500s / 1011 closes)."""
+    for log in logs:
+        assert "unhandled error" not in log and "WebSocket connection failed" not in log, log[-5000:]
