@@ -8,6 +8,7 @@ from decimal import Decimal
 import httpx
 from websockets.asyncio.client import connect
 
+from services.bus import RedisBus
 from services.leader import RedisLeadership
 from settings import load_settings
 from tests.faults.trading import assert_books_hold, assert_no_unhandled_errors, sign_up
@@ -174,3 +175,43 @@ async def _try(leadership: RedisLeadership) -> bool:
         return True
     except TimeoutError:
         return False
+
+
+async def test_the_bus_delivers_in_process_while_redis_is_away():
+    """Injected: Redis stopped under a subscribed bus, then started again empty.
+
+    Checked: a message published while Redis is down still reaches this process's subscriber and the bus says it
+    is degraded; after Redis returns the subscription is back within a second, messages go through Redis again
+    (one published by another client arrives) and the bus is no longer degraded."""
+    with private_redis() as cache:
+        bus = RedisBus(cache.url, "sherwood:bus-test:")
+        received: asyncio.Queue = asyncio.Queue()
+        stop = asyncio.Event()
+
+        async def follow() -> None:
+            async for item in bus.subscribe("events"):
+                received.put_nowait(item)
+                if stop.is_set():
+                    return
+
+        follower = asyncio.create_task(follow())
+        await asyncio.sleep(0.3)
+        bus.publish("events", "before")
+        assert await asyncio.wait_for(received.get(), 2) == ("events", "before")
+        cache.stop()
+        await bus.apublish("events", "during")
+        assert bus.degraded
+        assert await asyncio.wait_for(received.get(), 2) == ("events", "during")
+        cache.start()
+        other = cache.client()
+        deadline = time.monotonic() + 3
+        while other.publish("sherwood:bus-test:events", "after") == 0:  # nobody subscribed yet
+            assert time.monotonic() < deadline, "the subscription did not come back"
+            await asyncio.sleep(0.05)
+        assert await asyncio.wait_for(received.get(), 2) == ("events", "after")
+        bus.publish("events", "healthy")
+        assert not bus.degraded
+        stop.set()
+        assert await asyncio.wait_for(received.get(), 2) == ("events", "healthy")
+        await asyncio.wait({follower}, timeout=2)  # the follower returns by itself after the flagged message
+        await bus.close()
