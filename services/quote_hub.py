@@ -127,7 +127,8 @@ class QuoteHub:
         while True:
             await asyncio.sleep(STALE_CHECK_EVERY)
             if self.stale and not self._flagged_stale:
-                log.warning("no word from the market feed for %.1f s: quotes are flagged stale", self._stale_after)
+                if self._last_heard > float("-inf"):  # not at start-up, before the feed has said a word
+                    log.warning("no word from the market feed for %.1f s: quotes are flagged stale", self._stale_after)
                 self._reflag(stale=True)
 
     def _reflag(self, *, stale: bool) -> None:
