@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 6.0  # a dead leader is replaced within this long (plus ACQUIRE_EVERY)
 RENEW_EVERY = LEASE_SECONDS / 3
-ACQUIRE_EVERY = 0.5  # how often a follower tries the lock: a SET NX, cheap, and the takeover waits at most this
+ACQUIRE_EVERY = 0.5  # how often a follower tries the lock: one small script, and the takeover waits at most this
 
 _TAKE = """
 local holder = redis.call('get', KEYS[1])
