@@ -13,6 +13,7 @@ from tests.faults.trading import (
     run_traders,
     sign_up,
     stop_traders,
+    wait_for_answers,
 )
 from tests.support.private_servers import Ticker, private_postgres, private_redis
 from tests.support.server import started_app
@@ -42,14 +43,14 @@ def test_postgres_restart_fails_requests_cleanly_and_recovers(tmp_path):
             traders = [Trader(*sign_up(app.url), target=lambda: app.url) for _ in range(TRADERS)]
             _wait_for_live_quotes(app.url)
             stop, threads = run_traders(traders)
-            time.sleep(1.5)
+            wait_for_answers(traders, 40)
             pg.stop()
             time.sleep(OUTAGE)
             pg.start()
             back = time.monotonic()
             recovered_after = _first_success_after(traders, back)
             time.sleep(1.0)
-            stop_traders(stop, threads)
+            stop_traders(stop, threads, traders)
 
             attempts = [a for t in traders for a in t.attempts]
             statuses = {a.status for a in attempts}

@@ -65,8 +65,15 @@ class Trader:
     fail_over: bool = False  # retry a request left unanswered (or still in flight) with its key until answered
     attempts: list[Attempt] = field(default_factory=list)
     retried: set[str] = field(default_factory=set)  # keys sent more than once
+    failure: Exception | None = None
 
     def trade(self, stop: threading.Event) -> None:
+        try:
+            self._trade(stop)
+        except Exception as exc:  # reported by stop_traders: a thread must not die unseen
+            self.failure = exc
+
+    def _trade(self, stop: threading.Event) -> None:
         with httpx.Client(timeout=30) as client:
             n = 0
             while not stop.is_set():
@@ -92,11 +99,20 @@ def run_traders(traders: list[Trader]) -> tuple[threading.Event, list[threading.
     return stop, threads
 
 
-def stop_traders(stop: threading.Event, threads: list[threading.Thread]) -> None:
+def stop_traders(stop: threading.Event, threads: list[threading.Thread], traders: list[Trader]) -> None:
     stop.set()
     for thread in threads:
         thread.join(timeout=60)
         assert not thread.is_alive(), "a trader hung"
+    assert [t.failure for t in traders if t.failure] == []
+
+
+def wait_for_answers(traders: list[Trader], count: int, timeout: float = 30.0) -> None:
+    """Until the traders have had `count` answers between them: the burst is under way."""
+    deadline = time.monotonic() + timeout
+    while sum(len(t.attempts) for t in traders) < count:
+        assert time.monotonic() < deadline, "the traders got no answers"
+        time.sleep(0.02)
 
 
 @dataclass
