@@ -91,3 +91,29 @@ async def test_run_follows_the_bus_and_tells_listeners():
         await asyncio.sleep(0.01)
     assert [q.last for q in heard[0]] == [Decimal("501.25")] and hub.latest["SPY"].last == Decimal("501.25")
     task.cancel()
+
+
+async def test_quotes_are_flagged_stale_on_streams_when_the_feed_falls_silent_and_live_when_it_returns():
+    clock, store = Clock(), MemoryQuoteStore()
+    hub = QuoteHub(LocalBus(), store, clock=clock, stale_after=3.0)
+    hub.receive([quote("AAPL", "100.00", 1), quote("MSFT", "400.00", 1)])
+    stream = hub.open_stream()
+    stream.subscribe(["AAPL"])
+    watcher = asyncio.create_task(hub.watch())
+    try:
+        clock.now += 3.1  # silent past the limit
+        stale = orjson.loads(await asyncio.wait_for(stream.next_batch(), 2))["data"]
+        assert [(q["symbol"], q["last"], q.get("stale")) for q in stale] == [("AAPL", 100.0, True)]
+        assert orjson.loads(stream.subscribe(["MSFT"])[0])["stale"] is True  # a new subscriber's snapshot too
+
+        await store.save([quote("MSFT", "405.00", 5)])  # ticked while this process heard nothing
+        hub.receive([quote("AAPL", "101.00", 6)])  # the feed is heard again
+        live = orjson.loads(await asyncio.wait_for(stream.next_batch(), 2))["data"]
+        assert all("stale" not in q for q in live) and {q["symbol"] for q in live} == {"AAPL", "MSFT"}
+        for _ in range(100):  # the hub catches up from the store
+            if hub.latest["MSFT"].last == Decimal("405.00"):
+                break
+            await asyncio.sleep(0.01)
+        assert hub.latest["MSFT"].last == Decimal("405.00") and not hub.stale
+    finally:
+        watcher.cancel()
