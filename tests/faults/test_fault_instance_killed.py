@@ -29,7 +29,7 @@ def test_sigkill_mid_burst_loses_nothing_and_doubles_nothing(tmp_path):
     on every account; no reservation leaks (reserved cash and shares equal the sums over open orders); every order
     has exactly one idempotency key, and every key answered 201 maps to exactly the order it was answered with."""
     with fresh_postgres("sigkill") as database_url, private_redis() as cache:
-        env = {"DATABASE_URL": database_url, "REDIS_URL": cache.url, "ORDER_RATE_LIMIT": "0"}
+        env = {"DATABASE_URL": database_url, "REDIS_URL": cache.url, "ORDER_RATE_LIMIT": "0", "API_RATE_LIMIT": "0"}
         with (
             started_app(tmp_path / "a.log", **env) as a,
             started_app(tmp_path / "b.log", **env) as b,

@@ -37,7 +37,7 @@ def test_postgres_restart_fails_requests_cleanly_and_recovers(tmp_path):
     idempotency key."""
     with private_postgres() as pg, private_redis() as cache:
         database_url = pg.create_database(f"sherwood_pgfault_{secrets.token_hex(4)}")
-        env = {"DATABASE_URL": database_url, "REDIS_URL": cache.url, "ORDER_RATE_LIMIT": "0"}
+        env = {"DATABASE_URL": database_url, "REDIS_URL": cache.url, "ORDER_RATE_LIMIT": "0", "API_RATE_LIMIT": "0"}
         prices = {"AAPL": "100.00"}
         with started_app(tmp_path / "app.log", **env) as app, Ticker(cache.url, database_url, prices):
             traders = [Trader(*sign_up(app.url), target=lambda: app.url) for _ in range(TRADERS)]
