@@ -12,7 +12,7 @@ import httpx
 
 from tests.support.databases import REDIS_URL
 from tests.support.factories import PASSWORD, random_email
-from tests.support.private_redis import private_redis
+from tests.support.private_servers import private_redis
 from tests.support.server import running_app
 
 LIMIT = 6
@@ -111,7 +111,7 @@ def test_order_placements_carry_their_own_quota(postgres_url, tmp_path):
 
 
 def test_redis_down_lets_calls_through_with_a_log_line(tmp_path):
-    with private_redis(tmp_path) as redis_server:
+    with private_redis() as redis_server:
         env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'sherwood.db'}", "REDIS_URL": redis_server.url}
         with running_app(tmp_path / "app.log", API_RATE_LIMIT="3", **env) as url:
             client = {"X-Forwarded-For": "10.5.0.1"}  # not the address start-up's readiness probe used
