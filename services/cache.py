@@ -92,9 +92,35 @@ class MemoryCache:
 
 
 class RedisCache:
+    """Deletes that fail (a logout while Redis is unreachable) are owed: until Redis has taken them, this instance
+    treats those keys as missing and retries them before anything else, so a logged-out token does not come back
+    to life from a Redis that returns with its data."""
+
+    LOG_EVERY = 10.0  # seconds between repeats of a failure's warning: an outage fails every call
+
     def __init__(self, client: redis.Redis, namespace: str):
         self._redis = client
         self._ns = namespace
+        self._owed: set[str] = set()
+        self._owed_lock = threading.Lock()
+        self._last_warning = -self.LOG_EVERY
+
+    def _warn(self, what: str, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._last_warning >= self.LOG_EVERY:
+            self._last_warning = now
+            log.warning("%s (Redis: %s); repeats of this warning are muted for %.0f s", what, exc, self.LOG_EVERY)
+
+    def _settle_owed(self) -> None:
+        if not self._owed:
+            return
+        with self._owed_lock:
+            keys, self._owed = list(self._owed), set()
+        try:
+            self._redis.delete(*keys)
+        except redis.RedisError:
+            with self._owed_lock:
+                self._owed.update(keys)
 
     def ping(self) -> bool:
         """Whether Redis answers (the health check)."""
@@ -104,33 +130,43 @@ class RedisCache:
             return False
 
     def get(self, key, *, refresh_ttl=None):
+        self._settle_owed()
+        if self._ns + key in self._owed:
+            return None
         try:
             if refresh_ttl is None:
                 value = self._redis.get(self._ns + key)
             else:
                 value = self._redis.getex(self._ns + key, ex=refresh_ttl)
         except redis.RedisError as exc:
-            log.warning("cache get failed, treating as a miss: %s", exc)
+            self._warn("cache get failed, treating as a miss", exc)
             return None
         return value.decode() if value is not None else None
 
     def set(self, key, value, *, ttl):
+        self._settle_owed()
         try:
             self._redis.set(self._ns + key, value, ex=ttl)
         except redis.RedisError as exc:
-            log.warning("cache set failed: %s", exc)
+            self._warn("cache set failed", exc)
+        else:
+            with self._owed_lock:
+                self._owed.discard(self._ns + key)  # written anew: the old value is gone
 
     def delete(self, *keys):
+        names = [self._ns + key for key in keys]
         try:
-            self._redis.delete(*(self._ns + key for key in keys))
+            self._redis.delete(*names)
         except redis.RedisError as exc:
-            log.error("cache delete failed: %s", exc)
+            with self._owed_lock:
+                self._owed.update(names)
+            log.error("cache delete failed; retried when Redis answers again: %s", exc)
 
     def add(self, key, value, *, ttl):
         try:
             return bool(self._redis.set(self._ns + key, value, ex=ttl, nx=True))
         except redis.RedisError as exc:
-            log.warning("cache add failed, letting the database decide: %s", exc)
+            self._warn("cache add failed, letting the database decide", exc)
             return True
 
     def hit(self, key, *, window):
@@ -141,7 +177,7 @@ class RedisCache:
             pipe.ttl(self._ns + key)
             count, _, ttl = pipe.execute()
         except redis.RedisError as exc:
-            log.warning("rate counter failed, allowing: %s", exc)
+            self._warn("rate counter failed, allowing", exc)
             return 0, window
         return int(count), max(1, int(ttl))
 
@@ -152,6 +188,6 @@ class RedisCache:
             pipe.ttl(self._ns + key)
             value, ttl = pipe.execute()
         except redis.RedisError as exc:
-            log.warning("rate counter failed, allowing: %s", exc)
+            self._warn("rate counter failed, allowing", exc)
             return 0, 0
         return (int(value), max(1, int(ttl))) if value is not None else (0, 0)

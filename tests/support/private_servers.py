@@ -34,17 +34,20 @@ def _wait(condition, what: str, timeout: float = 20.0) -> None:
 
 
 class PrivateRedis:
-    """A redis-server of our own (no persistence: a restart comes back empty, like a lost cache)."""
+    """A redis-server of our own. By default a restart comes back empty, like a lost cache; a persistent one
+    comes back with its data, like a server that was only out of reach."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, persistent: bool = False):
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._dir = workdir
+        self._persistent = persistent
         self._process: subprocess.Popen | None = None
 
     def start(self) -> None:
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly"]
-        command += ["no", "--dir", str(self._dir), "--logfile", str(self._dir / "redis.log")]
+        command += ["yes" if self._persistent else "no", "--dir", str(self._dir)]
+        command += ["--logfile", str(self._dir / "redis.log")]
         self._process = subprocess.Popen(command)
         _wait(self._answers, "the private Redis to start")
 
@@ -65,9 +68,9 @@ class PrivateRedis:
 
 
 @contextmanager
-def private_redis() -> Iterator[PrivateRedis]:
+def private_redis(persistent: bool = False) -> Iterator[PrivateRedis]:
     with tempfile.TemporaryDirectory(prefix="sherwood-redis-") as workdir:
-        server = PrivateRedis(Path(workdir))
+        server = PrivateRedis(Path(workdir), persistent)
         server.start()
         try:
             yield server
