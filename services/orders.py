@@ -12,10 +12,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import orjson
-from sqlalchemy import tuple_
+from sqlalchemy import Connection, insert, tuple_, update
 from sqlmodel import Session, select
 
-from models.account import Account, Position
+from models.account import Account, LedgerEntry, Position
 from models.market import Quote
 from models.order import IdempotencyRecord, Order, OrderCreate, OrderEnvelope, OrderPublic
 from models.types import utcnow
@@ -49,6 +49,44 @@ def _lock_account(db: Session, user_id: uuid.UUID) -> Account:
 def _lock_position(db: Session, user_id: uuid.UUID, symbol: str) -> Position | None:
     query = select(Position).where(Position.user_id == user_id, Position.symbol == symbol).with_for_update()
     return db.exec(query).first()
+
+
+# Placement works on plain rows through SQLAlchemy Core: the ORM's unit of work cost more CPU than the rest of
+# a placement together. The rows are read into unattached models, changed by `trading`, and written back.
+_ACCOUNTS, _POSITIONS = Account.__table__, Position.__table__
+_ORDERS, _LEDGER, _IDEMPOTENCY = Order.__table__, LedgerEntry.__table__, IdempotencyRecord.__table__
+_ACCOUNT_VALUES = ("cash", "reserved_cash", "updated_at")
+_POSITION_VALUES = ("quantity", "reserved_quantity", "cost_basis", "realized_pnl", "updated_at")
+
+
+def _lock_account_row(conn: Connection, user_id: uuid.UUID) -> Account:
+    row = conn.execute(
+        select(_ACCOUNTS.c.cash, _ACCOUNTS.c.reserved_cash, _ACCOUNTS.c.updated_at)
+        .where(_ACCOUNTS.c.user_id == user_id)
+        .with_for_update()
+    ).one()
+    return Account(user_id=user_id, **row._mapping)
+
+
+def _lock_position_row(conn: Connection, user_id: uuid.UUID, symbol: str) -> Position | None:
+    row = conn.execute(
+        select(*(_POSITIONS.c[name] for name in _POSITION_VALUES))
+        .where(_POSITIONS.c.user_id == user_id, _POSITIONS.c.symbol == symbol)
+        .with_for_update()
+    ).first()
+    return Position(user_id=user_id, symbol=symbol, **row._mapping) if row is not None else None
+
+
+def _values(row: Account | Position, names: tuple[str, ...]) -> tuple:
+    return tuple(getattr(row, name) for name in names)
+
+
+def _row(model, table) -> dict:
+    """The model's column values, for an INSERT (an unset autoincrement id left to the database)."""
+    values = {column.name: getattr(model, column.name) for column in table.columns}
+    if values.get("id", 0) is None:
+        del values["id"]
+    return values
 
 
 def execution_price(order: Order, quote: Quote, now: datetime) -> Decimal | None:
@@ -96,12 +134,15 @@ def place(
 ) -> tuple[Placement, OrderPublic | None]:
     """Place an order, or replay the answer already given to this idempotency key."""
     fingerprint = request.fingerprint()
-    account = _lock_account(db, user_id)  # from here on, this user's other placements wait for us
-    record = db.exec(
-        select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
+    conn = db.connection()
+    account = _lock_account_row(conn, user_id)  # from here on, this user's other placements wait for us
+    record = conn.execute(
+        select(_IDEMPOTENCY.c.request_hash, _IDEMPOTENCY.c.response_status, _IDEMPOTENCY.c.response_body).where(
+            _IDEMPOTENCY.c.user_id == user_id, _IDEMPOTENCY.c.key == key
+        )
     ).first()
     if record is not None:
-        return _replay(fingerprint, record.request_hash, record.response_status, record.response_body), None
+        return _replay(fingerprint, *record), None
     if not symbols.is_listed(request.symbol):
         raise DomainError("UNKNOWN_SYMBOL", f"{request.symbol} is not listed.", {"symbols": [request.symbol]})
 
@@ -120,9 +161,11 @@ def place(
     )
     if request.order_type == "market" and (quote is None or (clock.is_open(now) and not quote_is_live)):
         raise DomainError("NO_QUOTE", f"There is no live quote for {request.symbol} to fill a market order against.")
-    position = _lock_position(db, user_id, request.symbol)
+    position = _lock_position_row(conn, user_id, request.symbol)
     if request.side == "sell" and trading.available_shares(position) < request.quantity:
         raise DomainError("INSUFFICIENT_SHARES", f"You have {trading.available_shares(position)} shares to sell.")
+    account_before = _values(account, _ACCOUNT_VALUES)
+    position_before = _values(position, _POSITION_VALUES) if position is not None else None
 
     # Only a live quote fills at once; against a stale one even a marketable limit rests for the engine.
     price = execution_price(order, quote, now) if quote is not None and quote_is_live and clock.is_open(now) else None
@@ -132,7 +175,6 @@ def place(
             raise DomainError("INSUFFICIENT_FUNDS", "Not enough buying power for this order.")
         if position is None:
             position = Position(user_id=user_id, symbol=request.symbol)
-            db.add(position)
         entries = trading.fill(account, position, order, price, now)
     else:
         amount = Decimal(0)
@@ -141,22 +183,33 @@ def place(
             if amount > trading.buying_power(account):
                 raise DomainError("INSUFFICIENT_FUNDS", "Not enough buying power to reserve for this order.")
         trading.reserve(account, position, order, amount)
-    db.add(order)
-    db.flush()  # the order row first: the ledger and the idempotency record refer to it
     public = OrderPublic.of(order)
     body = OrderEnvelope(order=public).model_dump_json(by_alias=True)
-    db.add_all(entries)
-    db.add(
-        IdempotencyRecord(
-            user_id=user_id,
-            key=key,
-            request_hash=fingerprint,
-            response_status=201,
-            response_body=body,
-            order_id=order.id,
-            created_at=now,
-        )
+    # The order row first: the ledger and the idempotency record refer to it.
+    conn.execute(insert(_ORDERS), _row(order, _ORDERS))
+    if entries:
+        conn.execute(insert(_LEDGER), [_row(entry, _LEDGER) for entry in entries])
+    conn.execute(
+        insert(_IDEMPOTENCY),
+        {
+            "user_id": user_id,
+            "key": key,
+            "request_hash": fingerprint,
+            "response_status": 201,
+            "response_body": body,
+            "order_id": order.id,
+            "created_at": now,
+        },
     )
+    if _values(account, _ACCOUNT_VALUES) != account_before:
+        changed = dict(zip(_ACCOUNT_VALUES, _values(account, _ACCOUNT_VALUES), strict=True))
+        conn.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.user_id == user_id).values(changed))
+    if position is not None and position_before is None:
+        conn.execute(insert(_POSITIONS), _row(position, _POSITIONS))
+    elif position is not None and _values(position, _POSITION_VALUES) != position_before:
+        changed = dict(zip(_POSITION_VALUES, _values(position, _POSITION_VALUES), strict=True))
+        where = (_POSITIONS.c.user_id == user_id) & (_POSITIONS.c.symbol == request.symbol)
+        conn.execute(update(_POSITIONS).where(where).values(changed))
     db.commit()
     return Placement(201, body, replayed=False), public
 
