@@ -4,6 +4,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 
 import redis
+import redis.asyncio as aioredis
 from sqlalchemy import Engine
 
 from services import db, redis_clients
@@ -51,6 +52,7 @@ class Runtime:
 
     async def close(self) -> None:
         await self.bus.close()
+        await self.cache.aclose()
         if isinstance(self.quote_store, RedisQuoteStore):
             await self.quote_store.close()
         self.engine.dispose()
@@ -70,7 +72,8 @@ def start(settings: Settings) -> Runtime:
         except redis.RedisError as exc:
             raise ConfigError(f"Cannot reach Redis at {_redacted(settings.redis_url)}: {exc}") from None
         namespace = settings.redis_namespace()
-        cache: Cache = RedisCache(client, namespace)
+        async_client = aioredis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        cache: Cache = RedisCache(client, async_client, namespace)
         bus: Bus = RedisBus(settings.redis_url, namespace)
         quote_store: QuoteStore = RedisQuoteStore(settings.redis_url, namespace)
     else:
