@@ -28,7 +28,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -103,6 +103,14 @@ def cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def running_apps(database_url: str, instances: int) -> Iterator[list[tuple[str, int]]]:
+    """(url, pid) of each of `instances` app processes sharing the database and Redis, as behind a load balancer."""
+    with ExitStack() as stack:
+        logs = [Path(tempfile.gettempdir()) / f"sherwood-orders-bench-{i + 1}.log" for i in range(instances)]
+        yield [stack.enter_context(running_app(database_url, log)) for log in logs]
 
 
 @contextmanager
@@ -182,22 +190,37 @@ async def trade(client: aiohttp.ClientSession, token: str, until: float, tally: 
                 tally.latencies.append(time.perf_counter() - started)
 
 
-async def bench_app(url: str, pid: int, clients: int, seconds: float) -> tuple[Tally, list[uuid.UUID]]:
-    connector = aiohttp.TCPConnector(limit=clients)  # one keep-alive connection per client
+def apps_cpu_seconds(pids: list[int]) -> float | None:
+    times = [cpu_seconds(pid) for pid in pids]
+    return None if None in times else sum(times)
+
+
+async def bench_app(apps: list[tuple[str, int]], clients: int, seconds: float) -> tuple[Tally, list[uuid.UUID]]:
+    """`clients` clients, dealt over the instances in turn as a load balancer would."""
     timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(base_url=url, connector=connector, timeout=timeout) as client:
-        users = await asyncio.gather(*(sign_up(client) for _ in range(clients)))
+    async with AsyncExitStack() as stack:
+        sessions = [
+            await stack.enter_async_context(
+                # one keep-alive connection per client
+                aiohttp.ClientSession(base_url=url, connector=aiohttp.TCPConnector(limit=clients), timeout=timeout)
+            )
+            for url, _ in apps
+        ]
+        served_by = [sessions[i % len(sessions)] for i in range(clients)]
+        users = await asyncio.gather(*(sign_up(session) for session in served_by))
         tokens = [token for _, token in users]
         warm_up = time.perf_counter() + 1
-        await asyncio.gather(*(trade(client, token, warm_up, None) for token in tokens))
-        print(f"measuring the app (pid {pid}) for {seconds:g} s", flush=True)
-        tally, cpu_before, client_cpu_before = Tally(), cpu_seconds(pid), time.process_time()
+        await asyncio.gather(*(trade(s, token, warm_up, None) for s, token in zip(served_by, tokens, strict=True)))
+        pids = [pid for _, pid in apps]
+        print(f"measuring the app (pids {', '.join(map(str, pids))}) for {seconds:g} s", flush=True)
+        tally, cpu_before, client_cpu_before = Tally(), apps_cpu_seconds(pids), time.process_time()
         started = time.perf_counter()
-        await asyncio.gather(*(trade(client, token, started + seconds, tally) for token in tokens))
+        until = started + seconds
+        await asyncio.gather(*(trade(s, token, until, tally) for s, token in zip(served_by, tokens, strict=True)))
         tally.elapsed = time.perf_counter() - started
         tally.client_cpu_seconds = time.process_time() - client_cpu_before
         if cpu_before is not None:
-            tally.cpu_seconds = cpu_seconds(pid) - cpu_before
+            tally.cpu_seconds = apps_cpu_seconds(pids) - cpu_before
     return tally, [user_id for user_id, _ in users]
 
 
@@ -289,13 +312,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients (and users)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time of each side")
+    parser.add_argument("--instances", type=int, default=1, help="app processes sharing the database and Redis")
     args = parser.parse_args()
-    log_path = Path(tempfile.gettempdir()) / "sherwood-orders-bench.log"
     load_before = os.getloadavg()[0]
     with fresh_database() as database_url:
-        with running_app(database_url, log_path) as (url, pid):
-            print(f"app on {url} (log: {log_path}); {args.clients} clients for {args.seconds:g} s each side")
-            app, user_ids = asyncio.run(bench_app(url, pid, args.clients, args.seconds))
+        with running_apps(database_url, args.instances) as apps:
+            urls = ", ".join(url for url, _ in apps)
+            print(f"app on {urls} (logs: {tempfile.gettempdir()}/sherwood-orders-bench-*.log)")
+            print(f"{args.clients} clients for {args.seconds:g} s each side")
+            app, user_ids = asyncio.run(bench_app(apps, args.clients, args.seconds))
         print(f"measuring the SQL floor for {args.seconds:g} s", flush=True)
         floor = bench_sql(database_url, user_ids, args.seconds)
     report(app, floor)
