@@ -4,7 +4,6 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 
 import redis
-import redis.asyncio as aioredis
 from sqlalchemy import Engine
 
 from services import db, redis_clients
@@ -72,8 +71,7 @@ def start(settings: Settings) -> Runtime:
         except redis.RedisError as exc:
             raise ConfigError(f"Cannot reach Redis at {_redacted(settings.redis_url)}: {exc}") from None
         namespace = settings.redis_namespace()
-        async_client = aioredis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-        cache: Cache = RedisCache(client, async_client, namespace)
+        cache: Cache = RedisCache(client, redis_clients.async_client(settings.redis_url), namespace)
         bus: Bus = RedisBus(settings.redis_url, namespace)
         quote_store: QuoteStore = RedisQuoteStore(settings.redis_url, namespace)
     else:
