@@ -99,6 +99,7 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         log_config=None,
+        access_log=settings.access_log,
         timeout_graceful_shutdown=5,
         proxy_headers=True,  # behind nginx: the client's address and scheme, believed only from these proxies
         forwarded_allow_ips=settings.forwarded_allow_ips,

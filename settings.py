@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     instance_name: str | None = None  # how /api/health names this process; host:port when unset
     # Proxies whose X-Forwarded-For/-Proto are believed (addresses or CIDR networks, comma-separated, or *).
     forwarded_allow_ips: str = "127.0.0.1,::1"
+    access_log: bool = True  # a log line per HTTP request
 
     @field_validator("database_url")
     @classmethod

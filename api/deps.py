@@ -1,7 +1,7 @@
 """Dependencies shared by the REST routes: the database session and the authenticated user.
 
-Blocking work runs in worker threads; each hop there costs, so the token is checked in one hop of its own
-and simple dependencies stay on the event loop.
+Blocking work runs in worker threads; each hop there costs, so a token is checked against the session cache
+on the event loop, and only a cache miss takes a hop to the database; simple dependencies stay on the loop.
 """
 
 from collections.abc import Iterator
@@ -42,7 +42,8 @@ def authenticate(token: str | None) -> UserPublic:
 
 
 async def _current_user(token: TokenDep) -> UserPublic:
-    return await run_in_threadpool(authenticate, token)
+    user = await auth.authenticate_cached(runtime.current().cache, token)
+    return user if user is not None else await run_in_threadpool(authenticate, token)
 
 
 CurrentUser = Annotated[UserPublic, Depends(_current_user)]

@@ -1,6 +1,7 @@
 """Accounts and sessions: register, log in, authenticate a token, list and end sessions, change the password.
 
-Every function here blocks (password hashing, database): call it from a worker thread, never the event loop.
+Every function here but `authenticate_cached` blocks (password hashing, database): call it from a worker
+thread, never the event loop.
 """
 
 import hashlib
@@ -146,6 +147,23 @@ def _cache_session(cache: Cache, digest: str, user: UserPublic, expires_at: date
         cache.set(f"session:{digest}", json.dumps(entry), ttl=ttl)
 
 
+def _cached_user(entry: str) -> UserPublic | None:
+    """The user of a cached session; None once the session has expired."""
+    session = json.loads(entry)
+    if datetime.fromisoformat(session["expiresAt"]) > utcnow():
+        return UserPublic.model_validate(session["user"])
+    return None
+
+
+async def authenticate_cached(cache: Cache, token: str | None) -> UserPublic | None:
+    """The token's user from the cache, without blocking the event loop; None when only `authenticate` can
+    tell (no token, a cache miss, an expired session)."""
+    if not token:
+        return None
+    cached = await cache.aget(f"session:{token_hash(token)}", refresh_ttl=CACHE_TTL)
+    return _cached_user(cached) if cached is not None else None
+
+
 def authenticate(db: Session, cache: Cache, token: str | None) -> UserPublic:
     """The user a token belongs to; UNAUTHORIZED if it is missing, unknown, expired or logged out."""
     if not token:
@@ -153,9 +171,9 @@ def authenticate(db: Session, cache: Cache, token: str | None) -> UserPublic:
     digest = token_hash(token)
     cached = cache.get(f"session:{digest}", refresh_ttl=CACHE_TTL)
     if cached is not None:
-        entry = json.loads(cached)
-        if datetime.fromisoformat(entry["expiresAt"]) > utcnow():
-            return UserPublic.model_validate(entry["user"])
+        user = _cached_user(cached)
+        if user is not None:
+            return user
         cache.delete(f"session:{digest}")
         raise DomainError("UNAUTHORIZED", "The session has expired; please log in again.")
     row = db.exec(

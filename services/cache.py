@@ -10,16 +10,30 @@ import time
 from typing import Protocol
 
 import redis
+import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
 
 class Cache(Protocol):
     def get(self, key: str, *, refresh_ttl: int | None = None) -> str | None: ...
+    async def aget(self, key: str, *, refresh_ttl: int | None = None) -> str | None:
+        """`get` for the event loop (no worker thread needed)."""
+        ...
+
+    async def aclose(self) -> None: ...
     def set(self, key: str, value: str, *, ttl: int) -> None: ...
     def delete(self, *keys: str) -> None: ...
     def add(self, key: str, value: str, *, ttl: int) -> bool:
         """Set the key only if it is absent; True when this call set it."""
+        ...
+
+    def get_and_add(self, key: str, claim: str, value: str, *, ttl: int) -> tuple[str | None, bool]:
+        """`get(key)` and `add(claim, value, ttl=ttl)` together (one round trip to Redis)."""
+        ...
+
+    def set_and_delete(self, key: str, value: str, *, ttl: int, gone: str) -> None:
+        """`set(key, value, ttl=ttl)`, then `delete(gone)` (one round trip to Redis)."""
         ...
 
     def hit(self, key: str, *, window: int) -> tuple[int, int]:
@@ -53,6 +67,12 @@ class MemoryCache:
                 self._items[key] = (item[0], self._clock() + refresh_ttl)
             return item[0]
 
+    async def aget(self, key, *, refresh_ttl=None):
+        return self.get(key, refresh_ttl=refresh_ttl)  # never blocks for long: a dict behind a lock
+
+    async def aclose(self):
+        pass
+
     def set(self, key, value, *, ttl):
         with self._lock:
             self._sweep()
@@ -69,6 +89,13 @@ class MemoryCache:
                 return False
             self._items[key] = (value, self._clock() + ttl)
             return True
+
+    def get_and_add(self, key, claim, value, *, ttl):
+        return self.get(key), self.add(claim, value, ttl=ttl)
+
+    def set_and_delete(self, key, value, *, ttl, gone):
+        self.set(key, value, ttl=ttl)
+        self.delete(gone)
 
     def hit(self, key, *, window):
         with self._lock:
@@ -98,8 +125,9 @@ class RedisCache:
 
     LOG_EVERY = 10.0  # seconds between repeats of a failure's warning: an outage fails every call
 
-    def __init__(self, client: redis.Redis, namespace: str):
+    def __init__(self, client: redis.Redis, async_client: aioredis.Redis, namespace: str):
         self._redis = client
+        self._async = async_client
         self._ns = namespace
         self._owed: set[str] = set()
         self._owed_lock = threading.Lock()
@@ -143,6 +171,22 @@ class RedisCache:
             return None
         return value.decode() if value is not None else None
 
+    async def aget(self, key, *, refresh_ttl=None):
+        if self._ns + key in self._owed:
+            return None
+        try:
+            if refresh_ttl is None:
+                value = await self._async.get(self._ns + key)
+            else:
+                value = await self._async.getex(self._ns + key, ex=refresh_ttl)
+        except (redis.RedisError, OSError) as exc:
+            self._warn("cache get failed, treating as a miss", exc)
+            return None
+        return value.decode() if value is not None else None
+
+    async def aclose(self):
+        await self._async.aclose()
+
     def set(self, key, value, *, ttl):
         self._settle_owed()
         try:
@@ -168,6 +212,26 @@ class RedisCache:
         except redis.RedisError as exc:
             self._warn("cache add failed, letting the database decide", exc)
             return True
+
+    def get_and_add(self, key, claim, value, *, ttl):
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.get(self._ns + key)
+            pipe.set(self._ns + claim, value, ex=ttl, nx=True)
+            found, added = pipe.execute()
+        except redis.RedisError as exc:
+            self._warn("cache get-and-add failed, a miss and letting the database decide", exc)
+            return None, True
+        return (found.decode() if found is not None else None), bool(added)
+
+    def set_and_delete(self, key, value, *, ttl, gone):
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.set(self._ns + key, value, ex=ttl)
+            pipe.delete(self._ns + gone)
+            pipe.execute()
+        except redis.RedisError as exc:
+            self._warn("cache set-and-delete failed", exc)
 
     def hit(self, key, *, window):
         try:

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from settings import ROOT, ConfigError, Settings
 
 MIGRATION_LOCK = 728_514_001  # pg advisory lock id: instances starting together migrate one at a time
+POOL_SIZE = 20  # connections kept open; as many again may be opened for bursts (and closed after)
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -21,8 +22,8 @@ def make_engine(settings: Settings) -> Engine:
         return _sqlite_engine(settings.database_url)
     return create_engine(
         settings.database_url,
-        pool_size=20,
-        max_overflow=20,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_SIZE,
         # No ping before each checkout (a round trip per request): a connection found dead fails its request
         # with 503 and the pool is refreshed, so the next one succeeds.
         pool_timeout=10,

@@ -51,6 +51,7 @@ class Runtime:
 
     async def close(self) -> None:
         await self.bus.close()
+        await self.cache.aclose()
         if isinstance(self.quote_store, RedisQuoteStore):
             await self.quote_store.close()
         self.engine.dispose()
@@ -70,7 +71,7 @@ def start(settings: Settings) -> Runtime:
         except redis.RedisError as exc:
             raise ConfigError(f"Cannot reach Redis at {_redacted(settings.redis_url)}: {exc}") from None
         namespace = settings.redis_namespace()
-        cache: Cache = RedisCache(client, namespace)
+        cache: Cache = RedisCache(client, redis_clients.async_client(settings.redis_url), namespace)
         bus: Bus = RedisBus(settings.redis_url, namespace)
         quote_store: QuoteStore = RedisQuoteStore(settings.redis_url, namespace)
     else:

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 
 from services.cache import RedisCache
 from tests.support.private_servers import private_redis
@@ -14,9 +15,11 @@ from tests.support.private_servers import private_redis
 pytestmark = pytest.mark.timeout(60)
 
 
-def test_a_delete_that_failed_is_owed_until_redis_takes_it(caplog):
+async def test_a_delete_that_failed_is_owed_until_redis_takes_it(caplog):
     with private_redis(persistent=True) as server:
-        cache = RedisCache(redis.Redis.from_url(server.url, socket_timeout=0.3), "t:")
+        cache = RedisCache(
+            redis.Redis.from_url(server.url, socket_timeout=0.3), aioredis.Redis.from_url(server.url), "t:"
+        )
         other_instance = server.client()
         cache.set("session:abc", "user-1", ttl=3600)
         server.stop()
@@ -24,13 +27,17 @@ def test_a_delete_that_failed_is_owed_until_redis_takes_it(caplog):
             cache.delete("session:abc")  # the logout, while Redis cannot be reached
             for _ in range(3):
                 assert cache.get("session:abc") is None
+                assert await cache.aget("session:abc") is None
                 assert cache.get("session:other") is None  # a miss, with a warning the first time only
                 assert cache.hit("quota", window=60) == (0, 60)  # counters fail open
         server.start()
         assert other_instance.get("t:session:abc") == b"user-1"  # Redis came back with the stale entry...
+        assert await cache.aget("session:abc") is None  # owed: not read from Redis even though it answers
         assert cache.get("session:abc") is None
         assert other_instance.get("t:session:abc") is None  # ...and this instance's next call settled the debt
         cache.set("session:abc", "user-2", ttl=3600)  # a key written anew is no longer owed
         assert cache.get("session:abc") == "user-2"
+        assert await cache.aget("session:abc") == "user-2"
+        await cache.aclose()
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
