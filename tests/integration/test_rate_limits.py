@@ -9,13 +9,22 @@ across instances, in-process counting on the embedded default, and no 5xx when t
 import uuid
 
 import httpx
+import pytest
 
-from tests.support.databases import REDIS_URL
+from tests.support.databases import REDIS_URL, fresh_postgres
 from tests.support.factories import PASSWORD, random_email
 from tests.support.private_servers import private_redis
 from tests.support.server import running_app
 
 LIMIT = 6
+
+
+@pytest.fixture
+def postgres_url():
+    """A database, and so a Redis namespace, of each test's own: counts left by other tests on the session's
+    database (every test client calls from 127.0.0.1) would use up the small quotas here."""
+    with fresh_postgres("quota") as url:
+        yield url
 
 
 def sign_up(base_url: str, address: str) -> dict[str, str]:
