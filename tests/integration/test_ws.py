@@ -1,7 +1,6 @@
 """`/ws` as the contract describes it, against a real app process on PostgreSQL + Redis."""
 
 import asyncio
-import itertools
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -144,8 +143,10 @@ async def test_quote_batches_carry_only_the_newest_quote_of_subscribed_symbols_e
         volumes = [q["volume"] for b in batches for q in b["data"] if q["symbol"] == symbol]
         assert volumes == sorted(set(volumes)) and volumes[-1] == published  # superseded ticks were dropped
         assert len(volumes) < published / 3
-    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
-    assert min(gaps) >= 0.045, gaps
+    # At most one batch per 50 ms, judged by the rate over the whole run: a gap measured here can shrink when this
+    # client is descheduled and then reads two batches at once, which says nothing about the server's pacing.
+    span = arrivals[-1] - arrivals[0]
+    assert len(batches) <= span / 0.05 + 2, (len(batches), span)
 
 
 async def test_unsubscribing_stops_the_quotes_of_those_symbols(app, tape):
