@@ -133,7 +133,7 @@ class Connection:
     async def _guarded(self, work: Callable[..., Awaitable[None]], *args: Any) -> None:
         try:
             await work(*args)
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, WebSocketDisconnected):  # the latter: another task saw the client go first
             self._end(None)
         except Exception:
             log.exception("WebSocket connection failed")

@@ -24,8 +24,9 @@ def test_symbols_lists_the_universe(api):
     assert len({s["symbol"] for s in listed}) == len(listed)
 
 
-def feed(started, *quotes: Quote):
-    started.hub.receive(list(quotes))
+def feed(api, started, *quotes: Quote):
+    """Hand quotes to the hub on the app's event loop, where the bus would (the hub may start tasks there)."""
+    api.portal.call(started.hub.receive, list(quotes))
 
 
 def a_quote(symbol: str, last: str) -> Quote:
@@ -36,7 +37,7 @@ def a_quote(symbol: str, last: str) -> Quote:
 
 
 def test_quotes_are_exact_decimal_strings_case_insensitive(api, started):
-    feed(started, a_quote("AAPL", "187.25"), a_quote("MSFT", "401.10"))
+    feed(api, started, a_quote("AAPL", "187.25"), a_quote("MSFT", "401.10"))
     body = api.get("/api/quotes", params={"symbols": "aapl, MSFT"}).json()
     assert body["stale"] is False
     by_symbol = {q["symbol"]: q for q in body["quotes"]}
@@ -47,7 +48,7 @@ def test_quotes_are_exact_decimal_strings_case_insensitive(api, started):
 
 
 def test_quotes_without_symbols_returns_everything_known(api, started):
-    feed(started, a_quote("SPY", "600.00"))
+    feed(api, started, a_quote("SPY", "600.00"))
     quoted = {q["symbol"] for q in api.get("/api/quotes").json()["quotes"]}
     assert "SPY" in quoted
 
