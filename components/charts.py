@@ -18,7 +18,12 @@ def _options(points: Points) -> dict:
         "animation": False,
         "grid": {"left": 8, "right": 8, "top": 8, "bottom": 24, "containLabel": True},
         "tooltip": {"trigger": "axis"},
-        "xAxis": {"type": "time", "axisLine": {"show": False}, "splitLine": {"show": False}},
+        "xAxis": {
+            "type": "time",
+            "axisLine": {"show": False},
+            "splitLine": {"show": False},
+            "axisLabel": {"hideOverlap": True},
+        },
         "yAxis": {"type": "value", "scale": True, "splitLine": {"show": False}, "axisLabel": {"show": False}},
         "series": [
             {
@@ -51,7 +56,11 @@ class RangeChart:
         self.range = range_name or self.range
         for name, button in self._buttons.items():
             button.props(f"color={'primary' if name == self.range else 'grey-7'}")
+        if range_name is not None:  # a switch on a shown chart: say it is coming rather than freeze
+            self.chart.run_chart_method("showLoading", {"text": "", "color": GREEN, "maskColor": "rgba(0,0,0,0)"})
         points = await self._load(self.range)
         self.chart.options.clear()
         self.chart.options.update(_options(points))
         self.chart.update()
+        if range_name is not None:
+            self.chart.run_chart_method("hideLoading")
