@@ -23,7 +23,7 @@ class AlertsList:
     def __init__(self, user: UserPublic, *, symbol: str | None = None):
         self.user, self.symbol = user, symbol
         self.table = ui.table(columns=COLUMNS, rows=[], row_key="id").classes("w-full")
-        self.table.props('flat dense data-testid="alerts"')
+        self.table.props('flat dense data-testid="alerts" no-data-label="No alerts set."')
         self.table.add_slot("no-data", '<span class="text-gray-500">No alerts set.</span>')
         self.table.add_slot(
             "body-cell-action",

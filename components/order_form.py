@@ -198,6 +198,7 @@ class OrderForm:
                 ui.button("Edit", on_click=dialog.close).props('flat no-caps data-testid="edit-order"')
                 submit = ui.button(f"Submit {verb.lower()}", on_click=lambda: self._submit(request, dialog, submit))
                 submit.props('unelevated no-caps data-testid="submit-order"')
+        dialog.on_value_change(lambda event: event.value or dialog.delete())  # closed reviews leave no elements behind
         dialog.open()
 
     async def _submit(self, request: OrderCreate, dialog: ui.dialog, button: ui.button) -> None:

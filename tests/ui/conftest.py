@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
-from nicegui import core
+from nicegui import Client, core
 from nicegui.testing.general import nicegui_reset_globals
 from nicegui.testing.user import User
 from nicegui.testing.user_interaction import UserInteraction
@@ -48,7 +48,7 @@ async def started(tmp_path, monkeypatch) -> runtime.Runtime:
 
 
 @pytest.fixture
-async def user(started) -> AsyncIterator[User]:
+async def user(started, caplog) -> AsyncIterator[User]:
     with nicegui_reset_globals():
         os.environ["NICEGUI_USER_SIMULATION"] = "true"
         try:
@@ -58,8 +58,12 @@ async def user(started) -> AsyncIterator[User]:
                 transport = httpx.ASGITransport(core.app)
                 async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
                     yield User(client)
+                for page in list(Client.instances.values()):  # as when browsers leave: their subscriptions go too
+                    page.delete()
         finally:
             os.environ.pop("NICEGUI_USER_SIMULATION", None)
+    errors = [r.getMessage() for r in caplog.get_records("call") if r.levelname == "ERROR"]
+    assert not errors, f"the pages logged errors: {errors}"  # as NiceGUI's own fixture checks
 
 
 def by_testid(user: User, testid: str) -> UserInteraction:
