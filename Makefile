@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. The benchmarks print their figures.
-.PHONY: run test lint bench-ws bench-orders bench-ui
+.PHONY: run test lint bench-ws bench-orders bench-ui screenshots
 
 run:
 	@scripts/setup.sh app
@@ -24,3 +24,9 @@ bench-orders:
 bench-ui:
 	@scripts/setup.sh test
 	.venv/bin/python bench/ui_bench.py
+
+# The browser journeys save a screenshot of each page under test-artifacts/; the README shows the portfolio.
+screenshots:
+	@scripts/setup.sh test
+	.venv/bin/python -m pytest -q tests/e2e
+	cp test-artifacts/portfolio.png docs/screenshot.png
