@@ -5,14 +5,19 @@ bound to them update in every browser without per-page timers, and a browser rec
 the symbols it shows. Pages that derive numbers from prices (portfolio value) subscribe to `ticked`.
 """
 
+import weakref
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from nicegui import Event, app, binding
+from nicegui import Event, app, binding, ui
 
 from models.market import Quote
 from models.order import cents_text, price_text
 from models.types import utcnow
 from services import runtime
+
+if TYPE_CHECKING:
+    from components.quote_board import QuoteBoard
 
 FLUSH_SECONDS = 0.25  # four updates a second: lively, yet cheap for hundreds of browsers
 
@@ -39,8 +44,9 @@ class MarketStatus:
 
 
 status = MarketStatus()
-ticked: Event = Event()  # after each flush that changed something
+ticked: Event = Event()  # after each flush that changed something, with the symbols whose quotes changed
 _views: dict[str, QuoteView] = {}
+_boards: "weakref.WeakSet[QuoteBoard]" = weakref.WeakSet()
 
 
 def view(symbol: str) -> QuoteView:
@@ -51,6 +57,12 @@ def view(symbol: str) -> QuoteView:
         if quote is not None:
             _show(_views[symbol], quote)
     return _views[symbol]
+
+
+def follow(board: "QuoteBoard") -> None:
+    """Refresh this board at each flush, until its page goes."""
+    _boards.add(board)
+    ui.context.client.on_delete(lambda: _boards.discard(board))
 
 
 def signed(value, suffix: str = "") -> str:
@@ -68,18 +80,21 @@ def _show(target: QuoteView, quote: Quote) -> None:
 def flush(now: datetime | None = None) -> None:
     rt = runtime.current()
     latest = rt.hub.latest
-    changed = False
+    changed: set[str] = set()
     for symbol, shown in _views.items():
         quote = latest.get(symbol)
         if quote is not None and quote.timestamp != shown.timestamp:
             _show(shown, quote)
-            changed = True
+            changed.add(symbol)
     state = "stale" if rt.hub.stale else "open" if rt.clock.is_open(now or utcnow()) else "closed"
-    if state != status.state:
+    moved = state != status.state
+    if moved:
         status.state, status.label = state, LABELS[state]
-        changed = True
     if changed:
-        ticked.emit()
+        for board in list(_boards):
+            board.refresh(changed)
+    if changed or moved:
+        ticked.emit(changed)
 
 
 def start() -> None:
