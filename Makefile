@@ -25,8 +25,8 @@ bench-ui:
 	@scripts/setup.sh test
 	.venv/bin/python bench/ui_bench.py
 
-# The browser journeys save a screenshot of each page under test-artifacts/; the README shows the portfolio.
+# The browser journeys save a screenshot of each page under test-artifacts/; the README shows a stock page.
 screenshots:
 	@scripts/setup.sh test
 	.venv/bin/python -m pytest -q tests/e2e
-	cp test-artifacts/portfolio.png docs/screenshot.png
+	cp test-artifacts/stock.png docs/screenshot.png

@@ -197,7 +197,7 @@ class OrderForm:
             with ui.row().classes("w-full justify-end gap-2 mt-2"):
                 ui.button("Edit", on_click=dialog.close).props('flat no-caps data-testid="edit-order"')
                 submit = ui.button(f"Submit {verb.lower()}", on_click=lambda: self._submit(request, dialog, submit))
-                submit.props('unelevated no-caps data-testid="submit-order"')
+                submit.props('unelevated no-caps autofocus data-testid="submit-order"')  # Enter submits
         dialog.on_value_change(lambda event: event.value or dialog.delete())  # closed reviews leave no elements behind
         dialog.open()
 
