@@ -30,7 +30,7 @@ import socketio
 SOCKETIO_PATH = "/_nicegui_ws/socket.io"
 ACK_SECONDS = 3.0  # nicegui.js acknowledges every 3 s, which lets the server prune its replay history
 QUERY = re.compile(r"^\s*query: (\{.*\}),$", re.MULTILINE)  # `createApp(..., {query: {...}})` in the page
-BOARD_TESTID = "watch-rows"  # the watchlist's live rows (components/quote_board.py): [symbol, last, bid, ask, change]
+BOARD_TESTID = "watch-rows"  # the watchlist's live rows (components/quote_board.py): "symbol\tlast\tbid\t..."
 RECONNECT_DELAY = 1.0  # socket.io-client's first reconnection delay (randomised by half)
 RECOVERY_ATTEMPTS = 5
 
@@ -210,7 +210,8 @@ class Tab:
             props = element.get("props") or {}
             if props.get("data-testid") != BOARD_TESTID:
                 continue
-            for symbol, text, *_ in props.get("rows") or []:
+            for row in props.get("rows") or []:
+                symbol, text, *_ = row.split("\t")
                 key = (element_id, symbol)
                 previous = self._texts.get(key)
                 self._texts[key] = text

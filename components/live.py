@@ -1,10 +1,13 @@
 """Live market state for the pages.
 
-One app-wide timer copies the hub's latest quotes into bindable views a few times a second, so labels
-bound to them update in every browser without per-page timers, and a browser receives changes only for
-the symbols it shows. Pages that derive numbers from prices (portfolio value) subscribe to `ticked`.
+One app-wide flush copies the hub's latest quotes into bindable views (and quote boards) at most five times a
+second, so labels bound to them update in every browser without per-page timers, and a browser receives
+changes only for the symbols it shows. Pages that derive numbers from prices (portfolio value) subscribe to
+`ticked`. The flush follows the feed: news arriving after a quiet spell goes out at once, news arriving sooner
+waits for the next slot, so coalescing adds at most FLUSH_SECONDS and usually much less.
 """
 
+import asyncio
 import weakref
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -15,11 +18,13 @@ from models.market import Quote
 from models.order import cents_text, price_text
 from models.types import utcnow
 from services import runtime
+from services.quote_hub import QuoteHub
 
 if TYPE_CHECKING:
     from components.quote_board import QuoteBoard
 
-FLUSH_SECONDS = 0.25  # four updates a second: lively, yet cheap for hundreds of browsers
+FLUSH_SECONDS = 0.2  # at most five updates a second: lively, yet cheap for hundreds of browsers
+STATUS_SECONDS = 1.0  # open, closed or stale is checked on a clock too: a silent feed triggers no flush
 
 
 @binding.bindable_dataclass
@@ -47,12 +52,17 @@ status = MarketStatus()
 ticked: Event = Event()  # after each flush that changed something, with the symbols whose quotes changed
 _views: dict[str, QuoteView] = {}
 _boards: "weakref.WeakSet[QuoteBoard]" = weakref.WeakSet()
+# symbol -> its quote board row, "symbol\tlast\tbid\task\tchange %": one string is cheap to send and to check
+rows: dict[str, str] = {}
+_last_flush = float("-inf")
+_flush_due = False
 
 
 def view(symbol: str) -> QuoteView:
     """The live view of a symbol, filled from the latest quote at once."""
     if symbol not in _views:
         _views[symbol] = QuoteView()
+        rows[symbol] = "\t".join((symbol, "—", "—", "—", ""))
         quote = runtime.current().hub.latest.get(symbol)
         if quote is not None:
             _show(_views[symbol], quote)
@@ -75,6 +85,8 @@ def _show(target: QuoteView, quote: Quote) -> None:
     target.change = f"{signed(quote.change)} ({signed(quote.change_percent, '%')})"
     target.direction = "up" if quote.change > 0 else "down" if quote.change < 0 else "flat"
     target.timestamp = quote.timestamp
+    percent = signed(quote.change_percent, "%")
+    rows[quote.symbol] = "\t".join((quote.symbol, target.last, target.bid, target.ask, percent))
 
 
 def flush(now: datetime | None = None) -> None:
@@ -97,6 +109,23 @@ def flush(now: datetime | None = None) -> None:
         ticked.emit(changed)
 
 
-def start() -> None:
-    """Begin flushing (once per process, at start-up)."""
-    app.timer(FLUSH_SECONDS, flush)
+def _quotes_arrived(_quotes) -> None:
+    """Flush now if the last flush is FLUSH_SECONDS old, else once it is; one flush serves all news until then."""
+    global _flush_due
+    if _flush_due:
+        return
+    _flush_due = True
+    loop = asyncio.get_running_loop()
+    loop.call_later(max(0.0, _last_flush + FLUSH_SECONDS - loop.time()), _timed_flush)
+
+
+def _timed_flush() -> None:
+    global _flush_due, _last_flush
+    _flush_due, _last_flush = False, asyncio.get_running_loop().time()
+    flush()
+
+
+def start(hub: QuoteHub) -> None:
+    """Begin flushing (once per process, at start-up): after the hub's news, and on a clock for the status."""
+    hub.add_listener(_quotes_arrived)
+    app.timer(STATUS_SECONDS, flush)

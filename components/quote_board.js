@@ -3,8 +3,8 @@
 export default {
   template: `
     <div class="w-full">
-      <div v-if="!rows.length" class="text-gray-500 text-sm">{{ empty }}</div>
-      <div v-for="row in rows" :key="row[0]" class="w-full flex items-center no-wrap py-1 gap-2"
+      <div v-if="!parsed.length" class="text-gray-500 text-sm">{{ empty }}</div>
+      <div v-for="row in parsed" :key="row[0]" class="w-full flex items-center no-wrap py-1 gap-2"
            :data-testid="'watch-' + row[0]">
         <div class="flex flex-col flex-1 min-w-0">
           <a :href="'/stock/' + row[0]" class="font-semibold no-underline" style="color: inherit">{{ row[0] }}</a>
@@ -19,8 +19,13 @@ export default {
       </div>
     </div>`,
   props: {
-    rows: Array, // [symbol, last, bid, ask, change %]
+    rows: Array, // one string per symbol: "symbol\tlast\tbid\task\tchange %"
     empty: String,
+  },
+  computed: {
+    parsed() {
+      return this.rows.map((row) => row.split("\t"));
+    },
   },
   methods: {
     sign(text) {

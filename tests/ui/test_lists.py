@@ -34,7 +34,7 @@ def empty_says(user, testid: str) -> str:
 def watched(user) -> dict[str, list[str]]:
     """The watchlist's rows by symbol: [symbol, last, bid, ask, change %]."""
     (board,) = by_testid(user, "watch-rows").elements
-    return {row[0]: row for row in board.props["rows"]}
+    return {fields[0]: fields for fields in (row.split("\t") for row in board.props["rows"])}
 
 
 async def unwatch(user, symbol: str) -> None:
