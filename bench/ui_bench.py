@@ -134,8 +134,20 @@ async def prepare_user(http: httpx.AsyncClient, watched: list[str]) -> str:
     return token
 
 
+async def wait_for_quotes(http: httpx.AsyncClient, listed: list[str], timeout: float = 60.0) -> None:
+    """Until the fresh app's feed has quoted every symbol: a market buy before that fails with NO_QUOTE."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        quoted = {q["symbol"] for q in expect(await http.get("/api/quotes"), 200).json()["quotes"]}
+        if quoted.issuperset(listed):
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"the feed quoted only some symbols within {timeout:.0f} s")
+
+
 async def prepare_users(http: httpx.AsyncClient, count: int, symbols: int, seed: int) -> list[str]:
     listed = [x["symbol"] for x in expect(await http.get("/api/symbols"), 200).json()["symbols"]]
+    await wait_for_quotes(http, listed)
     rng = random.Random(seed)
     watchlists = [rng.sample(listed, min(symbols, len(listed))) for _ in range(count)]
     gate = asyncio.Semaphore(SETUP_CONCURRENCY)

@@ -114,15 +114,15 @@ async def test_watchlist_follows_prices_and_an_alert_fires(page, app_url):
     watchlist = page.get_by_test_id("watchlist")
     await expect(watchlist.get_by_test_id("watch-AAPL")).to_be_visible()  # new users start with popular symbols
     await page.get_by_test_id("watch-add").click()
-    await page.keyboard.type("KO")
-    await page.get_by_role("option", name=re.compile(r"^KO ·")).click()
-    ko_last = watchlist.get_by_test_id("watch-last-KO")
-    await expect(ko_last).to_have_text(re.compile(r"^\d+\.\d{2}$"))
-    before = await ko_last.text_content()
-    await expect(ko_last).not_to_have_text(before, timeout=30_000)  # the price moves on the page by itself
+    await page.keyboard.type("NOW")
+    await page.get_by_role("option", name=re.compile(r"^NOW ·")).click()
+    now_last = watchlist.get_by_test_id("watch-last-NOW")
+    await expect(now_last).to_have_text(re.compile(r"^\d+\.\d{2}$"))
+    before = await now_last.text_content()
+    await expect(now_last).not_to_have_text(before, timeout=30_000)  # the price moves on the page by itself
     await page.screenshot(path=screenshot_path("portfolio-watchlist"))
-    await watchlist.get_by_test_id("unwatch-KO").click()
-    await expect(watchlist.get_by_test_id("watch-KO")).to_have_count(0)
+    await watchlist.get_by_test_id("unwatch-NOW").click()
+    await expect(watchlist.get_by_test_id("watch-NOW")).to_have_count(0)
 
     await page.goto(f"{app_url}/stock/AAPL")
     await page.get_by_test_id("alert-price").fill("1.00")  # far below the market: fires at once
