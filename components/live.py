@@ -90,23 +90,29 @@ def _show(target: QuoteView, quote: Quote) -> None:
 
 
 def flush(now: datetime | None = None) -> None:
-    rt = runtime.current()
-    latest = rt.hub.latest
+    latest = runtime.current().hub.latest
     changed: set[str] = set()
     for symbol, shown in _views.items():
         quote = latest.get(symbol)
         if quote is not None and quote.timestamp != shown.timestamp:
             _show(shown, quote)
             changed.add(symbol)
-    state = "stale" if rt.hub.stale else "open" if rt.clock.is_open(now or utcnow()) else "closed"
-    moved = state != status.state
-    if moved:
-        status.state, status.label = state, LABELS[state]
+    moved = check_status(now)
     if changed:
         for board in list(_boards):
             board.refresh(changed)
     if changed or moved:
         ticked.emit(changed)
+
+
+def check_status(now: datetime | None = None) -> bool:
+    """Market open, closed, or quotes stale; True when that changed."""
+    rt = runtime.current()
+    state = "stale" if rt.hub.stale else "open" if rt.clock.is_open(now or utcnow()) else "closed"
+    if state == status.state:
+        return False
+    status.state, status.label = state, LABELS[state]
+    return True
 
 
 def _quotes_arrived(_quotes) -> None:
@@ -128,4 +134,4 @@ def _timed_flush() -> None:
 def start(hub: QuoteHub) -> None:
     """Begin flushing (once per process, at start-up): after the hub's news, and on a clock for the status."""
     hub.add_listener(_quotes_arrived)
-    app.timer(STATUS_SECONDS, flush)
+    app.timer(STATUS_SECONDS, lambda: check_status() and ticked.emit(set()))  # quotes only flush after news
