@@ -3,8 +3,9 @@
 One app-wide flush copies the hub's latest quotes into bindable views (and quote boards) at most five times a
 second, so labels bound to them update in every browser without per-page timers, and a browser receives
 changes only for the symbols it shows. Pages that derive numbers from prices (portfolio value) subscribe to
-`ticked`. The flush follows the feed: news arriving after a quiet spell goes out at once, news arriving sooner
-waits for the next slot, so coalescing adds at most FLUSH_SECONDS and usually much less.
+`ticked`. The flush follows the feed: news arriving FLUSH_SECONDS after the last flush goes out at once; news
+arriving sooner waits for the next news (a feed ticking every 100 ms then flushes at every other tick, so
+coalescing adds 0 or 100 ms), or for a fallback timer when the feed falls silent.
 """
 
 import asyncio
@@ -55,7 +56,8 @@ _boards: "weakref.WeakSet[QuoteBoard]" = weakref.WeakSet()
 # symbol -> its quote board row, "symbol\tlast\tbid\task\tchange %": one string is cheap to send and to check
 rows: dict[str, str] = {}
 _last_flush = float("-inf")
-_flush_due = False
+_flush_soon = False  # a flush is queued on the loop
+_fallback: asyncio.TimerHandle | None = None  # flushes held-back news if no more news comes
 
 
 def view(symbol: str) -> QuoteView:
@@ -116,18 +118,24 @@ def check_status(now: datetime | None = None) -> bool:
 
 
 def _quotes_arrived(_quotes) -> None:
-    """Flush now if the last flush is FLUSH_SECONDS old, else once it is; one flush serves all news until then."""
-    global _flush_due
-    if _flush_due:
-        return
-    _flush_due = True
+    """Flush soon if the last flush is FLUSH_SECONDS old (less a little for the feed's jitter), else hold the news
+    for the next news or, at the latest, the fallback timer."""
+    global _flush_soon, _fallback
     loop = asyncio.get_running_loop()
-    loop.call_later(max(0.0, _last_flush + FLUSH_SECONDS - loop.time()), _timed_flush)
+    waited = loop.time() - _last_flush
+    if waited >= FLUSH_SECONDS * 0.9:
+        if not _flush_soon:
+            _flush_soon = True
+            loop.call_soon(_feed_flush)  # after the hub's other listeners (the engines)
+    elif _fallback is None:
+        _fallback = loop.call_later(FLUSH_SECONDS * 1.5 - waited, _feed_flush)
 
 
-def _timed_flush() -> None:
-    global _flush_due, _last_flush
-    _flush_due, _last_flush = False, asyncio.get_running_loop().time()
+def _feed_flush() -> None:
+    global _flush_soon, _fallback, _last_flush
+    if _fallback is not None:
+        _fallback.cancel()
+    _flush_soon, _fallback, _last_flush = False, None, asyncio.get_running_loop().time()
     flush()
 
 
