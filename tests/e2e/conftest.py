@@ -29,9 +29,10 @@ expect.set_options(timeout=15_000)
 def app_url(tmp_path_factory) -> Iterator[str]:
     # A database of its own: this app runs the market feed, whose quotes must not reach other tests.
     log = tmp_path_factory.mktemp("e2e") / "app.log"
-    with fresh_postgres("e2e") as database, running_app(
-        log, DATABASE_URL=database, REDIS_URL=REDIS_URL, MARKET_FEED="simulator"
-    ) as url:
+    with (
+        fresh_postgres("e2e") as database,
+        running_app(log, DATABASE_URL=database, REDIS_URL=REDIS_URL, MARKET_FEED="simulator") as url,
+    ):
         yield url
 
 
