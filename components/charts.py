@@ -12,10 +12,19 @@ Points = list[tuple[str, Decimal]]  # (ISO time, value), oldest first
 Candles = list[tuple[str, Decimal, Decimal, Decimal, Decimal]]  # (ISO time, open, close, low, high), oldest first
 
 
+EMPTY_TITLE = {  # a fresh market has no history yet: say so rather than draw a blank
+    "text": "No prices for this range yet",
+    "left": "center",
+    "top": "middle",
+    "textStyle": {"color": "#9ca3af", "fontSize": 14, "fontWeight": "normal"},
+}
+
+
 def _options(points: Points) -> dict:
     rising = len(points) < 2 or points[-1][1] >= points[0][1]
     colour = GREEN if rising else RED
     return {
+        "title": EMPTY_TITLE if not points else {"show": False},
         "animation": False,
         "grid": {"left": 8, "right": 8, "top": 8, "bottom": 24, "containLabel": True},
         "tooltip": {"trigger": "axis"},

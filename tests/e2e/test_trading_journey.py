@@ -38,6 +38,7 @@ async def test_find_buy_watch_rest_cancel_theme_logout(page, app_url):
 
     await page.get_by_test_id("amount").fill("2")
     await expect(page.get_by_test_id("estimate")).to_contain_text("Estimated cost")
+    await page.wait_for_timeout(500)  # the field's label floats up in a 0.36 s transition
     await page.screenshot(path=screenshot_path("stock"))
     await page.get_by_test_id("review").click()
     await page.get_by_test_id("submit-order").click()
