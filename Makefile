@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. The benchmarks print their figures.
-.PHONY: run test test-scaleout test-faults lint bench-ws bench-orders bench-ui
+.PHONY: run test test-scaleout test-faults lint bench-ws bench-orders bench-ui screenshots
 
 run:
 	@scripts/setup.sh app
@@ -34,3 +34,9 @@ bench-orders:
 bench-ui:
 	@scripts/setup.sh test
 	.venv/bin/python bench/ui_bench.py
+
+# The browser journeys save a screenshot of each page under test-artifacts/; the README shows a stock page.
+screenshots:
+	@scripts/setup.sh test
+	.venv/bin/python -m pytest -q tests/e2e
+	cp test-artifacts/stock.png docs/screenshot.png

@@ -70,7 +70,7 @@ def _mount_ui(app: FastAPI, rt: Runtime) -> None:
     Storage.redis_url = rt.settings.redis_url
     Storage.redis_key_prefix = rt.settings.redis_namespace() + "nicegui:"
     nicegui_app.add_middleware(RequireLogin)
-    live.start()
+    live.start(rt.hub)
     ui.run_with(
         app,
         title="Sherwood",

@@ -6,8 +6,8 @@ Each session count gets a fresh app process (embedded: SQLite in a temp dir, in-
 default rate, no order rate limit) and as many users, each with a watchlist of `--symbols` symbols and one small
 position. The sessions are SIMULATED browsers (bench/ui_client.py): no JavaScript runs; each tab loads the page over
 HTTP with a session cookie and connects to NiceGUI's socket.io endpoint as nicegui.js does, and counts the `update`
-messages. Latency is publish-to-update: from the feed's timestamp of the quote whose price a watchlist label
-shows (learnt by polling /api/quotes, bench/ui_tap.py) to the arrival of the label's new text at the tab.
+messages. Latency is publish-to-update: from the feed's timestamp of the quote whose price a watchlist row
+shows (learnt by polling /api/quotes, bench/ui_tap.py) to the arrival of the row's new text at the tab.
 Server CPU (% of one core) and RSS come from /proc/<pid>; per-session memory is (RSS busy - RSS idle) / sessions.
 The machine is shared: CPU used by other processes during each window is reported, and rounds wait (bounded) for
 the rest of the machine to be quiet before measuring.
@@ -47,7 +47,7 @@ OPEN_ATTEMPTS = 3  # a page that failed (500 after NiceGUI's 3 s response timeou
 SETTLE_SECONDS = 3.0  # after start-up and after connecting, before measuring
 CONNECT_TIMEOUT = 15.0
 QUIET_PERCENT = 15.0  # other processes' CPU (% of one core) below which the machine counts as quiet
-QUIET_WAIT = 180.0  # longest wait for quiet before measuring anyway
+QUIET_WAIT = 60.0  # longest wait for quiet before measuring anyway (the verdict says when it was contended)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 TARGET_P95_MS, TARGET_KB_PER_SESSION, TARGET_SESSIONS = 250, 1024, 200
 
@@ -134,8 +134,20 @@ async def prepare_user(http: httpx.AsyncClient, watched: list[str]) -> str:
     return token
 
 
+async def wait_for_quotes(http: httpx.AsyncClient, listed: list[str], timeout: float = 60.0) -> None:
+    """Until the fresh app's feed has quoted every symbol: a market buy before that fails with NO_QUOTE."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        quoted = {q["symbol"] for q in expect(await http.get("/api/quotes"), 200).json()["quotes"]}
+        if quoted.issuperset(listed):
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"the feed quoted only some symbols within {timeout:.0f} s")
+
+
 async def prepare_users(http: httpx.AsyncClient, count: int, symbols: int, seed: int) -> list[str]:
     listed = [x["symbol"] for x in expect(await http.get("/api/symbols"), 200).json()["symbols"]]
+    await wait_for_quotes(http, listed)
     rng = random.Random(seed)
     watchlists = [rng.sample(listed, min(symbols, len(listed))) for _ in range(count)]
     gate = asyncio.Semaphore(SETUP_CONCURRENCY)

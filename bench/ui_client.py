@@ -6,7 +6,7 @@ that session's user-storage file with the bearer token before its first request 
 It then loads the page over HTTP and connects to NiceGUI's socket.io endpoint with the query nicegui.js sends,
 acknowledging messages every 3 s like nicegui.js. When the connection drops it does what nicegui.js does: reconnect
 with the same client id (the server resumes the page if it still holds it) or else reload the page.
-It counts `update` messages and notes each change of a watchlist price label, for the latency measurement.
+It counts `update` messages and notes each change of a last price in the watchlist, for the latency measurement.
 """
 
 import ast
@@ -30,7 +30,7 @@ import socketio
 SOCKETIO_PATH = "/_nicegui_ws/socket.io"
 ACK_SECONDS = 3.0  # nicegui.js acknowledges every 3 s, which lets the server prune its replay history
 QUERY = re.compile(r"^\s*query: (\{.*\}),$", re.MULTILINE)  # `createApp(..., {query: {...}})` in the page
-PRICE_TESTID = "watch-last-"  # the watchlist's last-price label of a symbol
+BOARD_TESTID = "watch-rows"  # the watchlist's live rows (components/quote_board.py): "symbol\tlast\tbid\t..."
 RECONNECT_DELAY = 1.0  # socket.io-client's first reconnection delay (randomised by half)
 RECOVERY_ATTEMPTS = 5
 
@@ -75,7 +75,7 @@ class Tab:
         self._client_id = ""
         self._next_message_id = 0
         self._tab_id = str(uuid.uuid4())  # sessionStorage's: it survives reconnects and reloads
-        self._texts: dict[str, str] = {}  # element id -> last price text seen
+        self._texts: dict[tuple[str, str], str] = {}  # (element id, symbol) -> last price text seen
         self._tasks: set[asyncio.Task] = set()  # acknowledging and recovering
         self._refused = ""  # the server's last connect_error message
         self._closing = False
@@ -207,11 +207,14 @@ class Tab:
         for element_id, element in elements.items():
             if not isinstance(element, dict):
                 continue  # `_id`, or a deleted element (None)
-            testid = (element.get("props") or {}).get("data-testid", "")
-            if not testid.startswith(PRICE_TESTID):
+            props = element.get("props") or {}
+            if props.get("data-testid") != BOARD_TESTID:
                 continue
-            text, previous = element.get("text", ""), self._texts.get(element_id)
-            self._texts[element_id] = text
-            # Only real changes after the page has shown a first price: those are what a quote caused.
-            if self.recording and previous is not None and text != previous:
-                self.price_changes.append(PriceChange(testid.removeprefix(PRICE_TESTID), text, received_ms))
+            for row in props.get("rows") or []:
+                symbol, text, *_ = row.split("\t")
+                key = (element_id, symbol)
+                previous = self._texts.get(key)
+                self._texts[key] = text
+                # Only real changes after the page has shown a first price: those are what a quote caused.
+                if self.recording and previous is not None and text != previous:
+                    self.price_changes.append(PriceChange(symbol, text, received_ms))

@@ -23,7 +23,7 @@ class AlertsList:
     def __init__(self, user: UserPublic, *, symbol: str | None = None):
         self.user, self.symbol = user, symbol
         self.table = ui.table(columns=COLUMNS, rows=[], row_key="id").classes("w-full")
-        self.table.props('flat dense data-testid="alerts"')
+        self.table.props('flat dense data-testid="alerts" no-data-label="No alerts set."')
         self.table.add_slot("no-data", '<span class="text-gray-500">No alerts set.</span>')
         self.table.add_slot(
             "body-cell-action",
@@ -77,7 +77,7 @@ class AlertForm:
             ui.button("Create alert", on_click=self._create).props('unelevated no-caps data-testid="create-alert"')
 
     async def _create(self) -> None:
-        self.price.props(remove="error error-message")
+        self.price.error = None
         try:
             request = AlertCreate(
                 symbol=self.symbol.value or "", condition=self.condition.value, price=(self.price.value or "").strip()
@@ -88,10 +88,10 @@ class AlertForm:
             message = (
                 "Enter a price above zero, in cents (4 places below $1)." if field == "price" else "Pick a symbol."
             )
-            self.price.props(f'error error-message="{message}"')
+            self.price.error = message
             return
         except DomainError as exc:
-            self.price.props(f'error error-message="{exc.message}"')
+            self.price.error = exc.message
             return
         ui.notify(f"Alert set: {request.symbol} {request.condition} {money(request.price)}", type="positive")
         self.price.value = ""

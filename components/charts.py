@@ -1,4 +1,4 @@
-"""Price and equity charts: one line, green when the range ends up and red when it ends down."""
+"""Price and equity charts: a line, green when the range ends up and red when it ends down, or candles."""
 
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -9,16 +9,32 @@ from components.theme import GREEN, RED
 
 RANGES = ("1D", "1W", "1M", "3M", "1Y", "ALL")
 Points = list[tuple[str, Decimal]]  # (ISO time, value), oldest first
+Candles = list[tuple[str, Decimal, Decimal, Decimal, Decimal]]  # (ISO time, open, close, low, high), oldest first
+
+
+EMPTY_TITLE = {  # a fresh market has no history yet: say so rather than draw a blank
+    "text": "No prices for this range yet",
+    "left": "center",
+    "top": "middle",
+    "textStyle": {"color": "#9ca3af", "fontSize": 14, "fontWeight": "normal"},
+}
 
 
 def _options(points: Points) -> dict:
     rising = len(points) < 2 or points[-1][1] >= points[0][1]
     colour = GREEN if rising else RED
     return {
+        "title": EMPTY_TITLE if not points else {"show": False},
         "animation": False,
         "grid": {"left": 8, "right": 8, "top": 8, "bottom": 24, "containLabel": True},
         "tooltip": {"trigger": "axis"},
-        "xAxis": {"type": "time", "axisLine": {"show": False}, "splitLine": {"show": False}},
+        "xAxis": {
+            "type": "time",
+            "axisLine": {"show": False},
+            "splitLine": {"show": False},
+            "axisLabel": {"hideOverlap": True},
+            "minInterval": 60_000,  # a young account's few seconds of history get minute ticks, not milliseconds
+        },
         "yAxis": {"type": "value", "scale": True, "splitLine": {"show": False}, "axisLabel": {"show": False}},
         "series": [
             {
@@ -32,26 +48,57 @@ def _options(points: Points) -> dict:
     }
 
 
-class RangeChart:
-    """A chart with range buttons; `load(range)` fetches the points of a range."""
+def _candle_options(candles: Candles) -> dict:
+    options = _options([(t, close) for t, _, close, _, _ in candles])
+    options["series"] = [
+        {
+            "type": "candlestick",
+            "itemStyle": {"color": GREEN, "color0": RED, "borderColor": GREEN, "borderColor0": RED},
+            "data": [[t, *(float(v) for v in ocl)] for t, *ocl in candles],
+        }
+    ]
+    return options
 
-    def __init__(self, load: Callable[[str], Awaitable[Points]], *, initial: str = "1D", testid: str = "chart"):
-        self._load = load
+
+class RangeChart:
+    """A chart with range buttons; `load(range)` fetches the points of a range, `candles(range)` its candles."""
+
+    def __init__(
+        self,
+        load: Callable[[str], Awaitable[Points]],
+        *,
+        candles: Callable[[str], Awaitable[Candles]] | None = None,
+        initial: str = "1D",
+        testid: str = "chart",
+    ):
+        self._load, self._candles = load, candles
         self.range = initial
         self.chart = ui.echart(_options([])).classes("w-full h-64").props(f'data-testid="{testid}"')
-        with ui.row().classes("gap-1"):
+        with ui.row().classes("gap-1 items-center w-full"):
             self._buttons = {
                 name: ui.button(name, on_click=lambda name=name: self.show(name)).props(
                     f'flat dense no-caps data-testid="range-{name}"'
                 )
                 for name in RANGES
             }
+            if candles is not None:
+                ui.space()
+                self.style = ui.toggle({"line": "Line", "candles": "Candles"}, value="line")
+                self.style.props('dense flat no-caps data-testid="chart-style"')
+                self.style.on_value_change(lambda: self.show(self.range))
 
     async def show(self, range_name: str | None = None) -> None:
         self.range = range_name or self.range
         for name, button in self._buttons.items():
             button.props(f"color={'primary' if name == self.range else 'grey-7'}")
-        points = await self._load(self.range)
+        if range_name is not None:  # a switch on a shown chart: say it is coming rather than freeze
+            self.chart.run_chart_method("showLoading", {"text": "", "color": GREEN, "maskColor": "rgba(0,0,0,0)"})
+        if self._candles is not None and self.style.value == "candles":
+            options = _candle_options(await self._candles(self.range))
+        else:
+            options = _options(await self._load(self.range))
         self.chart.options.clear()
-        self.chart.options.update(_options(points))
+        self.chart.options.update(options)
         self.chart.update()
+        if range_name is not None:
+            self.chart.run_chart_method("hideLoading")

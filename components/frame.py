@@ -19,7 +19,7 @@ def _search() -> None:
     search = ui.select(options, with_input=True, label="Search stocks").props(
         'dense outlined clearable data-testid="search" input-debounce=0 behavior=menu'
     )
-    search.classes("w-56 sm:w-72")
+    search.classes("w-40 sm:w-72")
     search.on_value_change(lambda e: e.value and ui.navigate.to(f"/stock/{e.value}"))
 
 
@@ -33,7 +33,8 @@ def _market_status() -> None:
             ui.icon(icon).classes(f"text-[10px] {colour}").bind_visibility_from(
                 live.status, "state", backward=lambda current, state=state: current == state
             )
-        ui.label().bind_text_from(live.status, "label")
+        ui.label().classes("gt-xs").bind_text_from(live.status, "label")  # a phone shows the dot
+        ui.tooltip().bind_text_from(live.status, "label")
 
 
 def _mark_stale_numbers() -> None:
@@ -92,9 +93,12 @@ def frame(title: str, user: UserPublic) -> Iterator[BrowserListener]:
         _search()
         _market_status()
         _theme_toggle()
-        ui.label(user.display_name).classes("text-gray-500 hidden sm:block").props('data-testid="user-name"')
+        ui.label(user.display_name).classes("text-gray-500 gt-xs").props('data-testid="user-name"')
         _account_menu(user)
-        ui.button("Log out", on_click=lambda: ui.navigate.to("/logout")).props("flat no-caps color=grey-8")
+        log_out = ui.button(icon="logout", on_click=lambda: ui.navigate.to("/logout"))
+        log_out.props('flat dense no-caps color=grey-8 aria-label="Log out" data-testid="logout"')
+        with log_out:
+            ui.label("Log out").classes("gt-xs ml-1")  # a phone shows the icon
     _mark_stale_numbers()
     listener = user_events.follow(user, app.storage.user["token"])
     with ui.column().classes("w-full max-w-6xl mx-auto p-4 sm:p-6 gap-6"):

@@ -18,7 +18,7 @@ def signed_money(value: Decimal | str) -> str:
 
 def percent(value: Decimal | str) -> str:
     amount = Decimal(value).quantize(Decimal("0.01")) + 0  # + 0 turns -0.00 into 0.00
-    return f"{'+' if amount >= 0 else ''}{amount}%"
+    return f"{'+' if amount > 0 else ''}{amount}%"  # no sign on a change too small to show
 
 
 def direction(value: Decimal | str) -> str:

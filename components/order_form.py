@@ -123,12 +123,15 @@ class OrderForm:
         return f"{numbers.decimal_text(self.available)} shares available to sell"
 
     def _show_error(self, field: str, message: str) -> None:
+        """The sentence goes under the input it is about; anything else under the form."""
         inputs = {"quantity": self.amount, "limitPrice": self.limit, "stopPrice": self.stop}
         for name, element in inputs.items():
-            element.props(remove="error error-message")
-            if name == field:
-                element.props(f'error error-message="{message}"')
+            element.error = message if name == field else None
         self.error.text = "" if field in inputs else message
+
+    def _estimate(self, request: OrderCreate) -> Decimal | None:
+        price = self._price()
+        return (request.quantity * price).quantize(Decimal("0.01")) if price else None
 
     # -- submitting ----------------------------------------------------------------------------------------
 
@@ -159,6 +162,14 @@ class OrderForm:
         if request.side == "sell" and request.quantity > self.available:
             self._show_error("quantity", f"You have {numbers.decimal_text(self.available)} shares available to sell.")
             return None
+        cost = self._estimate(request)
+        if request.side == "buy" and cost is not None and cost > self.buying_power:
+            self._show_error(
+                "quantity",
+                f"Not enough buying power: this costs about {numbers.money(cost)}, "
+                f"you have {numbers.money(self.buying_power)}.",
+            )
+            return None
         self._show_error("", "")
         return request
 
@@ -166,21 +177,28 @@ class OrderForm:
         request = self._request()
         if request is None:
             return
-        price = self._price()
-        with ui.dialog() as dialog, ui.card().classes("sw-card p-6 gap-3 min-w-72"):
+        total = self._estimate(request)
+        with ui.dialog() as dialog, ui.card().classes("sw-card p-6 gap-2 min-w-72") as review:
+            review.props('data-testid="review-dialog"')
             verb = "Buy" if request.side == "buy" else "Sell"
             ui.label(f"{verb} {numbers.decimal_text(request.quantity)} {self.symbol}").classes("text-xl font-semibold")
-            ui.label(f"{TYPES[request.order_type]} order").classes("text-gray-500")
-            if request.limit_price:
-                ui.label(f"Limit {numbers.money(request.limit_price)}")
+            expires = "good for day" if request.time_in_force == "day" else "good till canceled"
+            ui.label(f"{TYPES[request.order_type]} order, {expires}").classes("text-gray-500")
             if request.stop_price:
-                ui.label(f"Stop {numbers.money(request.stop_price)}")
-            if price:
-                ui.label(f"Estimated {numbers.money((request.quantity * price).quantize(Decimal('0.01')))}")
+                ui.label(f"Stop {numbers.money(request.stop_price)}").classes("sw-num")
+            if request.limit_price:
+                ui.label(f"Limit {numbers.money(request.limit_price)}").classes("sw-num")
+            if total is not None:
+                what = "cost" if request.side == "buy" else "proceeds"
+                ui.label(f"Estimated {what} {numbers.money(total)}").classes("sw-num font-medium")
+                if request.side == "buy":
+                    left = numbers.money(self.buying_power - total)
+                    ui.label(f"Buying power left {left}").classes("sw-num text-gray-500")
             with ui.row().classes("w-full justify-end gap-2 mt-2"):
-                ui.button("Edit", on_click=dialog.close).props("flat no-caps")
+                ui.button("Edit", on_click=dialog.close).props('flat no-caps data-testid="edit-order"')
                 submit = ui.button(f"Submit {verb.lower()}", on_click=lambda: self._submit(request, dialog, submit))
-                submit.props('unelevated no-caps data-testid="submit-order"')
+                submit.props('unelevated no-caps autofocus data-testid="submit-order"')  # Enter submits
+        dialog.on_value_change(lambda event: event.value or dialog.delete())  # closed reviews leave no elements behind
         dialog.open()
 
     async def _submit(self, request: OrderCreate, dialog: ui.dialog, button: ui.button) -> None:

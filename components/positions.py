@@ -34,9 +34,13 @@ class BookView:
         self.book = await call(portfolio.load, self.user.id)
         self.render()
 
-    def render(self) -> None:
-        if self.book is not None:
-            self.show(portfolio.appraise(self.book, runtime.current().hub.latest))
+    def render(self, changed: set[str] | None = None) -> None:
+        """Appraise the book again; at a tick, only if a price it holds has changed."""
+        if self.book is None:
+            return
+        if changed is not None and not any(p.symbol in changed for p in self.book.positions):
+            return
+        self.show(portfolio.appraise(self.book, runtime.current().hub.latest))
 
     def show(self, state: portfolio.Portfolio) -> None:
         raise NotImplementedError

@@ -28,7 +28,7 @@ body { font-family: -apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helve
 
 # Prices flash green or red when they change, and signed changes take their colour, in the browser:
 # the server only sends the new text.
-FLASH_SCRIPT = """
+FLASH_SCRIPT = r"""
 const paintSign = (el) => {
   const text = el.textContent.trim();
   el.classList.toggle('sw-down', text.startsWith('-'));

@@ -18,9 +18,9 @@ from services import portfolio, runtime
 POPULAR = ("AAPL", "NVDA", "TSLA", "MSFT", "SPY", "AMZN")
 
 
-def _first_trade_invitation() -> ui.card:
+def _first_trade_invitation() -> None:
     """What a new account sees instead of empty tables: a way to its first trade."""
-    with ui.card().classes("sw-card w-full p-6 gap-3").props('data-testid="empty-state"') as card:
+    with ui.card().classes("sw-card w-full p-6 gap-3").props('data-testid="empty-state"'):
         ui.label("Make your first trade").classes("text-xl font-semibold")
         ui.label("Pick a stock to see its chart and buy it with your paper money.").classes("text-gray-500")
         with ui.row().classes("gap-2"):
@@ -30,7 +30,6 @@ def _first_trade_invitation() -> ui.card:
                 with link, ui.card().classes("sw-card px-4 py-2 gap-0 cursor-pointer"):
                     ui.label(symbol).classes("font-semibold")
                     ui.label().classes("sw-num text-sm").bind_text_from(quote, "last")
-    return card
 
 
 @ui.page("/")
@@ -52,7 +51,7 @@ async def home_page(request: Request):
 
         chart = RangeChart(equity_points, testid="equity-chart")
         live_book.cards()
-        invitation = _first_trade_invitation()
+        invitation = ui.column().classes("w-full")  # filled only for an account with nothing yet: its prices cost
         ui.label("Positions").classes("text-xl font-semibold")
         live_book.table()
         ui.label("Open orders").classes("text-xl font-semibold")
@@ -64,7 +63,11 @@ async def home_page(request: Request):
         await live_book.reload()
         await open_orders.refresh()
         await fills.refresh()
-        invitation.visible = not (live_book.book.positions or open_orders.table.rows or fills.table.rows)
+        new_account = not (live_book.book.positions or open_orders.table.rows or fills.table.rows)
+        if new_account and not invitation.default_slot.children:
+            with invitation:
+                _first_trade_invitation()
+        invitation.visible = new_account
 
     events.on_order.append(lambda _order: background_tasks.create(reload()))
     await reload()

@@ -97,28 +97,42 @@ async def signup_page(request: Request, redirect_to: str = "/"):
         password = _field("Password (8 characters or more)", "password", "new-password", password=True)
 
         async def sign_up() -> None:
-            _check_signup(email.value or "", password.value or "")
-            await call(
-                auth.register,
-                email=email.value,
-                password=password.value,
-                display_name=name.value,
-                starting_cash=starting_cash,
-            )
+            email.error = _email_problem(email.value or "")
+            password.error = _password_problem(password.value or "")
+            if email.error or password.error:
+                return
+            try:
+                await call(
+                    auth.register,
+                    email=email.value,
+                    password=password.value,
+                    display_name=name.value,
+                    starting_cash=starting_cash,
+                )
+            except DomainError as exc:
+                if exc.code != "EMAIL_TAKEN":
+                    raise
+                email.error = exc.message
+                return
             await _open_session(email.value, password.value, _address(request), redirect_to)
 
         _submit("Sign up", sign_up, password)
         _switch("Already have an account?", "Log in", f"/login?redirect_to={redirect_to}")
 
 
-def _check_signup(email: str, password: str) -> None:
-    """The same rules as the API's, checked before a round trip to say what is wrong next to the form."""
+# The API's rules, checked before a round trip so that each sentence shows under its own field.
+
+
+def _email_problem(email: str) -> str | None:
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError:
-        raise DomainError("VALIDATION_ERROR", "Enter a valid email address.") from None
-    if len(password) < 8:
-        raise DomainError("VALIDATION_ERROR", "Choose a password of at least 8 characters.")
+        return "Enter a valid email address."
+    return None
+
+
+def _password_problem(password: str) -> str | None:
+    return None if len(password) >= 8 else "Choose a password of at least 8 characters."
 
 
 @ui.page("/logout")

@@ -13,7 +13,7 @@ from services import auth, runtime
 from services.db import session_scope
 from services.errors import DomainError
 
-PUBLIC_PATHS = {"/login", "/signup", "/logout"}
+PUBLIC_PATHS = {"/login", "/signup", "/logout", "/favicon.ico"}  # the icon shows on the login page too
 
 
 async def call(fn, *args, **kwargs):

@@ -6,7 +6,7 @@ from nicegui import background_tasks, ui
 
 from components import live
 from components.alerts_panel import AlertForm, AlertsList
-from components.charts import Points, RangeChart
+from components.charts import Candles, Points, RangeChart
 from components.frame import frame
 from components.numbers import decimal_text, direction, money, percent, signed_money
 from components.order_form import OrderForm
@@ -89,13 +89,16 @@ async def stock_page(request: Request, symbol: str):
         with ui.column().classes("flex-1 min-w-0 gap-4 w-full"):
             _quote_header(listing.symbol, listing.name)
 
-            async def price_points(range_name: str) -> Points:
-                candles = await call(
+            async def price_candles(range_name: str) -> Candles:
+                found = await call(
                     market_history.history, listing.symbol, range_name, clock=runtime.current().clock, now=utcnow()
                 )
-                return [(c.t.isoformat(), c.close) for c in candles]
+                return [(c.t.isoformat(), c.open, c.close, c.low, c.high) for c in found]
 
-            chart = RangeChart(price_points, testid="price-chart")
+            async def price_points(range_name: str) -> Points:
+                return [(t, close) for t, _, close, _, _ in await price_candles(range_name)]
+
+            chart = RangeChart(price_points, candles=price_candles, testid="price-chart")
             position = PositionCard(user, listing.symbol)
             ui.label(f"Your {listing.symbol} orders").classes("text-xl font-semibold")
             history = OrdersTable(user, symbol=listing.symbol, limit=20, testid="symbol-orders")

@@ -20,7 +20,8 @@ async def test_sign_up_reload_log_out_and_log_back_in(page, app_url):
     await page.get_by_test_id("email").fill(email)
     await page.get_by_test_id("password").fill("short")
     await page.get_by_test_id("submit").click()
-    await expect(page.get_by_test_id("error")).to_have_text("Choose a password of at least 8 characters.")
+    await expect(page.get_by_text("Choose a password of at least 8 characters.")).to_be_visible()  # under its field
+    await page.screenshot(path=screenshot_path("signup"))
     await page.get_by_test_id("password").fill(PASSWORD)
     await page.get_by_test_id("submit").click()
 

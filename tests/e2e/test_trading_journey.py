@@ -38,6 +38,7 @@ async def test_find_buy_watch_rest_cancel_theme_logout(page, app_url):
 
     await page.get_by_test_id("amount").fill("2")
     await expect(page.get_by_test_id("estimate")).to_contain_text("Estimated cost")
+    await page.wait_for_timeout(500)  # the field's label floats up in a 0.36 s transition
     await page.screenshot(path=screenshot_path("stock"))
     await page.get_by_test_id("review").click()
     await page.get_by_test_id("submit-order").click()
@@ -80,9 +81,9 @@ async def test_order_form_says_what_is_wrong_next_to_the_field(page, app_url):
     await sign_up(page, app_url)
     await page.goto(f"{app_url}/stock/AAPL")
     await page.get_by_test_id("amount").fill("100000")
-    await page.get_by_test_id("review").click()
-    await page.get_by_test_id("submit-order").click()
-    await expect(page.get_by_text("Not enough buying power for this order.")).to_be_visible()
+    await page.get_by_test_id("review").click()  # checked before the review opens
+    await expect(page.get_by_text("Not enough buying power: this costs about")).to_be_visible()
+    await expect(page.get_by_test_id("review-dialog")).to_have_count(0)
     await page.get_by_test_id("side").get_by_text("Sell AAPL").click()
     await page.get_by_test_id("amount").fill("1")
     await page.get_by_test_id("review").click()
@@ -90,14 +91,22 @@ async def test_order_form_says_what_is_wrong_next_to_the_field(page, app_url):
 
 
 async def test_phone_sized_screen(browser, app_url):
-    context = await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    context = await browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True)
     page = await context.new_page()
     await sign_up(page, app_url)
-    await page.goto(f"{app_url}/stock/AAPL")
-    await expect(page.get_by_test_id("order-form")).to_be_visible()
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390 + 1, "no sideways scrolling on a phone"
-    await page.screenshot(path=screenshot_path("stock-phone"), full_page=True)
+    for name, path, ready in (
+        ("portfolio", "/", "equity"),
+        ("stock", "/stock/AAPL", "order-form"),
+        ("orders", "/orders", "all-orders"),
+        ("alerts", "/alerts", "alert-form"),
+    ):
+        await page.goto(f"{app_url}{path}")
+        await expect(page.get_by_test_id(ready)).to_be_visible()
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"no sideways scrolling on a phone ({path} is {width} px wide)"
+        await page.screenshot(path=screenshot_path(f"{name}-phone"), full_page=True)
+    await page.get_by_role("button", name="Log out").click()  # an icon on a phone, still named for what it does
+    await expect(page).to_have_url(re.compile(r"/login"))
     await context.close()
 
 
@@ -106,15 +115,15 @@ async def test_watchlist_follows_prices_and_an_alert_fires(page, app_url):
     watchlist = page.get_by_test_id("watchlist")
     await expect(watchlist.get_by_test_id("watch-AAPL")).to_be_visible()  # new users start with popular symbols
     await page.get_by_test_id("watch-add").click()
-    await page.keyboard.type("KO")
-    await page.get_by_role("option", name=re.compile(r"^KO ·")).click()
-    ko_last = watchlist.get_by_test_id("watch-last-KO")
-    await expect(ko_last).to_have_text(re.compile(r"^\d+\.\d{2}$"))
-    before = await ko_last.text_content()
-    await expect(ko_last).not_to_have_text(before, timeout=30_000)  # the price moves on the page by itself
+    await page.keyboard.type("NOW")
+    await page.get_by_role("option", name=re.compile(r"^NOW ·")).click()
+    now_last = watchlist.get_by_test_id("watch-last-NOW")
+    await expect(now_last).to_have_text(re.compile(r"^\d+\.\d{2}$"))
+    before = await now_last.text_content()
+    await expect(now_last).not_to_have_text(before, timeout=30_000)  # the price moves on the page by itself
     await page.screenshot(path=screenshot_path("portfolio-watchlist"))
-    await watchlist.get_by_test_id("unwatch-KO").click()
-    await expect(watchlist.get_by_test_id("watch-KO")).to_have_count(0)
+    await watchlist.get_by_test_id("unwatch-NOW").click()
+    await expect(watchlist.get_by_test_id("watch-NOW")).to_have_count(0)
 
     await page.goto(f"{app_url}/stock/AAPL")
     await page.get_by_test_id("alert-price").fill("1.00")  # far below the market: fires at once
@@ -123,3 +132,17 @@ async def test_watchlist_follows_prices_and_an_alert_fires(page, app_url):
     await page.get_by_role("link", name="Alerts").click()
     await expect(page.get_by_test_id("alerts")).to_contain_text("Triggered")
     await page.screenshot(path=screenshot_path("alerts"))
+
+
+async def test_numbers_look_stale_while_the_connection_is_down(page, app_url):
+    await sign_up(page, app_url)
+    equity, price = page.get_by_test_id("equity"), page.get_by_test_id("watch-last-AAPL")
+    await expect(equity).to_have_css("opacity", "1")
+    await page.context.set_offline(True)  # reconnecting fails from now on...
+    await page.evaluate("window.socket.io.engine.close()")  # ...and the open socket drops now, not at a ping timeout
+    await expect(equity).to_have_css("opacity", "0.45")  # greyed out: these may be out of date
+    await expect(page.get_by_text("Connection lost.")).to_be_visible()
+    before = await price.text_content()
+    await page.context.set_offline(False)
+    await expect(equity).to_have_css("opacity", "1", timeout=20_000)
+    await expect(price).not_to_have_text(before, timeout=30_000)  # live again

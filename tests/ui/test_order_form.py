@@ -1,0 +1,93 @@
+"""The order panel of a stock page: what it says before an order goes out, the review step, and submitting."""
+
+from nicegui import ui
+
+from tests.ui.conftest import by_testid, click, eventually, fill, publish, rows
+
+
+async def open_stock(user, sign_in, started, symbol: str = "AAPL", last: str = "100.00") -> None:
+    await publish(started, symbol, last)
+    await sign_in()
+    await user.open(f"/stock/{symbol}")
+    await user.should_see("Review order")
+    assert by_testid(user, "remaining").elements.pop().text == "Buying power $100,000.00"
+
+
+def error_of(user, testid: str) -> str | None:
+    (element,) = by_testid(user, testid).elements
+    return element.error
+
+
+async def test_each_mistake_is_said_next_to_its_field(user, sign_in, started):
+    await open_stock(user, sign_in, started)
+
+    await click(user, "review")
+    assert error_of(user, "amount") == "Enter how much to trade."
+
+    fill(user, "order-type", "limit")
+    fill(user, "amount", "1")
+    await click(user, "review")
+    assert error_of(user, "amount") is None
+    assert error_of(user, "limit-price")  # a limit order needs its price
+    fill(user, "limit-price", "-5")
+    await click(user, "review")
+    assert error_of(user, "limit-price")
+
+    fill(user, "order-type", "market")
+    fill(user, "amount", "5000")  # 5000 × $100.01 is more than $100,000 of buying power
+    await click(user, "review")
+    assert error_of(user, "amount").startswith("Not enough buying power")
+
+    fill(user, "side", "sell")
+    fill(user, "amount", "1")
+    await click(user, "review")
+    assert error_of(user, "amount") == "You have 0 shares available to sell."
+    assert not [e for e in user.client.elements.values() if isinstance(e, ui.dialog)]  # no review opened
+
+
+async def test_stop_and_limit_fields_appear_only_when_needed(user, sign_in, started):
+    await open_stock(user, sign_in, started)
+    assert not shown(user, "limit-price") and not shown(user, "stop-price") and not shown(user, "tif")
+    fill(user, "order-type", "stop_limit")
+    assert shown(user, "limit-price") and shown(user, "stop-price") and shown(user, "tif")
+    fill(user, "order-type", "stop")
+    assert shown(user, "stop-price") and not shown(user, "limit-price")
+
+
+def shown(user, testid: str) -> bool:
+    try:
+        by_testid(user, testid)
+    except AssertionError:
+        return False
+    return True
+
+
+async def test_dollars_are_turned_into_fractional_shares(user, sign_in, started):
+    await open_stock(user, sign_in, started, last="200.00")
+    fill(user, "unit", "dollars")
+    fill(user, "amount", "100")
+    (estimate,) = by_testid(user, "estimate").elements
+    assert estimate.text == "Estimated cost $100.00 for 0.499975 shares"  # $100 at the ask of $200.01
+    (left,) = by_testid(user, "remaining").elements
+    assert left.text == "Buying power left $99,900.00"
+
+
+async def test_review_then_submit_buys_once(user, sign_in, started):
+    await open_stock(user, sign_in, started)
+    fill(user, "amount", "2")
+    await click(user, "review")
+    await user.should_see("Buy 2 AAPL")
+    await user.should_see("Market order, good for day")
+    await user.should_see("Estimated cost $200.02")
+    await user.should_see("Buying power left $99,799.98")
+
+    await click(user, "edit-order")  # back to the form, nothing placed
+    assert rows(user, "symbol-orders") == []
+
+    await click(user, "review")
+    await click(user, "submit-order")
+    await user.should_see("Order filled: buy 2 AAPL", retries=50)
+    placed = await eventually(lambda: rows(user, "symbol-orders"), "the order in the table")
+    assert [(r["side"], r["quantity"], r["status"]) for r in placed] == [("Buy", "2", "Filled")]
+    await user.should_see("2 shares · $200.00")  # the position, valued at the last price
+    assert error_of(user, "amount") is None
