@@ -56,6 +56,10 @@ def leads(app: AppProcess) -> set[str]:
     return set(httpx.get(f"{app.url}/api/health", timeout=5).json()["roles"])
 
 
+def quoted(app: AppProcess, symbol: str) -> bool:
+    return bool(httpx.get(f"{app.url}/api/quotes?symbols={symbol}", timeout=5).json()["quotes"])
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[Site]:
     if nginx_binary() is None:
@@ -67,6 +71,8 @@ def site(tmp_path_factory) -> Iterator[Site]:
         a = stack.enter_context(started_app(workdir / "a.log", INSTANCE_NAME="a", **env))
         wait_for(lambda: leads(a) >= LEADER_ROLES, "instance a to lead")
         b = stack.enter_context(started_app(workdir / "b.log", INSTANCE_NAME="b", **env))
+        for app in (a, b):  # the feed leads at once but quotes only after its backfill of a fresh database
+            wait_for(lambda app=app: quoted(app, "MSFT"), f"instance {app.url} to have quotes", timeout=60)
         upstreams = [app.url.removeprefix("http://") for app in (a, b)]
         url = stack.enter_context(running_nginx(workdir / "nginx", upstreams))
         yield Site(url, {"a": a, "b": b}, database)
