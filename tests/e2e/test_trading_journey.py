@@ -138,6 +138,8 @@ async def test_numbers_look_stale_while_the_connection_is_down(page, app_url):
     await sign_up(page, app_url)
     equity, price = page.get_by_test_id("equity"), page.get_by_test_id("watch-last-AAPL")
     await expect(equity).to_have_css("opacity", "1")
+    # The page must be connected before we cut it off: a socket that never connected never says it lost the line.
+    await page.wait_for_function("window.did_handshake && window.socket.connected")
     await page.context.set_offline(True)  # reconnecting fails from now on...
     await page.evaluate("window.socket.io.engine.close()")  # ...and the open socket drops now, not at a ping timeout
     await expect(equity).to_have_css("opacity", "0.45")  # greyed out: these may be out of date
