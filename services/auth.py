@@ -264,9 +264,9 @@ def change_password(
     new_password: str,
 ) -> None:
     """Re-check the current password, store the new one, and end every other session of the user; the session
-    of `token` stays signed in. Wrong guesses count with the failed logins of the account, so a stolen token
-    cannot guess the password any faster than the login form can (a counter of its own: a token's holder
-    cannot lock the owner out of logging in)."""
+    of `token` stays signed in. Wrong current passwords have a counter of their own per user (not the login
+    counters, so a token's holder cannot lock the owner out of logging in): a stolen token cannot guess the
+    password faster than PASSWORD_CHANGE_FAILURES per LOGIN_WINDOW."""
     user = db.exec(select(User).where(User.id == user_id).with_for_update()).one()
     counters = {"user": (f"password-fail:{user_id}", PASSWORD_CHANGE_FAILURES)}
     _refuse_if_limited(cache, counters)
