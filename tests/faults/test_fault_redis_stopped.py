@@ -12,6 +12,7 @@ from services.bus import RedisBus
 from services.leader import RedisLeadership
 from settings import load_settings
 from tests.faults.trading import assert_books_hold, assert_no_unhandled_errors, sign_up
+from tests.support.api import wait_until
 from tests.support.databases import fresh_postgres
 from tests.support.private_servers import private_redis
 from tests.support.server import started_app
@@ -31,15 +32,6 @@ def quote_of(base: str) -> tuple[dict | None, bool]:
     """The instance's latest quote of SYMBOL (None before its first) and whether its quotes are stale."""
     body = httpx.get(f"{base}/api/quotes?symbols={SYMBOL}").json()
     return (body["quotes"] or [None])[0], body["stale"]
-
-
-def until(condition, what: str, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 async def next_quote_of(ws, *, stale: bool, timeout: float) -> dict:
@@ -71,7 +63,7 @@ async def test_redis_outage_degrades_trading_and_recovers(tmp_path):
             started_app(tmp_path / "a.log", MARKET_FEED="simulator", MARKET_SEED="7", **env) as a,
             started_app(tmp_path / "b.log", **env) as b,
         ):
-            until(lambda: (q := quote_of(b.url))[0] is not None and not q[1], "live quotes on B", 30)
+            wait_until(lambda: (q := quote_of(b.url))[0] is not None and not q[1], "live quotes on B", 30)
             _, headers = sign_up(b.url)
             token = headers["Authorization"].removeprefix("Bearer ")
             async with connect(ws_url(a.url, token)) as ws_a, connect(ws_url(b.url)) as ws_b:
@@ -94,7 +86,7 @@ async def test_redis_outage_degrades_trading_and_recovers(tmp_path):
                 assert sign_up(b.url)[1]["Authorization"]
                 # B hears nothing from the feed: QUOTE_MAX_AGE after its last word, quotes are stale everywhere on B
                 # and a market order is refused.
-                until(lambda: time.monotonic() - stopped > QUOTE_MAX_AGE + 0.5, "the quotes to age", 10)
+                wait_until(lambda: time.monotonic() - stopped > QUOTE_MAX_AGE + 0.5, "the quotes to age", 10)
                 refused = order(b.url, headers)
                 assert refused.status_code == 400 and refused.json()["error"]["code"] == "NO_QUOTE", refused.text
                 last, stale = quote_of(b.url)
@@ -104,7 +96,7 @@ async def test_redis_outage_degrades_trading_and_recovers(tmp_path):
                 limit = (Decimal(str(last["ask"])) * Decimal("1.5")).quantize(Decimal("0.01"))
                 resting = order(b.url, headers, orderType="limit", limitPrice=str(limit)).json()["order"]
                 assert resting["status"] == "pending"
-                fill = until(
+                fill = wait_until(
                     lambda: (o := _order(b.url, headers, resting["id"]))["status"] == "filled" and o,
                     "A's engine to fill the order placed on B",
                     10,
@@ -114,19 +106,23 @@ async def test_redis_outage_degrades_trading_and_recovers(tmp_path):
 
                 cache.start()
                 back = time.monotonic()
-                until(lambda: not quote_of(b.url)[1], "live quotes on B", RECOVERY_LIMIT)
+                wait_until(lambda: not quote_of(b.url)[1], "live quotes on B", RECOVERY_LIMIT)
                 live_after = time.monotonic() - back
                 # B catches up on the whole market at once (the feed republishes it on Redis's return), not a
                 # symbol at a time as each ticks again.
-                until(lambda: quote_of(b.url)[0]["timestamp"] >= quote_of(a.url)[0]["timestamp"] - 1000, "B", 5)
+                wait_until(lambda: quote_of(b.url)[0]["timestamp"] >= quote_of(a.url)[0]["timestamp"] - 1000, "B", 5)
                 await next_quote_of(ws_b, stale=False, timeout=RECOVERY_LIMIT)
-                until(lambda: order(b.url, headers).status_code == 201, "a market order to fill on B", RECOVERY_LIMIT)
+                wait_until(
+                    lambda: order(b.url, headers).status_code == 201, "a market order to fill on B", RECOVERY_LIMIT
+                )
                 trading_after = time.monotonic() - back
                 assert httpx.get(f"{b.url}/api/auth/me", headers=headers).status_code == 200
                 keys = cache.client().keys("*")
                 namespace = load_settings(database_url=database_url).redis_namespace()
                 assert any(k.decode().startswith(namespace + "session:") for k in keys), keys
-                until(lambda: _leaders(cache, namespace) == {"feed", "execution"}, "the leader locks", RECOVERY_LIMIT)
+                wait_until(
+                    lambda: _leaders(cache, namespace) == {"feed", "execution"}, "the leader locks", RECOVERY_LIMIT
+                )
                 recovered = time.monotonic() - back
                 assert recovered < RECOVERY_LIMIT, recovered
 

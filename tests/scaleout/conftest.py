@@ -4,7 +4,6 @@ Each test module gets a site of its own (the failover test kills an instance). I
 is waited for until it leads the market feed and the execution engine, so the leader is known; `b` follows.
 """
 
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import browser, page  # noqa: F401 - the same headless Chromium as the e2e tests
+from tests.support.api import wait_until
 from tests.support.databases import REDIS_URL, fresh_postgres
 from tests.support.nginx import nginx_binary, running_nginx
 from tests.support.server import AppProcess, started_app
@@ -43,15 +43,6 @@ class Site:
         raise AssertionError(f"no route cookie reaches instance {name}")
 
 
-def wait_for(condition, what: str, timeout: float = 15.0, every: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def leads(app: AppProcess) -> set[str]:
     return set(httpx.get(f"{app.url}/api/health", timeout=5).json()["roles"])
 
@@ -69,10 +60,10 @@ def site(tmp_path_factory) -> Iterator[Site]:
         database = stack.enter_context(fresh_postgres("scaleout"))
         env = {"DATABASE_URL": database, "REDIS_URL": REDIS_URL, "MARKET_FEED": "simulator", "MARKET_SEED": "7"}
         a = stack.enter_context(started_app(workdir / "a.log", INSTANCE_NAME="a", **env))
-        wait_for(lambda: leads(a) >= LEADER_ROLES, "instance a to lead")
+        wait_until(lambda: leads(a) >= LEADER_ROLES, "instance a to lead", timeout=15, every=0.1)
         b = stack.enter_context(started_app(workdir / "b.log", INSTANCE_NAME="b", **env))
         for app in (a, b):  # the feed leads at once but quotes only after its backfill of a fresh database
-            wait_for(lambda app=app: quoted(app, "MSFT"), f"instance {app.url} to have quotes", timeout=60)
+            wait_until(lambda app=app: quoted(app, "MSFT"), f"instance {app.url} to have quotes", timeout=60, every=0.1)
         upstreams = [app.url.removeprefix("http://") for app in (a, b)]
         url = stack.enter_context(running_nginx(workdir / "nginx", upstreams))
         yield Site(url, {"a": a, "b": b}, database)

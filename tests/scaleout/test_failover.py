@@ -11,8 +11,9 @@ import orjson
 from playwright.async_api import expect
 from websockets.asyncio.client import connect
 
-from tests.scaleout.conftest import LEADER_ROLES, wait_for
+from tests.scaleout.conftest import LEADER_ROLES
 from tests.scaleout.test_one_site import serving_instance, sign_up_in_browser, socket_is_live
+from tests.support.api import wait_until
 from tests.support.factories import quote
 from tests.support.ws import Tape, receive_type, sign_up, ws_url
 
@@ -48,7 +49,7 @@ async def test_killing_the_leader_hands_both_roles_to_the_survivor(site, page):
 
     a.process.kill()  # SIGKILL: no release of the locks, no goodbye
     killed_at, killed_ms = time.monotonic(), now_ms()
-    wait_for(lambda: site.roles("b") >= LEADER_ROLES, "b to take over", timeout=TAKEOVER_LIMIT, every=0.05)
+    wait_until(lambda: site.roles("b") >= LEADER_ROLES, "b to take over", timeout=TAKEOVER_LIMIT, every=0.05)
     takeover = time.monotonic() - killed_at
     print(f"\nboth leader roles taken over {takeover:.2f} s after SIGKILL")
     assert a.process.wait(timeout=5) == -9

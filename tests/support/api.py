@@ -22,14 +22,14 @@ def error_code(response, status: int) -> str:
     return response.json()["error"]["code"]
 
 
-def wait_until(condition, what: str, timeout: float = 10.0):
-    """Poll until `condition()` is truthy; returns its value."""
+def wait_until(condition, what: str, timeout: float = 10.0, every: float = 0.02):
+    """Poll `condition()` every `every` seconds until it is truthy; returns its value."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if result := condition():
             return result
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def publish(started: Runtime, symbol: str, bid: str, ask: str, last: str | None = None) -> Quote:

@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,17 +19,9 @@ import redis
 
 from services.quote_hub import QUOTES_CHANNEL, encode_batch
 from settings import load_settings
+from tests.support.api import wait_until
 from tests.support.factories import quote
 from tests.support.server import free_port
-
-
-def _wait(condition, what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out waiting for {what}")
 
 
 class PrivateRedis:
@@ -49,7 +40,7 @@ class PrivateRedis:
         command += ["yes" if self._persistent else "no", "--dir", str(self._dir)]
         command += ["--logfile", str(self._dir / "redis.log")]
         self._process = subprocess.Popen(command)
-        _wait(self._answers, "the private Redis to start")
+        wait_until(self._answers, "the private Redis to start", timeout=20)
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
