@@ -27,6 +27,7 @@ def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        await rt.open()
         tasks = [asyncio.create_task(work) for work in rt.background_work()]
         yield
         for task in tasks:

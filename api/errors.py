@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -113,6 +114,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeoutError)
+    @app.exception_handler(psycopg.OperationalError)  # placements reach PostgreSQL without SQLAlchemy
     async def _database_down(_request: Request, exc: Exception):
         log.warning("database unavailable: %s", str(exc).splitlines()[0])
         return error_response("SERVICE_UNAVAILABLE", "The service is temporarily unavailable; please retry.")

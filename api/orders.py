@@ -1,8 +1,6 @@
 """`/api/orders`: place (idempotently), list, read and cancel orders."""
 
-import asyncio
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response, status
@@ -12,17 +10,11 @@ from api.errors import documented
 from models.order import OrderCreate, OrderEnvelope, OrderList
 from models.types import utcnow
 from services import orders, runtime
-from services.db import POOL_SIZE, session_scope
 from services.errors import DomainError
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 
 OrderStatus = Literal["pending", "filled", "canceled", "expired", "rejected"]
-
-# Placements run in worker threads of their own, no more at once than the pool keeps connections: more would
-# only open and close overflow connections and wait on the GIL. A plain executor hands work over for less CPU
-# than anyio's worker threads (measured with bench/orders_bench.py).
-_placements = ThreadPoolExecutor(POOL_SIZE, thread_name_prefix="placement")
 
 
 def _idempotency_key(key: str | None) -> str:
@@ -50,7 +42,7 @@ async def place_order(
 ) -> Response:
     """Place an order. Retrying with the same key replays the first answer (`Idempotent-Replayed: true`)."""
     key = _idempotency_key(x_idempotency_key)
-    placement = await asyncio.get_running_loop().run_in_executor(_placements, _submit, user.id, key, body)
+    placement = await orders.submit(runtime.current(), user_id=user.id, key=key, request=body)
     headers = {"Idempotent-Replayed": "true"} if placement.replayed else {}
     if placement.quota is not None:  # the placement limit's headers, more telling here than the general one's
         headers.update(placement.quota.headers())
@@ -68,12 +60,6 @@ def list_orders(
     """Your orders, newest first; page with `before=<id of the last order you have>`."""
     found = orders.list_orders(db, user_id=user.id, status=status_, limit=limit, before=before)
     return OrderList(orders=found)
-
-
-def _submit(user_id: uuid.UUID, key: str, body: OrderCreate) -> orders.Placement:
-    rt = runtime.current()
-    with session_scope(rt.engine) as db:
-        return orders.submit_live(db, rt, user_id=user_id, key=key, request=body)
 
 
 def _order_id(text: str) -> uuid.UUID:

@@ -5,7 +5,6 @@ until the window starts again); one past the quota is 429 RATE_LIMITED with Retr
 names a more specific quota (order placements) keeps its own headers.
 """
 
-from anyio import to_thread
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -15,19 +14,15 @@ from services.cache import Cache
 from services.errors import DomainError
 
 
-def _caller(cache: Cache, headers: Headers, address: str) -> str:
+async def _caller(cache: Cache, headers: Headers, address: str) -> str:
     """Whose quota a call counts against. A token counts as its user's only once the session cache vouches
     for it, so made-up tokens cannot mint fresh quotas: they count against their address."""
     scheme, _, token = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        owner = auth.cached_session_owner(cache, token.strip())
+        owner = await auth.cached_session_owner(cache, token.strip())
         if owner is not None:
             return f"api:user:{owner}"
     return f"api:address:{address}"
-
-
-def _take(cache: Cache, headers: Headers, address: str, limit: int) -> rate_limits.Quota:
-    return rate_limits.take(cache, _caller(cache, headers, address), limit=limit, what="API calls")
 
 
 class ApiRateLimit:
@@ -44,8 +39,9 @@ class ApiRateLimit:
             await self.app(scope, receive, send)
             return
         address = scope["client"][0] if scope.get("client") else "unknown"
-        try:  # the cache may be Redis, whose client blocks: one hop to a worker thread
-            quota = await to_thread.run_sync(_take, rt.cache, Headers(scope=scope), address, limit)
+        try:
+            caller = await _caller(rt.cache, Headers(scope=scope), address)
+            quota = await rate_limits.take(rt.cache, caller, limit=limit, what="API calls")
         except DomainError as exc:
             await domain_error_response(exc)(scope, receive, send)
             return

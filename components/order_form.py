@@ -204,9 +204,7 @@ class OrderForm:
     async def _submit(self, request: OrderCreate, dialog: ui.dialog, button: ui.button) -> None:
         button.props("loading")
         try:
-            placement = await call(
-                orders.submit_live, runtime.current(), user_id=self.user.id, key=self.key, request=request
-            )
+            placement = await orders.submit(runtime.current(), user_id=self.user.id, key=self.key, request=request)
         except DomainError as exc:
             dialog.close()
             self._show_error(FIELD_OF_CODE.get(exc.code, "form"), exc.message)

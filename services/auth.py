@@ -189,9 +189,9 @@ def authenticate(db: Session, cache: Cache, token: str | None) -> UserPublic:
     return public
 
 
-def cached_session_owner(cache: Cache, token: str) -> str | None:
+async def cached_session_owner(cache: Cache, token: str) -> str | None:
     """The user id of a session the cache knows, without the database: None when the cache has not seen it."""
-    cached = cache.get(f"session:{token_hash(token)}")
+    cached = await cache.aget(f"session:{token_hash(token)}")
     return json.loads(cached)["user"]["id"] if cached is not None else None
 
 

@@ -28,11 +28,12 @@ class Cache(Protocol):
         """Set the key only if it is absent; True when this call set it."""
         ...
 
-    def get_and_add(self, key: str, claim: str, value: str, *, ttl: int) -> tuple[str | None, bool]:
+    async def adelete(self, *keys: str) -> None: ...
+    async def aget_and_add(self, key: str, claim: str, value: str, *, ttl: int) -> tuple[str | None, bool]:
         """`get(key)` and `add(claim, value, ttl=ttl)` together (one round trip to Redis)."""
         ...
 
-    def set_and_delete(self, key: str, value: str, *, ttl: int, gone: str) -> None:
+    async def aset_and_delete(self, key: str, value: str, *, ttl: int, gone: str) -> None:
         """`set(key, value, ttl=ttl)`, then `delete(gone)` (one round trip to Redis)."""
         ...
 
@@ -43,6 +44,9 @@ class Cache(Protocol):
     def count(self, key: str) -> tuple[int, int]:
         """Events counted by `hit` in the current window, and the seconds it has left (0, 0 when none)."""
         ...
+
+    async def ahit(self, key: str, *, window: int) -> tuple[int, int]: ...
+    async def acount(self, key: str) -> tuple[int, int]: ...
 
 
 class MemoryCache:
@@ -90,12 +94,22 @@ class MemoryCache:
             self._items[key] = (value, self._clock() + ttl)
             return True
 
-    def get_and_add(self, key, claim, value, *, ttl):
+    # The event loop's versions: a dict behind a lock never blocks for long.
+    async def adelete(self, *keys):
+        self.delete(*keys)
+
+    async def aget_and_add(self, key, claim, value, *, ttl):
         return self.get(key), self.add(claim, value, ttl=ttl)
 
-    def set_and_delete(self, key, value, *, ttl, gone):
+    async def aset_and_delete(self, key, value, *, ttl, gone):
         self.set(key, value, ttl=ttl)
         self.delete(gone)
+
+    async def ahit(self, key, *, window):
+        return self.hit(key, window=window)
+
+    async def acount(self, key):
+        return self.count(key)
 
     def hit(self, key, *, window):
         with self._lock:
@@ -202,9 +216,19 @@ class RedisCache:
         try:
             self._redis.delete(*names)
         except redis.RedisError as exc:
-            with self._owed_lock:
-                self._owed.update(names)
-            log.error("cache delete failed; retried when Redis answers again: %s", exc)
+            self._owe(names, exc)
+
+    async def adelete(self, *keys):
+        names = [self._ns + key for key in keys]
+        try:
+            await self._async.delete(*names)
+        except (redis.RedisError, OSError) as exc:
+            self._owe(names, exc)
+
+    def _owe(self, names: list[str], exc: Exception) -> None:
+        with self._owed_lock:
+            self._owed.update(names)
+        log.error("cache delete failed; retried when Redis answers again: %s", exc)
 
     def add(self, key, value, *, ttl):
         try:
@@ -213,45 +237,82 @@ class RedisCache:
             self._warn("cache add failed, letting the database decide", exc)
             return True
 
-    def get_and_add(self, key, claim, value, *, ttl):
+    async def aget_and_add(self, key, claim, value, *, ttl):
+        pipe = self._async.pipeline(transaction=False)
+        pipe.get(self._ns + key)
+        pipe.set(self._ns + claim, value, ex=ttl, nx=True)
         try:
-            pipe = self._redis.pipeline(transaction=False)
-            pipe.get(self._ns + key)
-            pipe.set(self._ns + claim, value, ex=ttl, nx=True)
-            found, added = pipe.execute()
-        except redis.RedisError as exc:
+            found, added = await pipe.execute()
+        except (redis.RedisError, OSError) as exc:
             self._warn("cache get-and-add failed, a miss and letting the database decide", exc)
             return None, True
         return (found.decode() if found is not None else None), bool(added)
 
-    def set_and_delete(self, key, value, *, ttl, gone):
+    async def aset_and_delete(self, key, value, *, ttl, gone):
+        pipe = self._async.pipeline(transaction=False)
+        pipe.set(self._ns + key, value, ex=ttl)
+        pipe.delete(self._ns + gone)
         try:
-            pipe = self._redis.pipeline(transaction=False)
-            pipe.set(self._ns + key, value, ex=ttl)
-            pipe.delete(self._ns + gone)
-            pipe.execute()
-        except redis.RedisError as exc:
+            await pipe.execute()
+        except (redis.RedisError, OSError) as exc:
             self._warn("cache set-and-delete failed", exc)
 
+    # The rate counters, for worker threads (login attempts) and for the event loop (quotas).
+
     def hit(self, key, *, window):
+        pipe = _count_hit(self._redis.pipeline(), self._ns + key, window)
         try:
-            pipe = self._redis.pipeline()
-            pipe.incr(self._ns + key)
-            pipe.expire(self._ns + key, window, nx=True)
-            pipe.ttl(self._ns + key)
-            count, _, ttl = pipe.execute()
+            return _hit(pipe.execute())
         except redis.RedisError as exc:
             self._warn("rate counter failed, allowing", exc)
             return 0, window
-        return int(count), max(1, int(ttl))
+
+    async def ahit(self, key, *, window):
+        pipe = _count_hit(self._async.pipeline(), self._ns + key, window)
+        try:
+            return _hit(await pipe.execute())
+        except (redis.RedisError, OSError) as exc:
+            self._warn("rate counter failed, allowing", exc)
+            return 0, window
 
     def count(self, key):
+        pipe = _read_count(self._redis.pipeline(), self._ns + key)
         try:
-            pipe = self._redis.pipeline()
-            pipe.get(self._ns + key)
-            pipe.ttl(self._ns + key)
-            value, ttl = pipe.execute()
+            return _count(pipe.execute())
         except redis.RedisError as exc:
             self._warn("rate counter failed, allowing", exc)
             return 0, 0
-        return (int(value), max(1, int(ttl))) if value is not None else (0, 0)
+
+    async def acount(self, key):
+        pipe = _read_count(self._async.pipeline(), self._ns + key)
+        try:
+            return _count(await pipe.execute())
+        except (redis.RedisError, OSError) as exc:
+            self._warn("rate counter failed, allowing", exc)
+            return 0, 0
+
+
+# One pipeline shape for the blocking and the asyncio client alike.
+
+
+def _count_hit(pipe, name: str, window: int):
+    pipe.incr(name)
+    pipe.expire(name, window, nx=True)
+    pipe.ttl(name)
+    return pipe
+
+
+def _hit(answers: list) -> tuple[int, int]:
+    count, _, ttl = answers
+    return int(count), max(1, int(ttl))
+
+
+def _read_count(pipe, name: str):
+    pipe.get(name)
+    pipe.ttl(name)
+    return pipe
+
+
+def _count(answers: list) -> tuple[int, int]:
+    value, ttl = answers
+    return (int(value), max(1, int(ttl))) if value is not None else (0, 0)

@@ -30,7 +30,16 @@ class Listener(Protocol):
 
 def publish_user_event(bus: Bus, user_id: Any, kind: UserEventKind, data: Mapping[str, Any]) -> None:
     """Tell every instance about an event of this user; `data` is the JSON form REST shows. Safe from any thread."""
-    bus.publish(EVENTS_CHANNEL, orjson.dumps({"type": kind, "userId": str(user_id), "data": data}).decode())
+    bus.publish(EVENTS_CHANNEL, _user_event(user_id, kind, data))
+
+
+async def apublish_user_event(bus: Bus, user_id: Any, kind: UserEventKind, data: Mapping[str, Any]) -> None:
+    """`publish_user_event` from the event loop."""
+    await bus.apublish(EVENTS_CHANNEL, _user_event(user_id, kind, data))
+
+
+def _user_event(user_id: Any, kind: UserEventKind, data: Mapping[str, Any]) -> str:
+    return orjson.dumps({"type": kind, "userId": str(user_id), "data": data}).decode()
 
 
 class EventHub:

@@ -5,6 +5,7 @@ order), so a user's orders are applied one at a time whatever instance or thread
 database constraints (cash >= 0, reserved <= held, one answer per idempotency key) stand behind the checks.
 """
 
+import asyncio
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -12,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import orjson
-from sqlalchemy import Connection, bindparam, insert, tuple_, update
+from sqlalchemy import bindparam, insert, tuple_, update
 from sqlmodel import Session, select
 
 from models.account import Account, LedgerEntry, Position
@@ -21,10 +22,11 @@ from models.order import IdempotencyRecord, Order, OrderCreate, OrderEnvelope, O
 from models.types import utcnow
 from services import rate_limits, symbols, trading
 from services.bus import Bus
-from services.cache import Cache
+from services.db import session_scope
 from services.errors import DomainError
-from services.event_hub import publish_user_event
+from services.event_hub import apublish_user_event, publish_user_event
 from services.market_clock import MarketClock
+from services.pg_async import AsyncPostgres, Statement
 
 if TYPE_CHECKING:  # the runtime builds on this module
     from services.runtime import Runtime
@@ -70,14 +72,14 @@ _INSERT_ORDER, _INSERT_LEDGER = insert(_ORDERS), insert(_LEDGER)
 _INSERT_IDEMPOTENCY, _INSERT_POSITION = insert(_IDEMPOTENCY), insert(_POSITIONS)
 
 
-def _lock_account_row(conn: Connection, user_id: uuid.UUID) -> Account:
-    row = conn.execute(_LOCK_ACCOUNT, {"owner": user_id}).one()
-    return Account(user_id=user_id, **row._mapping)
-
-
-def _lock_position_row(conn: Connection, user_id: uuid.UUID, symbol: str) -> Position | None:
-    row = conn.execute(_LOCK_POSITION, {"owner": user_id, "ticker": symbol}).first()
-    return Position(user_id=user_id, symbol=symbol, **row._mapping) if row is not None else None
+def _locked_reads(user_id: uuid.UUID, symbol: str, key: str) -> list[Statement]:
+    """What a placement reads, in this order: the account row locked first (from here on, this user's other
+    placements wait for us), the answer already given to the key, the position row locked."""
+    return [
+        (_LOCK_ACCOUNT, {"owner": user_id}),
+        (_ANSWER_OF_KEY, {"owner": user_id, "idempotency_key": key}),
+        (_LOCK_POSITION, {"owner": user_id, "ticker": symbol}),
+    ]
 
 
 def _values(row: Account | Position, names: tuple[str, ...]) -> tuple:
@@ -124,6 +126,97 @@ def _expiry(time_in_force: str, clock: MarketClock, now: datetime) -> datetime |
     return clock.session(clock.trading_day(clock.next_open(now)))[1]
 
 
+@dataclass(frozen=True)
+class _Request:
+    """One placement's input, whichever way the database is reached."""
+
+    user_id: uuid.UUID
+    key: str
+    order: OrderCreate
+    quote: Quote | None
+    quote_is_live: bool
+    clock: MarketClock
+    now: datetime
+
+
+def _decide(request: _Request, rows: list) -> tuple[Placement, OrderPublic | None, list[Statement]]:
+    """The placement's answer and the writes that make it so, from the rows `_locked_reads` found."""
+    account_row, answer, position_row = rows
+    fingerprint = request.order.fingerprint()
+    if answer is not None:
+        return _replay(fingerprint, *answer), None, []
+    wanted, user_id, now = request.order, request.user_id, request.now
+    if not symbols.is_listed(wanted.symbol):
+        raise DomainError("UNKNOWN_SYMBOL", f"{wanted.symbol} is not listed.", {"symbols": [wanted.symbol]})
+    account = Account(user_id=user_id, **dict(zip(_ACCOUNT_VALUES, account_row, strict=True)))
+    position = None
+    if position_row is not None:
+        held = dict(zip(_POSITION_VALUES, position_row, strict=True))
+        position = Position(user_id=user_id, symbol=wanted.symbol, **held)
+
+    order = Order(
+        user_id=user_id,
+        symbol=wanted.symbol,
+        side=wanted.side,
+        order_type=wanted.order_type,
+        quantity=wanted.quantity,
+        limit_price=wanted.limit_price,
+        stop_price=wanted.stop_price,
+        time_in_force=wanted.time_in_force,
+        expires_at=_expiry(wanted.time_in_force, request.clock, now),
+        created_at=now,
+        updated_at=now,
+    )
+    quote, is_open = request.quote, request.clock.is_open(now)
+    if wanted.order_type == "market" and (quote is None or (is_open and not request.quote_is_live)):
+        raise DomainError("NO_QUOTE", f"There is no live quote for {wanted.symbol} to fill a market order against.")
+    if wanted.side == "sell" and trading.available_shares(position) < wanted.quantity:
+        raise DomainError("INSUFFICIENT_SHARES", f"You have {trading.available_shares(position)} shares to sell.")
+    account_before = _values(account, _ACCOUNT_VALUES)
+    position_before = _values(position, _POSITION_VALUES) if position is not None else None
+
+    # Only a live quote fills at once; against a stale one even a marketable limit rests for the engine.
+    price = execution_price(order, quote, now) if quote is not None and request.quote_is_live and is_open else None
+    entries = []
+    if price is not None:
+        if wanted.side == "buy" and trading.notional(wanted.quantity, price) > trading.buying_power(account):
+            raise DomainError("INSUFFICIENT_FUNDS", "Not enough buying power for this order.")
+        if position is None:
+            position = Position(user_id=user_id, symbol=wanted.symbol)
+        entries = trading.fill(account, position, order, price, now)
+    else:
+        amount = Decimal(0)
+        if wanted.side == "buy":
+            amount = trading.buy_reservation(order, quote.ask if quote else None)
+            if amount > trading.buying_power(account):
+                raise DomainError("INSUFFICIENT_FUNDS", "Not enough buying power to reserve for this order.")
+        trading.reserve(account, position, order, amount)
+    public = OrderPublic.of(order)
+    body = OrderEnvelope(order=public).model_dump_json(by_alias=True)
+    # The order row first: the ledger and the idempotency record refer to it.
+    writes: list[Statement] = [(_INSERT_ORDER, _row(order, _ORDERS))]
+    writes += [(_INSERT_LEDGER, _row(entry, _LEDGER)) for entry in entries]
+    record = {
+        "user_id": user_id,
+        "key": request.key,
+        "request_hash": fingerprint,
+        "response_status": 201,
+        "response_body": body,
+        "order_id": order.id,
+        "created_at": now,
+    }
+    writes.append((_INSERT_IDEMPOTENCY, record))
+    if _values(account, _ACCOUNT_VALUES) != account_before:
+        changed = dict(zip(_ACCOUNT_VALUES, _values(account, _ACCOUNT_VALUES), strict=True))
+        writes.append((_UPDATE_ACCOUNT, {"owner": user_id, **changed}))
+    if position is not None and position_before is None:
+        writes.append((_INSERT_POSITION, _row(position, _POSITIONS)))
+    elif position is not None and _values(position, _POSITION_VALUES) != position_before:
+        changed = dict(zip(_POSITION_VALUES, _values(position, _POSITION_VALUES), strict=True))
+        writes.append((_UPDATE_POSITION, {"owner": user_id, "ticker": wanted.symbol, **changed}))
+    return Placement(201, body, replayed=False), public, writes
+
+
 def place(
     db: Session,
     *,
@@ -135,157 +228,85 @@ def place(
     clock: MarketClock,
     now: datetime,
 ) -> tuple[Placement, OrderPublic | None]:
-    """Place an order, or replay the answer already given to this idempotency key."""
-    fingerprint = request.fingerprint()
+    """Place an order, or replay the answer already given to this idempotency key (blocking, any database)."""
     conn = db.connection()
-    account = _lock_account_row(conn, user_id)  # from here on, this user's other placements wait for us
-    record = conn.execute(_ANSWER_OF_KEY, {"owner": user_id, "idempotency_key": key}).first()
-    if record is not None:
-        return _replay(fingerprint, *record), None
-    if not symbols.is_listed(request.symbol):
-        raise DomainError("UNKNOWN_SYMBOL", f"{request.symbol} is not listed.", {"symbols": [request.symbol]})
-
-    order = Order(
-        user_id=user_id,
-        symbol=request.symbol,
-        side=request.side,
-        order_type=request.order_type,
-        quantity=request.quantity,
-        limit_price=request.limit_price,
-        stop_price=request.stop_price,
-        time_in_force=request.time_in_force,
-        expires_at=_expiry(request.time_in_force, clock, now),
-        created_at=now,
-        updated_at=now,
-    )
-    if request.order_type == "market" and (quote is None or (clock.is_open(now) and not quote_is_live)):
-        raise DomainError("NO_QUOTE", f"There is no live quote for {request.symbol} to fill a market order against.")
-    position = _lock_position_row(conn, user_id, request.symbol)
-    if request.side == "sell" and trading.available_shares(position) < request.quantity:
-        raise DomainError("INSUFFICIENT_SHARES", f"You have {trading.available_shares(position)} shares to sell.")
-    account_before = _values(account, _ACCOUNT_VALUES)
-    position_before = _values(position, _POSITION_VALUES) if position is not None else None
-
-    # Only a live quote fills at once; against a stale one even a marketable limit rests for the engine.
-    price = execution_price(order, quote, now) if quote is not None and quote_is_live and clock.is_open(now) else None
-    entries = []
-    if price is not None:
-        if request.side == "buy" and trading.notional(request.quantity, price) > trading.buying_power(account):
-            raise DomainError("INSUFFICIENT_FUNDS", "Not enough buying power for this order.")
-        if position is None:
-            position = Position(user_id=user_id, symbol=request.symbol)
-        entries = trading.fill(account, position, order, price, now)
-    else:
-        amount = Decimal(0)
-        if request.side == "buy":
-            amount = trading.buy_reservation(order, quote.ask if quote else None)
-            if amount > trading.buying_power(account):
-                raise DomainError("INSUFFICIENT_FUNDS", "Not enough buying power to reserve for this order.")
-        trading.reserve(account, position, order, amount)
-    public = OrderPublic.of(order)
-    body = OrderEnvelope(order=public).model_dump_json(by_alias=True)
-    # The order row first: the ledger and the idempotency record refer to it.
-    conn.execute(_INSERT_ORDER, _row(order, _ORDERS))
-    if entries:
-        conn.execute(_INSERT_LEDGER, [_row(entry, _LEDGER) for entry in entries])
-    conn.execute(
-        _INSERT_IDEMPOTENCY,
-        {
-            "user_id": user_id,
-            "key": key,
-            "request_hash": fingerprint,
-            "response_status": 201,
-            "response_body": body,
-            "order_id": order.id,
-            "created_at": now,
-        },
-    )
-    if _values(account, _ACCOUNT_VALUES) != account_before:
-        changed = dict(zip(_ACCOUNT_VALUES, _values(account, _ACCOUNT_VALUES), strict=True))
-        conn.execute(_UPDATE_ACCOUNT, {"owner": user_id, **changed})
-    if position is not None and position_before is None:
-        conn.execute(_INSERT_POSITION, _row(position, _POSITIONS))
-    elif position is not None and _values(position, _POSITION_VALUES) != position_before:
-        changed = dict(zip(_POSITION_VALUES, _values(position, _POSITION_VALUES), strict=True))
-        conn.execute(_UPDATE_POSITION, {"owner": user_id, "ticker": request.symbol, **changed})
+    reads = _locked_reads(user_id, request.symbol, key)
+    rows = [conn.execute(statement, values).first() for statement, values in reads]
+    placement, public, writes = _decide(_Request(user_id, key, request, quote, quote_is_live, clock, now), rows)
+    for statement, values in writes:
+        conn.execute(statement, values)
     db.commit()
-    return Placement(201, body, replayed=False), public
+    return placement, public
 
 
-def submit(
-    db: Session,
-    cache: Cache,
-    bus: Bus,
-    *,
-    user_id: uuid.UUID,
-    key: str,
-    request: OrderCreate,
-    quote: Quote | None,
-    quote_is_live: bool,
-    clock: MarketClock,
-    now: datetime,
-    rate_limit: int = 0,
-) -> Placement:
-    """`place` behind the cache's fast path: answered keys replay without the database, and a key already
-    in flight is refused. The database stays the arbiter: without the cache, nothing is placed twice either.
-    `rate_limit` caps placements per user per minute (0: no cap); replays of answered keys do not count."""
+async def _place_on_loop(pg: AsyncPostgres, request: _Request) -> tuple[Placement, OrderPublic | None]:
+    """`place` on PostgreSQL from the event loop: the reads in one round trip, the writes and commit in another."""
+    async with pg.transaction() as tx:
+        rows = await tx.first_rows(_locked_reads(request.user_id, request.order.symbol, request.key))
+        placement, public, writes = _decide(request, rows)
+        if writes:
+            await tx.commit(writes)
+    return placement, public
+
+
+async def _place(rt: "Runtime", request: _Request) -> tuple[Placement, OrderPublic | None]:
+    if rt.pg is not None:
+        return await _place_on_loop(rt.pg, request)
+
+    def in_a_session() -> tuple[Placement, OrderPublic | None]:  # the embedded SQLite file blocks: a worker thread
+        with session_scope(rt.engine) as db:
+            return place(
+                db,
+                user_id=request.user_id,
+                key=request.key,
+                request=request.order,
+                quote=request.quote,
+                quote_is_live=request.quote_is_live,
+                clock=request.clock,
+                now=request.now,
+            )
+
+    return await asyncio.to_thread(in_a_session)
+
+
+async def submit(rt: "Runtime", *, user_id: uuid.UUID, key: str, request: OrderCreate) -> Placement:
+    """Place an order against this process's live market (its latest quote, its clock, the configured rate limit),
+    behind the cache's fast path: answered keys replay without the database, and a key already in flight is
+    refused. The database stays the arbiter: without the cache, nothing is placed twice either. Replays of
+    answered keys do not count against the placement limit."""
+    cache, rate_limit = rt.cache, rt.settings.order_rate_limit
     cache_key = f"idempotency:{user_id}:{key}"
     claim = f"{cache_key}:in-flight"
     rate_key = f"orders:{user_id}"
-    remembered, claimed = cache.get_and_add(cache_key, claim, "1", ttl=CLAIM_TTL)
+    remembered, claimed = await cache.aget_and_add(cache_key, claim, "1", ttl=CLAIM_TTL)
     if remembered is not None:
         if claimed:
-            cache.delete(claim)
+            await cache.adelete(claim)
         placement = _replay(request.fingerprint(), *orjson.loads(remembered))
-        quota = rate_limits.peek(cache, rate_key, limit=rate_limit) if rate_limit else None
+        quota = await rate_limits.peek(cache, rate_key, limit=rate_limit) if rate_limit else None
         return replace(placement, quota=quota)
     try:
-        quota = rate_limits.take(cache, rate_key, limit=rate_limit, what="orders") if rate_limit else None
+        quota = await rate_limits.take(cache, rate_key, limit=rate_limit, what="orders") if rate_limit else None
     except DomainError:
         if claimed:
-            cache.delete(claim)
+            await cache.adelete(claim)
         raise
     if not claimed:
         raise DomainError("DUPLICATE_REQUEST", "An order with this idempotency key is still being processed.")
+    live = _Request(user_id, key, request, rt.hub.latest.get(request.symbol), not rt.hub.stale, rt.clock, utcnow())
     try:
-        placement, public = place(
-            db,
-            user_id=user_id,
-            key=key,
-            request=request,
-            quote=quote,
-            quote_is_live=quote_is_live,
-            clock=clock,
-            now=now,
-        )
+        placement, public = await _place(rt, live)
     except BaseException as exc:
-        cache.delete(claim)
+        await cache.adelete(claim)
         if isinstance(exc, DomainError) and quota is not None and exc.headers is None:
             exc.headers = quota.headers()  # a refused placement still counted against the limit
         raise
     # The answer goes in before the claim comes off, so a duplicate in between replays from the cache.
     entry = orjson.dumps([request.fingerprint(), placement.status, placement.body]).decode()
-    cache.set_and_delete(cache_key, entry, ttl=IDEMPOTENCY_TTL, gone=claim)
+    await cache.aset_and_delete(cache_key, entry, ttl=IDEMPOTENCY_TTL, gone=claim)
     if public is not None:
-        notify(bus, user_id, public)
+        await apublish_user_event(rt.bus, user_id, "order_update", _event(public))
     return replace(placement, quota=quota)
-
-
-def submit_live(db: Session, rt: "Runtime", *, user_id: uuid.UUID, key: str, request: OrderCreate) -> Placement:
-    """`submit` against this process's live market: its latest quote, its clock and the configured rate limit."""
-    return submit(
-        db,
-        rt.cache,
-        rt.bus,
-        user_id=user_id,
-        key=key,
-        request=request,
-        quote=rt.hub.latest.get(request.symbol),
-        quote_is_live=not rt.hub.stale,
-        clock=rt.clock,
-        now=utcnow(),
-        rate_limit=rt.settings.order_rate_limit,
-    )
 
 
 def order_of(placement: Placement) -> OrderPublic:
@@ -294,7 +315,11 @@ def order_of(placement: Placement) -> OrderPublic:
 
 
 def notify(bus: Bus, user_id: uuid.UUID, order: OrderPublic) -> None:
-    publish_user_event(bus, user_id, "order_update", order.model_dump(mode="json", by_alias=True))
+    publish_user_event(bus, user_id, "order_update", _event(order))
+
+
+def _event(order: OrderPublic) -> dict:
+    return order.model_dump(mode="json", by_alias=True)
 
 
 def _owned(db: Session, user_id: uuid.UUID, order_id: uuid.UUID, *, lock: bool = False) -> Order:

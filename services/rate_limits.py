@@ -29,9 +29,9 @@ class Quota:
         }
 
 
-def take(cache: Cache, key: str, *, limit: int, what: str) -> Quota:
+async def take(cache: Cache, key: str, *, limit: int, what: str) -> Quota:
     """Count one call against `key`; RATE_LIMITED (with Retry-After and the quota headers) beyond `limit` a minute."""
-    count, reset = cache.hit(f"rate:{key}", window=WINDOW)
+    count, reset = await cache.ahit(f"rate:{key}", window=WINDOW)
     quota = Quota(limit=limit, remaining=max(0, limit - count), reset=reset)
     if count > limit:
         raise DomainError(
@@ -44,7 +44,7 @@ def take(cache: Cache, key: str, *, limit: int, what: str) -> Quota:
     return quota
 
 
-def peek(cache: Cache, key: str, *, limit: int) -> Quota:
+async def peek(cache: Cache, key: str, *, limit: int) -> Quota:
     """The quota of `key` without counting a call (a replayed order, say)."""
-    count, reset = cache.count(f"rate:{key}")
+    count, reset = await cache.acount(f"rate:{key}")
     return Quota(limit=limit, remaining=max(0, limit - count), reset=reset or WINDOW)

@@ -12,6 +12,7 @@ from services.cache import Cache, MemoryCache, RedisCache
 from services.event_hub import EventHub
 from services.leader import Leadership, RedisLeadership, SoleLeadership
 from services.market_clock import MarketClock, clock_for
+from services.pg_async import AsyncPostgres
 from services.quote_hub import QuoteHub
 from services.quote_store import MemoryQuoteStore, QuoteStore, RedisQuoteStore
 from settings import ConfigError, Settings
@@ -27,6 +28,7 @@ class Runtime:
     hub: QuoteHub
     events: EventHub
     clock: MarketClock
+    pg: AsyncPostgres | None = None  # PostgreSQL from the event loop, for placements (None on SQLite)
     roles: set[str] = field(default_factory=set)  # the leader roles this instance holds now
 
     def leadership(self, role: str) -> Leadership:
@@ -49,7 +51,14 @@ class Runtime:
             work.append(MarketFeed(self, self.leadership("feed"), self.clock).run())
         return work
 
+    async def open(self) -> None:
+        """What needs the event loop the app serves on (the app's start-up runs this)."""
+        if self.pg is not None:
+            await self.pg.open()
+
     async def close(self) -> None:
+        if self.pg is not None:
+            await self.pg.close()
         await self.bus.close()
         await self.cache.aclose()
         if isinstance(self.quote_store, RedisQuoteStore):
@@ -88,6 +97,7 @@ def start(settings: Settings) -> Runtime:
             hub=hub,
             events=EventHub(bus),
             clock=clock_for(settings.market_hours),
+            pg=None if settings.is_sqlite else AsyncPostgres(settings.database_url),
         )
     )
 
