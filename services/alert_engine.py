@@ -18,13 +18,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 
-import orjson
 from anyio import to_thread
 
 from models.market import Quote
 from models.types import utcnow
 from services import alerts
-from services.auth import EVENTS_CHANNEL
 from services.db import session_scope
 from services.leader import RENEW_EVERY, Leadership, keeping_lease, lead_forever
 from services.runtime import Runtime
@@ -166,11 +164,8 @@ class AlertEngine:
 
     async def _follow_changes(self) -> None:
         """Alerts created or deleted on any instance reach the book between loads."""
-        async for _channel, message in self._rt.bus.subscribe(EVENTS_CHANNEL):
+        async for event in self._rt.events.follow(alerts.ALERT_CHANGED):
             try:
-                event = orjson.loads(message)
-                if event.get("type") != alerts.ALERT_CHANGED:
-                    continue
                 symbol = apply_change(self._book, event)
                 if self._arrived is not None:
                     self._arrived.append(event)

@@ -35,7 +35,7 @@ class Bus(Protocol):
     async def close(self) -> None: ...
 
 
-def _put_dropping_oldest(queue: asyncio.Queue, item) -> None:
+def put_dropping_oldest(queue: asyncio.Queue, item) -> None:
     if queue.full():
         queue.get_nowait()
     queue.put_nowait(item)
@@ -54,9 +54,9 @@ class LocalBus:
             except RuntimeError:
                 running = None
             if running is loop:
-                _put_dropping_oldest(queue, (channel, message))
+                put_dropping_oldest(queue, (channel, message))
             elif not loop.is_closed():
-                loop.call_soon_threadsafe(_put_dropping_oldest, queue, (channel, message))
+                loop.call_soon_threadsafe(put_dropping_oldest, queue, (channel, message))
 
     async def apublish(self, channel, message):
         self.publish(channel, message)

@@ -4,15 +4,16 @@ Whichever instance causes an event publishes it on the bus; every instance subsc
 to its own connections of that user or session.
 """
 
+import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal, Protocol
 
 import orjson
 
 from services.auth import EVENTS_CHANNEL
-from services.bus import Bus
+from services.bus import QUEUE_LIMIT, Bus, put_dropping_oldest
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class EventHub:
         self._by_session: dict[str, set[Listener]] = defaultdict(set)
         self._by_user: dict[str, set[Listener]] = defaultdict(set)
         self._keys: dict[Listener, tuple[str, str | None]] = {}
+        self._followers: dict[asyncio.Queue, frozenset[str]] = {}
 
     def register(self, listener: Listener, token_hash: str, user_id: str | None = None) -> None:
         """Route this session's revocation and, once the user is known, the user's events to `listener`.
@@ -65,6 +67,17 @@ class EventHub:
         _discard(self._by_session, token_hash, listener)
         _discard(self._by_user, user_id, listener)
 
+    async def follow(self, *kinds: str) -> AsyncIterator[dict[str, Any]]:
+        """Every event of these kinds this process hears, in order, from the one subscription and parse that
+        serves all its followers (the engines); a follower that falls behind loses its oldest events."""
+        queue: asyncio.Queue = asyncio.Queue(QUEUE_LIMIT)
+        self._followers[queue] = frozenset(kinds)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            del self._followers[queue]
+
     async def run(self) -> None:
         """Follow the events channel for as long as the process lives."""
         async for _channel, message in self._bus.subscribe(EVENTS_CHANNEL):
@@ -74,6 +87,9 @@ class EventHub:
         try:
             event = orjson.loads(message)
             kind = event["type"]
+            for queue, kinds in self._followers.items():
+                if kind in kinds:
+                    put_dropping_oldest(queue, event)
             if kind == "session_revoked":
                 for listener in list(self._by_session.get(event["tokenHash"], ())):
                     listener.revoke()

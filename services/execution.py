@@ -17,14 +17,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import orjson
 from anyio import to_thread
 
 from models.market import Quote
 from models.order import Order
 from models.types import utcnow
 from services import orders, portfolio
-from services.auth import EVENTS_CHANNEL
 from services.db import session_scope
 from services.leader import RENEW_EVERY, Leadership, keeping_lease, lead_forever
 from services.runtime import Runtime
@@ -187,15 +185,13 @@ class ExecutionEngine:
 
     async def _follow_order_updates(self) -> None:
         """Orders placed or ended on any instance reach the book between rebuilds."""
-        async for _channel, message in self._rt.bus.subscribe(EVENTS_CHANNEL):
+        async for event in self._rt.events.follow("order_update"):
             try:
-                event = orjson.loads(message)
-                if event.get("type") == "order_update":
-                    order = event["data"]
-                    if order["status"] == "pending":  # resting: read it whole, for its trigger prices
-                        self._place_in_book(await to_thread.run_sync(self._load, uuid.UUID(order["id"])))
-                    else:
-                        self._forget(order["symbol"], uuid.UUID(order["id"]))
+                order = event["data"]
+                if order["status"] == "pending":  # resting: read it whole, for its trigger prices
+                    self._place_in_book(await to_thread.run_sync(self._load, uuid.UUID(order["id"])))
+                else:
+                    self._forget(order["symbol"], uuid.UUID(order["id"]))
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("ignored a malformed order update: %s", exc)
 

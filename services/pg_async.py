@@ -27,11 +27,13 @@ class _Compiled:
     def __init__(self, statement: Executable, keys: tuple[str, ...]):
         compiled = statement.compile(dialect=_DIALECT, column_keys=list(keys))
         self.sql = str(compiled)
-        # The column types' checks and conversions (a Decimal with too many places is refused, not rounded).
+        # The column types' checks and conversions (a Decimal with too many places is refused, not rounded), as
+        # the dialect applies them: the type's own bind_processor would fall back to the generic Numeric's,
+        # which hands psycopg floats.
         self.processors: dict[str, Callable] = {
             name: processor
             for name, bind in compiled.binds.items()
-            if (processor := bind.type.bind_processor(_DIALECT)) is not None
+            if (processor := bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)) is not None
         }
 
     def params(self, values: dict[str, Any]) -> dict[str, Any]:

@@ -5,8 +5,9 @@ import uuid
 
 import orjson
 
+from services.auth import EVENTS_CHANNEL
 from services.bus import LocalBus
-from services.event_hub import EventHub, publish_user_event
+from services.event_hub import EventHub, apublish_user_event, publish_user_event
 
 
 class Listener:
@@ -82,3 +83,24 @@ async def test_published_user_events_travel_over_the_bus():
             await asyncio.sleep(0.01)
     running.cancel()
     assert listener.messages == [{"type": "order_update", "data": {"status": "filled"}}]
+
+
+async def test_followers_hear_their_kinds_in_order_from_the_one_subscription():
+    bus = LocalBus()
+    hub = EventHub(bus)
+    running = asyncio.create_task(hub.run())
+    orders, alerts = hub.follow("order_update"), hub.follow("alert_changed")
+    first_order = asyncio.create_task(anext(orders))  # following starts with the first wait
+    first_change = asyncio.create_task(anext(alerts))
+    await asyncio.sleep(0)
+    await apublish_user_event(bus, "alice", "order_update", {"id": "o1"})
+    await bus.apublish(EVENTS_CHANNEL, '{"type":"alert_changed","id":"a1"}')
+    await apublish_user_event(bus, "bob", "order_update", {"id": "o2"})
+    async with asyncio.timeout(2):
+        assert (await first_order)["data"] == {"id": "o1"}
+        assert (await anext(orders))["data"] == {"id": "o2"}
+        assert await first_change == {"type": "alert_changed", "id": "a1"}
+    await orders.aclose()
+    await alerts.aclose()
+    assert not hub._followers  # a follower that stops leaves no queue behind
+    running.cancel()

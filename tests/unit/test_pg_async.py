@@ -1,0 +1,33 @@
+"""The event loop's PostgreSQL path runs the blocking path's Core statements with the same column checks."""
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from services import orders
+from services.pg_async import _compile
+
+OWNER = uuid.uuid4()
+
+
+def test_core_statements_compile_to_psycopg_placeholders():
+    compiled = _compile(orders._UPDATE_ACCOUNT, {"owner": OWNER, "cash": Decimal("10.00")})
+    assert "SET cash=%(cash)s" in compiled.sql and "user_id = %(owner)s" in compiled.sql
+    assert compiled is _compile(orders._UPDATE_ACCOUNT, {"owner": uuid.uuid4(), "cash": Decimal("1.00")})
+
+
+def test_money_with_more_places_than_its_column_is_refused_not_rounded():
+    values = {"owner": OWNER, "cash": Decimal("10.001"), "updated_at": datetime.now(UTC)}
+    compiled = _compile(orders._UPDATE_ACCOUNT, values)
+    with pytest.raises(ValueError, match="more than 2 decimal places"):
+        compiled.params(values)
+    sent = compiled.params({**values, "cash": Decimal("10.01")})["cash"]
+    assert isinstance(sent, Decimal) and sent == Decimal("10.01")  # money never travels as a float
+
+
+def test_naive_timestamps_are_refused():
+    values = {"owner": OWNER, "updated_at": datetime(2026, 1, 2, 3, 4)}
+    with pytest.raises(ValueError, match="naive"):
+        _compile(orders._UPDATE_ACCOUNT, values).params(values)
