@@ -1,9 +1,9 @@
 """PostgreSQL straight from the event loop, for the path where every round trip and thread hop shows: placing orders.
 
-The statements stay SQLAlchemy Core (the same objects the blocking path runs), compiled once for psycopg with their
-columns' bind processors kept. A transaction runs in pipeline mode: statements that do not wait on each other's
-answers travel together, so a placement takes two round trips (the locked reads; the writes with the commit)
-instead of one per statement, and no worker thread.
+The statements stay SQLAlchemy Core (the same objects the blocking path runs), compiled once for psycopg with the
+columns' bind processors kept. A placement sends two batches, the locked reads and then the writes with the
+commit, each one round trip and one wait on the socket, and needs no worker thread. (psycopg's pipeline mode also
+sends statements together, but waits on the socket once per statement: it cost about 10 % more CPU per order.)
 """
 
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -53,25 +53,35 @@ def _compile(statement: Executable, values: dict[str, Any]) -> _Compiled:
 
 
 class Transaction:
-    """One transaction on one connection in pipeline mode."""
+    """One transaction on one connection, its statements sent a batch at a time: each batch is one simple query
+    of several statements (values bound client-side by psycopg's adapters), so it costs one round trip and one
+    wait on the socket, however many statements it holds."""
 
     def __init__(self, conn: psycopg.AsyncConnection):
         self._conn = conn
+        self._cursor = psycopg.AsyncClientCursor(conn)
+        self.open = False
+
+    def _batch(self, statements: Sequence[Statement]) -> str:
+        return ";\n".join(
+            self._cursor.mogrify(compiled.sql, compiled.params(values))
+            for statement, values in statements
+            if (compiled := _compile(statement, values))
+        )
 
     async def first_rows(self, statements: Sequence[Statement]) -> list[tuple | None]:
-        """Each statement's first row (None when it has none), sent together in one round trip."""
-        cursors = []
-        for statement, values in statements:
-            compiled = _compile(statement, values)
-            cursors.append(await self._conn.execute(compiled.sql, compiled.params(values)))
-        return [await cursor.fetchone() for cursor in cursors]
+        """Begin, and each statement's first row (None when it has none)."""
+        await self._cursor.execute("BEGIN;\n" + self._batch(statements))
+        self.open = True
+        rows = []
+        while self._cursor.nextset():
+            rows.append(await self._cursor.fetchone())
+        return rows
 
     async def commit(self, statements: Sequence[Statement]) -> None:
-        """Run the statements and commit, together in one round trip."""
-        for statement, values in statements:
-            compiled = _compile(statement, values)
-            await self._conn.execute(compiled.sql, compiled.params(values))
-        await self._conn.commit()
+        """Run the statements and commit."""
+        await self._cursor.execute(self._batch(statements) + ";\nCOMMIT")
+        self.open = False
 
 
 class AsyncPostgres:
@@ -82,7 +92,8 @@ class AsyncPostgres:
             min_size=2,
             max_size=POOL_SIZE,
             timeout=POOL_TIMEOUT,
-            kwargs={"connect_timeout": 5},
+            # Transactions begin and commit inside the batches, not in round trips of their own.
+            kwargs={"connect_timeout": 5, "autocommit": True},
             open=False,
         )
 
@@ -95,5 +106,10 @@ class AsyncPostgres:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """Rolled back unless committed (a refused order, an error); a broken connection leaves the pool."""
-        async with self._pool.connection() as conn, conn.pipeline():
-            yield Transaction(conn)
+        async with self._pool.connection() as conn:
+            transaction = Transaction(conn)
+            try:
+                yield transaction
+            finally:
+                if transaction.open and not conn.closed:
+                    await conn.execute("ROLLBACK")
