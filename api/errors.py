@@ -3,16 +3,14 @@
 import logging
 from typing import Any
 
-import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.errors import DomainError
+from services.errors import INTERNAL_MESSAGE, UNAVAILABLE, UNAVAILABLE_MESSAGE, DomainError
 
 log = logging.getLogger(__name__)
 
@@ -112,15 +110,15 @@ def install(app: FastAPI) -> None:
             code = "VALIDATION_ERROR" if exc.status_code < 500 else "INTERNAL_ERROR"
         return error_response(code, str(exc.detail))
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(PoolTimeoutError)
-    @app.exception_handler(psycopg.OperationalError)  # placements reach PostgreSQL without SQLAlchemy
     async def _database_down(_request: Request, exc: Exception):
         log.warning("database unavailable: %s", str(exc).splitlines()[0])
-        return error_response("SERVICE_UNAVAILABLE", "The service is temporarily unavailable; please retry.")
+        return error_response("SERVICE_UNAVAILABLE", UNAVAILABLE_MESSAGE)
+
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, _database_down)
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception):
         log.exception("unhandled error", exc_info=exc)
-        return error_response("INTERNAL_ERROR", "Something went wrong on our side. Please retry.")
+        return error_response("INTERNAL_ERROR", INTERNAL_MESSAGE)

@@ -10,6 +10,7 @@ from components.user_events import BrowserListener
 from models.user import UserPublic
 from pages.session import call
 from services import auth, runtime, symbols
+from services.errors import INTERNAL_MESSAGE, UNAVAILABLE, UNAVAILABLE_MESSAGE
 
 NAV = (("Portfolio", "/"), ("Orders", "/orders"), ("Alerts", "/alerts"))
 
@@ -78,11 +79,20 @@ def _account_menu(user: UserPublic) -> None:
         ui.menu_item("Log out everywhere", lambda: log_out_everywhere(user))
 
 
+def _say_what_failed(exc: Exception) -> None:
+    """An action that fails past its own error handling still tells the user, rather than doing nothing."""
+    if isinstance(exc, UNAVAILABLE):
+        ui.notify(UNAVAILABLE_MESSAGE, type="warning")
+    else:
+        ui.notify(INTERNAL_MESSAGE, type="negative")
+
+
 @contextmanager
 def frame(title: str, user: UserPublic) -> Iterator[BrowserListener]:
     """Lay out a signed-in page; yields the page's subscription to the user's order updates and alerts."""
     ui.page_title(f"{title} · Sherwood")
     theme.apply()
+    ui.on_exception(_say_what_failed)
     with ui.header().classes("sw-header items-center px-4 sm:px-6 py-2 gap-3 flex-wrap"):
         with ui.link(target="/").classes("no-underline").style("color: inherit"):
             theme.brand("text-xl")

@@ -1,5 +1,6 @@
 """Order entry: buy or sell in shares or dollars, with an estimate, a review step and one idempotency key per order."""
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
@@ -12,7 +13,9 @@ from models.order import OrderCreate
 from models.user import UserPublic
 from pages.session import call
 from services import accounts, orders, runtime
-from services.errors import DomainError
+from services.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE, DomainError
+
+log = logging.getLogger(__name__)
 
 TYPES = {"market": "Market", "limit": "Limit", "stop": "Stop", "stop_limit": "Stop limit"}
 SHARE = Decimal("0.000001")
@@ -208,6 +211,11 @@ class OrderForm:
         except DomainError as exc:
             dialog.close()
             self._show_error(FIELD_OF_CODE.get(exc.code, "form"), exc.message)
+            return
+        except UNAVAILABLE as exc:  # the key stays: sending the order again cannot place it twice
+            log.warning("an order could not be placed, the database is unavailable: %s", str(exc).splitlines()[0])
+            dialog.close()
+            ui.notify(UNAVAILABLE_MESSAGE, type="warning")
             return
         finally:
             button.props(remove="loading")

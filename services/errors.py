@@ -2,6 +2,16 @@
 
 from typing import Any
 
+import psycopg
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+# The database cannot answer now (down, restarting, every connection busy): the caller should retry. Placements
+# reach PostgreSQL through psycopg directly, everything else through SQLAlchemy.
+UNAVAILABLE = (OperationalError, PoolTimeoutError, psycopg.OperationalError)
+UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; please retry."
+INTERNAL_MESSAGE = "Something went wrong on our side. Please retry."
+
 
 class DomainError(Exception):
     def __init__(

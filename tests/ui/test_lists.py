@@ -1,5 +1,7 @@
 """Watchlist, alerts and orders pages: adding and removing, filtering and canceling, live updates, empty states."""
 
+from sqlalchemy import create_engine
+
 from tests.ui.conftest import by_testid, click, eventually, fill, publish, rows
 
 
@@ -131,3 +133,29 @@ async def test_orders_page_filters_cancels_and_follows_fills(user, sign_in, star
     await eventually(
         lambda: sorted(r["status"] for r in rows(user, "all-orders")) == ["Canceled", "Filled"], "the fill shown"
     )
+
+
+async def test_an_action_the_database_cannot_answer_is_said_not_swallowed(user, sign_in, started, tmp_path, caplog):
+    await publish(started, "AAPL", "100.00")
+    await sign_in()
+    await user.open("/stock/AAPL")
+    fill(user, "order-type", "limit")
+    fill(user, "amount", "1")
+    fill(user, "limit-price", "90.00")
+    await click(user, "review")
+    await click(user, "submit-order")
+    await user.should_see("Order placed: buy 1 AAPL", retries=50)
+    await user.open("/orders")
+    (order,) = await eventually(lambda: rows(user, "all-orders"), "the open order")
+
+    working = started.engine
+    started.engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'sherwood.db'}")  # a file it cannot open
+    try:
+        by_testid(user, "all-orders").trigger("cancel", order)
+        await user.should_see("The service is temporarily unavailable; please retry.", retries=50)
+    finally:
+        started.engine.dispose()
+        started.engine = working
+    assert [r["status"] for r in rows(user, "all-orders")] == ["Pending"]
+    assert any("unable to open database file" in r.getMessage() for r in caplog.records)  # logged for operators
+    caplog.clear()  # expected here, so the fixture's check for logged errors passes

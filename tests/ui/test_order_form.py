@@ -1,6 +1,7 @@
 """The order panel of a stock page: what it says before an order goes out, the review step, and submitting."""
 
 from nicegui import ui
+from sqlalchemy import create_engine
 
 from tests.ui.conftest import by_testid, click, eventually, fill, publish, rows
 
@@ -91,3 +92,23 @@ async def test_review_then_submit_buys_once(user, sign_in, started):
     assert [(r["side"], r["quantity"], r["status"]) for r in placed] == [("Buy", "2", "Filled")]
     await user.should_see("2 shares · $200.00")  # the position, valued at the last price
     assert error_of(user, "amount") is None
+
+
+async def test_a_database_that_cannot_answer_is_said_and_the_order_can_be_sent_again(user, sign_in, started, tmp_path):
+    await open_stock(user, sign_in, started)
+    fill(user, "amount", "2")
+    await click(user, "review")
+    working = started.engine
+    started.engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'sherwood.db'}")  # a file it cannot open
+    try:
+        await click(user, "submit-order")
+        await user.should_see("The service is temporarily unavailable; please retry.", retries=50)
+        assert rows(user, "symbol-orders") == []
+    finally:
+        started.engine.dispose()
+        started.engine = working
+    await click(user, "review")  # the same order, with the same key, once the database is back
+    await click(user, "submit-order")
+    await user.should_see("Order filled: buy 2 AAPL", retries=50)
+    placed = await eventually(lambda: rows(user, "symbol-orders"), "the order in the table")
+    assert [(r["side"], r["quantity"], r["status"]) for r in placed] == [("Buy", "2", "Filled")]
