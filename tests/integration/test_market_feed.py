@@ -9,20 +9,11 @@ import pytest
 import redis
 
 from settings import load_settings
+from tests.support.api import wait_until
 from tests.support.databases import REDIS_URL, fresh_postgres
 from tests.support.server import started_app
 
 LEADING = "now runs the market feed"
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def live_quotes(url: str) -> dict[str, dict]:
@@ -55,7 +46,7 @@ def test_two_instances_share_one_feed_and_hand_it_over(feed_database, tmp_path):
     postgres_url = feed_database
     env = {"DATABASE_URL": postgres_url, "REDIS_URL": REDIS_URL, "MARKET_FEED": "simulator"}
     with started_app(tmp_path / "a.log", **env) as a, started_app(tmp_path / "b.log", **env) as b:
-        wait_for(lambda: live_quotes(a.url) and live_quotes(b.url), 60, "quotes on both instances")
+        wait_until(lambda: live_quotes(a.url) and live_quotes(b.url), "quotes on both instances", timeout=60, every=0.2)
         leaders = [app for app in (a, b) if LEADING in app.log()]
         assert len(leaders) == 1, "exactly one instance publishes"
         leader, follower = leaders[0], (b if leaders[0] is a else a)
@@ -68,7 +59,7 @@ def test_two_instances_share_one_feed_and_hand_it_over(feed_database, tmp_path):
             common = [s for s in first if s in second and first[s]["timestamp"] == second[s]["timestamp"]]
             return common if len(common) >= 10 else None
 
-        wait_for(same_prices, 10, "quotes both instances have seen")
+        wait_until(same_prices, "quotes both instances have seen", timeout=10, every=0.2)
         first, second = live_quotes(a.url), live_quotes(b.url)
         for symbol in first.keys() & second.keys():
             if first[symbol]["timestamp"] == second[symbol]["timestamp"]:
@@ -76,9 +67,13 @@ def test_two_instances_share_one_feed_and_hand_it_over(feed_database, tmp_path):
 
         before = live_quotes(follower.url)["AAPL"]
         leader.process.send_signal(signal.SIGKILL)
-        wait_for(lambda: LEADING in follower.log(), 15, "the follower to take over the feed")
-        wait_for(lambda: live_quotes(follower.url).get("AAPL", {}).get("timestamp", 0) > before["timestamp"], 10,
-                 "fresh quotes after the failover")
+        wait_until(lambda: LEADING in follower.log(), "the follower to take over the feed", timeout=15, every=0.2)
+        wait_until(
+            lambda: live_quotes(follower.url).get("AAPL", {}).get("timestamp", 0) > before["timestamp"],
+            "fresh quotes after the failover",
+            timeout=10,
+            every=0.2,
+        )
         after = live_quotes(follower.url)["AAPL"]
         drift = abs(Decimal(after["last"]) / Decimal(before["last"]) - 1)
         assert drift < Decimal("0.01"), "the new leader continues from the last prices"
@@ -88,13 +83,13 @@ def test_two_instances_share_one_feed_and_hand_it_over(feed_database, tmp_path):
 def test_embedded_feed_resumes_where_it_stopped(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'sherwood.db'}", "MARKET_FEED": "simulator", "MARKET_SEED": "5"}
     with started_app(tmp_path / "first.log", **env) as app:
-        first = wait_for(lambda: live_quotes(app.url), 60, "quotes from the embedded feed")
+        first = wait_until(lambda: live_quotes(app.url), "quotes from the embedded feed", timeout=60, every=0.2)
         time.sleep(1)
         moved = live_quotes(app.url)
         assert any(moved[s]["timestamp"] > first[s]["timestamp"] for s in first), "prices move"
         last_seen = moved
     with started_app(tmp_path / "second.log", **env) as app:
-        resumed = wait_for(lambda: live_quotes(app.url), 30, "quotes after the restart")
+        resumed = wait_until(lambda: live_quotes(app.url), "quotes after the restart", timeout=30, every=0.2)
         for symbol in ("AAPL", "MSFT", "SPY"):
             drift = abs(Decimal(resumed[symbol]["last"]) / Decimal(last_seen[symbol]["last"]) - 1)
             assert drift < Decimal("0.01"), f"{symbol} resumed near its last price"
