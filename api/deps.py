@@ -7,11 +7,12 @@ on the event loop, and only a cache miss takes a hop to the database; simple dep
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.rate_limit import SESSION_USER
 from models.user import UserPublic
 from services import auth, runtime
 from services.db import session_scope
@@ -41,7 +42,10 @@ def authenticate(token: str | None) -> UserPublic:
         return auth.authenticate(db, rt.cache, token)
 
 
-async def _current_user(token: TokenDep) -> UserPublic:
+async def _current_user(request: Request, token: TokenDep) -> UserPublic:
+    found = getattr(request.state, SESSION_USER, None)  # the API quota's check has read this session already
+    if found is not None and found[0] == token:
+        return found[1]
     user = await auth.authenticate_cached(runtime.current().cache, token)
     return user if user is not None else await run_in_threadpool(authenticate, token)
 

@@ -13,15 +13,19 @@ from services import auth, rate_limits, runtime
 from services.cache import Cache
 from services.errors import DomainError
 
+SESSION_USER = "session_user"  # request state: (token, user) of a session the quota check found in the cache
 
-async def _caller(cache: Cache, headers: Headers, address: str) -> str:
+
+async def _caller(cache: Cache, headers: Headers, address: str, state: dict) -> str:
     """Whose quota a call counts against. A token counts as its user's only once the session cache vouches
-    for it, so made-up tokens cannot mint fresh quotas: they count against their address."""
+    for it, so made-up tokens cannot mint fresh quotas: they count against their address. The user found is
+    left in the request's state, so the route's authentication does not read the session again."""
     scheme, _, token = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        owner = await auth.cached_session_owner(cache, token.strip())
-        if owner is not None:
-            return f"api:user:{owner}"
+        user = await auth.authenticate_cached(cache, token.strip())
+        if user is not None:
+            state[SESSION_USER] = (token.strip(), user)
+            return f"api:user:{user.id}"
     return f"api:address:{address}"
 
 
@@ -40,7 +44,7 @@ class ApiRateLimit:
             return
         address = scope["client"][0] if scope.get("client") else "unknown"
         try:
-            caller = await _caller(rt.cache, Headers(scope=scope), address)
+            caller = await _caller(rt.cache, Headers(scope=scope), address, scope.setdefault("state", {}))
             quota = await rate_limits.take(rt.cache, caller, limit=limit, what="API calls")
         except DomainError as exc:
             await domain_error_response(exc)(scope, receive, send)

@@ -189,12 +189,6 @@ def authenticate(db: Session, cache: Cache, token: str | None) -> UserPublic:
     return public
 
 
-async def cached_session_owner(cache: Cache, token: str) -> str | None:
-    """The user id of a session the cache knows, without the database: None when the cache has not seen it."""
-    cached = await cache.aget(f"session:{token_hash(token)}")
-    return json.loads(cached)["user"]["id"] if cached is not None else None
-
-
 def _revoke(db: Session, cache: Cache, bus: Bus, digests: list[str]) -> None:
     """End these sessions everywhere: the database rows (committed), the shared cache, and the sockets of every
     instance (each listens for its own session's revocation, even while its token is still being checked)."""

@@ -133,6 +133,7 @@ class _Request:
     user_id: uuid.UUID
     key: str
     order: OrderCreate
+    fingerprint: str  # the order's, computed once: the key is bound to it
     quote: Quote | None
     quote_is_live: bool
     clock: MarketClock
@@ -142,7 +143,7 @@ class _Request:
 def _decide(request: _Request, rows: list) -> tuple[Placement, OrderPublic | None, list[Statement]]:
     """The placement's answer and the writes that make it so, from the rows `_locked_reads` found."""
     account_row, answer, position_row = rows
-    fingerprint = request.order.fingerprint()
+    fingerprint = request.fingerprint
     if answer is not None:
         return _replay(fingerprint, *answer), None, []
     wanted, user_id, now = request.order, request.user_id, request.now
@@ -228,11 +229,17 @@ def place(
     clock: MarketClock,
     now: datetime,
 ) -> tuple[Placement, OrderPublic | None]:
-    """Place an order, or replay the answer already given to this idempotency key (blocking, any database)."""
+    """Place an order against a given quote and clock, or replay the answer already given to this idempotency key
+    (blocking, any database)."""
+    placing = _Request(user_id, key, request, request.fingerprint(), quote, quote_is_live, clock, now)
+    return _place_blocking(db, placing)
+
+
+def _place_blocking(db: Session, request: _Request) -> tuple[Placement, OrderPublic | None]:
     conn = db.connection()
-    reads = _locked_reads(user_id, request.symbol, key)
+    reads = _locked_reads(request.user_id, request.order.symbol, request.key)
     rows = [conn.execute(statement, values).first() for statement, values in reads]
-    placement, public, writes = _decide(_Request(user_id, key, request, quote, quote_is_live, clock, now), rows)
+    placement, public, writes = _decide(request, rows)
     for statement, values in writes:
         conn.execute(statement, values)
     db.commit()
@@ -255,16 +262,7 @@ async def _place(rt: "Runtime", request: _Request) -> tuple[Placement, OrderPubl
 
     def in_a_session() -> tuple[Placement, OrderPublic | None]:  # the embedded SQLite file blocks: a worker thread
         with session_scope(rt.engine) as db:
-            return place(
-                db,
-                user_id=request.user_id,
-                key=request.key,
-                request=request.order,
-                quote=request.quote,
-                quote_is_live=request.quote_is_live,
-                clock=request.clock,
-                now=request.now,
-            )
+            return _place_blocking(db, request)
 
     return await asyncio.to_thread(in_a_session)
 
@@ -278,11 +276,12 @@ async def submit(rt: "Runtime", *, user_id: uuid.UUID, key: str, request: OrderC
     cache_key = f"idempotency:{user_id}:{key}"
     claim = f"{cache_key}:in-flight"
     rate_key = f"orders:{user_id}"
+    fingerprint = request.fingerprint()
     remembered, claimed = await cache.aget_and_add(cache_key, claim, "1", ttl=CLAIM_TTL)
     if remembered is not None:
         if claimed:
             await cache.adelete(claim)
-        placement = _replay(request.fingerprint(), *orjson.loads(remembered))
+        placement = _replay(fingerprint, *orjson.loads(remembered))
         quota = await rate_limits.peek(cache, rate_key, limit=rate_limit) if rate_limit else None
         return replace(placement, quota=quota)
     try:
@@ -293,7 +292,8 @@ async def submit(rt: "Runtime", *, user_id: uuid.UUID, key: str, request: OrderC
         raise
     if not claimed:
         raise DomainError("DUPLICATE_REQUEST", "An order with this idempotency key is still being processed.")
-    live = _Request(user_id, key, request, rt.hub.latest.get(request.symbol), not rt.hub.stale, rt.clock, utcnow())
+    quote, quote_is_live = rt.hub.latest.get(request.symbol), not rt.hub.stale
+    live = _Request(user_id, key, request, fingerprint, quote, quote_is_live, rt.clock, utcnow())
     try:
         placement, public = await _place(rt, live)
     except BaseException as exc:
@@ -302,7 +302,7 @@ async def submit(rt: "Runtime", *, user_id: uuid.UUID, key: str, request: OrderC
             exc.headers = quota.headers()  # a refused placement still counted against the limit
         raise
     # The answer goes in before the claim comes off, so a duplicate in between replays from the cache.
-    entry = orjson.dumps([request.fingerprint(), placement.status, placement.body]).decode()
+    entry = orjson.dumps([fingerprint, placement.status, placement.body]).decode()
     await cache.aset_and_delete(cache_key, entry, ttl=IDEMPOTENCY_TTL, gone=claim)
     if public is not None:
         await apublish_user_event(rt.bus, user_id, "order_update", _event(public))

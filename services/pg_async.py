@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.engine import make_url
@@ -20,6 +21,7 @@ POOL_SIZE = 16  # connections at most; a placement holds one for two round trips
 POOL_TIMEOUT = 10  # seconds to wait for a connection before answering 503, as the blocking pool does
 
 _DIALECT = psycopg_dialect()
+_OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 Statement = tuple[Executable, dict[str, Any]]
 
 
@@ -40,12 +42,12 @@ class _Compiled:
         return {name: (self.processors[name](v) if name in self.processors else v) for name, v in values.items()}
 
 
-_compiled: dict[tuple[int, tuple[str, ...]], _Compiled] = {}
+_compiled: dict[tuple[Executable, tuple[str, ...]], _Compiled] = {}
 
 
 def _compile(statement: Executable, values: dict[str, Any]) -> _Compiled:
     """Statements are module-level constants, so their compiled forms are kept for the life of the process."""
-    key = (id(statement), tuple(values))
+    key = (statement, tuple(values))
     found = _compiled.get(key)
     if found is None:
         found = _compiled[key] = _Compiled(statement, tuple(values))
@@ -58,21 +60,18 @@ class Transaction:
     wait on the socket, however many statements it holds."""
 
     def __init__(self, conn: psycopg.AsyncConnection):
-        self._conn = conn
         self._cursor = psycopg.AsyncClientCursor(conn)
-        self.open = False
 
     def _batch(self, statements: Sequence[Statement]) -> str:
-        return ";\n".join(
-            self._cursor.mogrify(compiled.sql, compiled.params(values))
-            for statement, values in statements
-            if (compiled := _compile(statement, values))
-        )
+        sql = []
+        for statement, values in statements:
+            compiled = _compile(statement, values)
+            sql.append(self._cursor.mogrify(compiled.sql, compiled.params(values)))
+        return ";\n".join(sql)
 
     async def first_rows(self, statements: Sequence[Statement]) -> list[tuple | None]:
         """Begin, and each statement's first row (None when it has none)."""
         await self._cursor.execute("BEGIN;\n" + self._batch(statements))
-        self.open = True
         rows = []
         while self._cursor.nextset():
             rows.append(await self._cursor.fetchone())
@@ -81,7 +80,6 @@ class Transaction:
     async def commit(self, statements: Sequence[Statement]) -> None:
         """Run the statements and commit."""
         await self._cursor.execute(self._batch(statements) + ";\nCOMMIT")
-        self.open = False
 
 
 class AsyncPostgres:
@@ -107,9 +105,9 @@ class AsyncPostgres:
     async def transaction(self) -> AsyncIterator[Transaction]:
         """Rolled back unless committed (a refused order, an error); a broken connection leaves the pool."""
         async with self._pool.connection() as conn:
-            transaction = Transaction(conn)
             try:
-                yield transaction
+                yield Transaction(conn)
             finally:
-                if transaction.open and not conn.closed:
+                # Rolled back here rather than by the pool, which would warn about it on every refused order.
+                if conn.info.transaction_status in _OPEN:
                     await conn.execute("ROLLBACK")
