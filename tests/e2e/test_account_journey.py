@@ -12,6 +12,14 @@ from tests.support.factories import PASSWORD, random_email
 NEW_PASSWORD = "a fresh passphrase"
 
 
+async def log_in(tab, app_url: str, email: str, password: str, landing: str = "/") -> None:
+    await tab.goto(f"{app_url}/login?redirect_to={landing}")
+    await tab.get_by_test_id("email").fill(email)
+    await tab.get_by_test_id("password").fill(password)
+    await tab.get_by_test_id("submit").click()
+    await expect(tab).to_have_url(f"{app_url}{landing}")
+
+
 async def test_rotate_change_password_and_log_out_everywhere(page, app_url):
     violations: list[str] = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
@@ -24,16 +32,10 @@ async def test_rotate_change_password_and_log_out_everywhere(page, app_url):
         response = httpx.get(f"{app_url}/api/auth/sessions", headers={"Authorization": f"Bearer {elsewhere}"})
         return len(response.json()["sessions"]) if response.status_code == 200 else -1
 
-    async def log_in(password: str) -> None:
-        await page.goto(f"{app_url}/login")
-        await page.get_by_test_id("email").fill(email)
-        await page.get_by_test_id("password").fill(password)
-        await page.get_by_test_id("submit").click()
-        await expect(page).to_have_url(f"{app_url}/")
-
-    await log_in(PASSWORD)
+    await log_in(page, app_url, email, PASSWORD)
     assert sessions() == 2
-    await log_in(PASSWORD)  # again from the same browser: a new token, and the one it replaces ends
+    # Again from the same browser: a new token, and the one it replaces ends.
+    await log_in(page, app_url, email, PASSWORD)
     assert sessions() == 2
 
     await page.get_by_test_id("account-menu").click()
@@ -75,16 +77,10 @@ async def test_a_tab_of_a_browser_that_logged_in_again_stays_signed_in(page, app
     credentials = {"email": email, "password": PASSWORD}
     assert httpx.post(f"{app_url}/api/auth/register", json=credentials).status_code == 201
 
-    async def log_in(tab) -> None:
-        await tab.goto(f"{app_url}/login?redirect_to=/orders")
-        await tab.get_by_test_id("email").fill(email)
-        await tab.get_by_test_id("password").fill(PASSWORD)
-        await tab.get_by_test_id("submit").click()
-        await expect(tab).to_have_url(f"{app_url}/orders")
-
-    await log_in(page)
+    await log_in(page, app_url, email, PASSWORD, landing="/orders")
     other_tab = await page.context.new_page()
-    await log_in(other_tab)  # the first tab's token ends; the tab reloads with the browser's new one
+    # The first tab's token ends; the tab reloads with the browser's new one.
+    await log_in(other_tab, app_url, email, PASSWORD, landing="/orders")
     await page.wait_for_timeout(1000)  # the revocation reaches the first tab within milliseconds
     await expect(page).to_have_url(f"{app_url}/orders")
     await expect(page.get_by_test_id("account-menu")).to_be_visible()

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.server import ROOT, free_port
+from tests.support.server import ROOT, free_port, stop_process
 
 SITE_CONFIG = ROOT / "deploy" / "nginx" / "sherwood.conf"
 SERVER_LINE = re.compile(r"^(\s*)server 127\.0\.0\.1:\d+ ([^;]*);\n", re.MULTILINE)
@@ -71,12 +71,7 @@ def running_nginx(workdir: Path, upstreams: list[str]) -> Iterator[str]:
         _wait_for_port(port, process, workdir / "error.log")
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()  # the master, our child: it stops its workers
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)  # the master, our child: it stops its workers
 
 
 def _wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 10) -> None:

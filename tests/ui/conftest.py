@@ -11,7 +11,9 @@ import asyncio
 import importlib
 import os
 import pkgutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,6 +21,7 @@ from nicegui import Client, core
 from nicegui.testing.general import nicegui_reset_globals
 from nicegui.testing.user import User
 from nicegui.testing.user_interaction import UserInteraction
+from sqlalchemy import create_engine
 
 import app as app_module
 import pages
@@ -131,3 +134,15 @@ async def click(user: User, testid: str) -> None:
     """Click, and let the handler (a task on the loop) run its synchronous part."""
     by_testid(user, testid).click()
     await asyncio.sleep(0.05)
+
+
+@contextmanager
+def database_out_of_reach(started: runtime.Runtime, folder: Path) -> Iterator[None]:
+    """Point the pages' runtime at a database file that cannot be opened, then back at the working one."""
+    working = started.engine
+    started.engine = create_engine(f"sqlite:///{folder / 'missing' / 'sherwood.db'}")
+    try:
+        yield
+    finally:
+        started.engine.dispose()
+        started.engine = working

@@ -1,8 +1,6 @@
 """Watchlist, alerts and orders pages: adding and removing, filtering and canceling, live updates, empty states."""
 
-from sqlalchemy import create_engine
-
-from tests.ui.conftest import by_testid, click, eventually, fill, publish, rows
+from tests.ui.conftest import by_testid, click, database_out_of_reach, eventually, fill, publish, rows
 
 
 def present(user, testid: str) -> bool:
@@ -148,14 +146,9 @@ async def test_an_action_the_database_cannot_answer_is_said_not_swallowed(user, 
     await user.open("/orders")
     (order,) = await eventually(lambda: rows(user, "all-orders"), "the open order")
 
-    working = started.engine
-    started.engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'sherwood.db'}")  # a file it cannot open
-    try:
+    with database_out_of_reach(started, tmp_path):
         by_testid(user, "all-orders").trigger("cancel", order)
         await user.should_see("The service is temporarily unavailable; please retry.", retries=50)
-    finally:
-        started.engine.dispose()
-        started.engine = working
     assert [r["status"] for r in rows(user, "all-orders")] == ["Pending"]
     assert any("unable to open database file" in r.getMessage() for r in caplog.records)  # logged for operators
     caplog.clear()  # expected here, so the fixture's check for logged errors passes

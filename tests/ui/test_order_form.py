@@ -1,9 +1,8 @@
 """The order panel of a stock page: what it says before an order goes out, the review step, and submitting."""
 
 from nicegui import ui
-from sqlalchemy import create_engine
 
-from tests.ui.conftest import by_testid, click, eventually, fill, publish, rows
+from tests.ui.conftest import by_testid, click, database_out_of_reach, eventually, fill, publish, rows
 
 
 async def open_stock(user, sign_in, started, symbol: str = "AAPL", last: str = "100.00") -> None:
@@ -98,15 +97,10 @@ async def test_a_database_that_cannot_answer_is_said_and_the_order_can_be_sent_a
     await open_stock(user, sign_in, started)
     fill(user, "amount", "2")
     await click(user, "review")
-    working = started.engine
-    started.engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'sherwood.db'}")  # a file it cannot open
-    try:
+    with database_out_of_reach(started, tmp_path):
         await click(user, "submit-order")
         await user.should_see("The service is temporarily unavailable; please retry.", retries=50)
         assert rows(user, "symbol-orders") == []
-    finally:
-        started.engine.dispose()
-        started.engine = working
     await click(user, "review")  # the same order, with the same key, once the database is back
     await click(user, "submit-order")
     await user.should_see("Order filled: buy 2 AAPL", retries=50)
