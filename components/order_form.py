@@ -42,7 +42,7 @@ class OrderForm:
         self._build()
 
     def _build(self) -> None:
-        with ui.card().classes("sw-card w-full p-5 gap-3").props('data-testid="order-form"'):
+        with ui.card().classes("sw-card w-full p-5 gap-3").props('data-testid="order-form"') as self.card:
             self.side = ui.toggle({"buy": f"Buy {self.symbol}", "sell": f"Sell {self.symbol}"}, value="buy")
             self.side.props('spread no-caps unelevated toggle-color=primary data-testid="side"').classes("w-full")
             self.order_type = ui.select(TYPES, value="market", label="Order type").props(
@@ -208,22 +208,29 @@ class OrderForm:
         button.props("loading")
         try:
             placement = await orders.submit(runtime.current(), user_id=self.user.id, key=self.key, request=request)
-        except DomainError as exc:
+        except (DomainError, *UNAVAILABLE) as exc:
             dialog.close()
+            self._refused(exc)
+            return
+        dialog.close()
+        # Closing the review deletes it and the clicked button with it: whatever is said next is said from the form,
+        # which stays (an element made in a deleted slot raises, and the user would be told to retry a filled order).
+        with self.card:
+            order = orders.order_of(placement)
+            self.key = uuid.uuid4().hex
+            self.amount.value = ""
+            done = "filled" if order.status == "filled" else "placed"
+            ui.notify(
+                f"Order {done}: {order.side} {numbers.decimal_text(order.quantity)} {order.symbol}", type="positive"
+            )
+            await self.load_account()
+            await self.on_placed()
+
+    def _refused(self, exc: Exception) -> None:
+        if isinstance(exc, DomainError):
             self._show_error(FIELD_OF_CODE.get(exc.code, "form"), exc.message)
             return
-        except UNAVAILABLE as exc:  # the key stays: sending the order again cannot place it twice
-            log.warning("an order could not be placed, the database is unavailable: %s", str(exc).splitlines()[0])
-            dialog.close()
+        # The key stays: sending the order again cannot place it twice.
+        log.warning("an order could not be placed, the database is unavailable: %s", str(exc).splitlines()[0])
+        with self.card:
             ui.notify(UNAVAILABLE_MESSAGE, type="warning")
-            return
-        finally:
-            button.props(remove="loading")
-        dialog.close()
-        order = orders.order_of(placement)
-        self.key = uuid.uuid4().hex
-        self.amount.value = ""
-        done = "filled" if order.status == "filled" else "placed"
-        ui.notify(f"Order {done}: {order.side} {numbers.decimal_text(order.quantity)} {order.symbol}", type="positive")
-        await self.load_account()
-        await self.on_placed()

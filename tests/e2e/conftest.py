@@ -21,6 +21,17 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 ARTIFACTS = ROOT / "test-artifacts"
+# Every notification a page shows is handed to the test (across page loads), so the fixture can fail any journey
+# in which the user was told that something went wrong.
+RECORD_NOTICES = """
+new MutationObserver(() => {
+  for (const note of document.querySelectorAll('.q-notification:not([data-recorded])')) {
+    note.setAttribute('data-recorded', '');
+    window.__notice(note.innerText.trim());
+  }
+}).observe(document, {childList: true, subtree: true});
+"""
+ERROR_NOTICES = ("Something went wrong", "Please retry", "please retry")
 # Signing up hashes a password on a machine that CI shares with the rest of the suite: 5 s is too tight.
 expect.set_options(timeout=15_000)
 
@@ -47,10 +58,20 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest.fixture
 async def page(browser) -> AsyncIterator[Page]:
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    told: list[str] = []
+    await context.expose_binding("__notice", lambda _source, text: told.append(text))
+    await context.add_init_script(RECORD_NOTICES)
     page = await context.new_page()
     page.set_default_timeout(15_000)
     yield page
     await context.close()
+    wrong = [text for text in told if any(error in text for error in ERROR_NOTICES)]
+    assert not wrong, f"the user was told: {wrong}"
+
+
+async def expect_told(page: Page, text: str) -> None:
+    """The user sees a notification containing this text."""
+    await expect(page.locator(".q-notification", has_text=text).first).to_be_visible()
 
 
 def screenshot_path(name: str) -> Path:

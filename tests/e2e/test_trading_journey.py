@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from playwright.async_api import expect
 
-from tests.e2e.conftest import screenshot_path
+from tests.e2e.conftest import expect_told, screenshot_path
 from tests.support.factories import PASSWORD, random_email
 
 
@@ -42,6 +42,9 @@ async def test_find_buy_watch_rest_cancel_theme_logout(page, app_url):
     await page.screenshot(path=screenshot_path("stock"))
     await page.get_by_test_id("review").click()
     await page.get_by_test_id("submit-order").click()
+    await expect_told(page, "Order filled: buy 2 NVDA")
+    await expect(page.get_by_test_id("review-dialog")).to_be_hidden()
+    await expect(page.get_by_test_id("amount")).to_have_value("")  # ready for the next order
     await expect(page.get_by_test_id("position-summary")).to_contain_text("2 shares")
     await expect(page.get_by_test_id("symbol-orders")).to_contain_text("Filled")
 
@@ -59,11 +62,13 @@ async def test_find_buy_watch_rest_cancel_theme_logout(page, app_url):
     await page.get_by_test_id("limit-price").fill("1.00")
     await page.get_by_test_id("review").click()
     await page.get_by_test_id("submit-order").click()
+    await expect_told(page, "Order placed: buy 1 NVDA")
     await expect(page.get_by_test_id("symbol-orders")).to_contain_text("Pending")
     await page.get_by_role("link", name="Orders").click()
     await expect(page.get_by_test_id("all-orders")).to_contain_text("Pending")
     await page.screenshot(path=screenshot_path("orders"))
     await page.get_by_test_id("cancel-NVDA").click()
+    await expect_told(page, "Canceled your NVDA order")
     await expect(page.get_by_test_id("all-orders")).to_contain_text("Canceled")
     await expect(page.get_by_test_id("all-orders")).not_to_contain_text("Pending")
 
