@@ -4,17 +4,18 @@ Blocking work runs in worker threads; each hop there costs, so a token is checke
 on the event loop, and only a cache miss takes a hop to the database; simple dependencies stay on the loop.
 """
 
+import uuid
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.rate_limit import SESSION_USER
 from models.user import UserPublic
-from services import auth, runtime
+from services import accounts, auth, runtime
 from services.db import session_scope
 
 _bearer = HTTPBearer(auto_error=False, description="The token from POST /api/auth/login")
@@ -51,3 +52,23 @@ async def _current_user(request: Request, token: TokenDep) -> UserPublic:
 
 
 CurrentUser = Annotated[UserPublic, Depends(_current_user)]
+
+
+def _header_account(
+    x_account_id: Annotated[
+        str | None, Header(description="the account to act on; default: your default account")
+    ] = None,
+) -> uuid.UUID | None:
+    return accounts.parse_id(x_account_id) if x_account_id else None
+
+
+AccountChoice = Annotated[uuid.UUID | None, Depends(_header_account)]
+
+
+def _current_account(user: CurrentUser, db: DbDep, chosen: AccountChoice) -> uuid.UUID:
+    """The id of the account a trading call acts on: the one `X-Account-Id` names, if it is the caller's, else the
+    caller's default."""
+    return accounts.owned(db, user_id=user.id, account_id=chosen).id
+
+
+CurrentAccount = Annotated[uuid.UUID, Depends(_current_account)]

@@ -1,20 +1,18 @@
 """`/api/orders`: place (idempotently), list, read and cancel orders."""
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from api.deps import CurrentUser, DbDep
+from api.deps import AccountChoice, CurrentAccount, CurrentUser, DbDep
 from api.errors import documented
-from models.order import OrderCreate, OrderEnvelope, OrderList
+from models.order import OrderCreate, OrderEnvelope, OrderList, OrderStatus
 from models.types import utcnow
 from services import orders, runtime
 from services.errors import DomainError
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
-
-OrderStatus = Literal["pending", "filled", "canceled", "expired", "rejected"]
 
 
 def _idempotency_key(key: str | None) -> str:
@@ -33,32 +31,34 @@ def _idempotency_key(key: str | None) -> str:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=OrderEnvelope,
-    responses=documented(400, 401, 409, 422, 429),
+    responses=documented(400, 401, 404, 409, 422, 429),
 )
 async def place_order(
     body: OrderCreate,
     user: CurrentUser,
+    account_id: AccountChoice,
     x_idempotency_key: Annotated[str | None, Header(description="1-255 printable characters")] = None,
 ) -> Response:
     """Place an order. Retrying with the same key replays the first answer (`Idempotent-Replayed: true`)."""
     key = _idempotency_key(x_idempotency_key)
-    placement = await orders.submit(runtime.current(), user_id=user.id, key=key, request=body)
+    rt = runtime.current()
+    placement = await orders.submit(rt, user_id=user.id, account_id=account_id, key=key, request=body)
     headers = {"Idempotent-Replayed": "true"} if placement.replayed else {}
     if placement.quota is not None:  # the placement limit's headers, more telling here than the general one's
         headers.update(placement.quota.headers())
     return Response(placement.body, status_code=placement.status, media_type="application/json", headers=headers)
 
 
-@router.get("", responses=documented(400, 401))
+@router.get("", responses=documented(400, 401, 404))
 def list_orders(
-    user: CurrentUser,
+    account_id: CurrentAccount,
     db: DbDep,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before: uuid.UUID | None = None,
 ) -> OrderList:
     """Your orders, newest first; page with `before=<id of the last order you have>`."""
-    found = orders.list_orders(db, user_id=user.id, status=status_, limit=limit, before=before)
+    found = orders.list_orders(db, account_id=account_id, status=status_, limit=limit, before=before)
     return OrderList(orders=found)
 
 
@@ -71,13 +71,13 @@ def _order_id(text: str) -> uuid.UUID:
 
 
 @router.get("/{order_id}", responses=documented(401, 404))
-def get_order(order_id: str, user: CurrentUser, db: DbDep) -> OrderEnvelope:
-    return OrderEnvelope(order=orders.get(db, user_id=user.id, order_id=_order_id(order_id)))
+def get_order(order_id: str, account_id: CurrentAccount, db: DbDep) -> OrderEnvelope:
+    return OrderEnvelope(order=orders.get(db, account_id=account_id, order_id=_order_id(order_id)))
 
 
 @router.delete("/{order_id}", responses=documented(401, 404, 409))
-def cancel_order(order_id: str, user: CurrentUser, db: DbDep) -> OrderEnvelope:
+def cancel_order(order_id: str, user: CurrentUser, account_id: CurrentAccount, db: DbDep) -> OrderEnvelope:
     """Cancel a pending order, releasing the cash or shares it reserved."""
-    bus = runtime.current().bus
-    order = orders.cancel(db, bus, user_id=user.id, order_id=_order_id(order_id), now=utcnow())
+    bus, order_id = runtime.current().bus, _order_id(order_id)
+    order = orders.cancel(db, bus, user_id=user.id, account_id=account_id, order_id=order_id, now=utcnow())
     return OrderEnvelope(order=order)

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentUser, DbDep
+from api.deps import CurrentAccount, DbDep
 from api.errors import documented
 from models.types import utcnow
 from models.user import CamelModel
@@ -20,15 +20,15 @@ class PortfolioHistory(CamelModel):
     points: list[portfolio.EquityPoint]
 
 
-@router.get("", responses=documented(401))
-def get_portfolio(user: CurrentUser, db: DbDep) -> portfolio.Portfolio:
-    return portfolio.value(db, user.id, runtime.current().hub.latest)
+@router.get("", responses=documented(401, 404))
+def get_portfolio(account_id: CurrentAccount, db: DbDep) -> portfolio.Portfolio:
+    return portfolio.value(db, account_id, runtime.current().hub.latest)
 
 
-@router.get("/history", responses=documented(400, 401))
+@router.get("/history", responses=documented(400, 401, 404))
 def get_history(
-    user: CurrentUser, db: DbDep, range_: Annotated[Range, Query(alias="range")] = "1D"
+    account_id: CurrentAccount, db: DbDep, range_: Annotated[Range, Query(alias="range")] = "1D"
 ) -> PortfolioHistory:
-    current = portfolio.value(db, user.id, runtime.current().hub.latest).equity
-    points = portfolio.history(db, user.id, range_, now=utcnow(), current=current)
+    current = portfolio.value(db, account_id, runtime.current().hub.latest).equity
+    points = portfolio.history(db, account_id, range_, now=utcnow(), current=current)
     return PortfolioHistory(range=range_, points=points)

@@ -25,20 +25,25 @@ def reconcile_all(settings: Settings) -> int:
         db.check_reachable(engine)
         with db.session_scope(engine) as session:
             found = reconcile.reconcile(session)
-            accounts = len(session.exec(select(Account.user_id)).all())
-            emails = dict(session.exec(select(User.id, User.email)).all())
+            owners = {
+                account_id: f"{name}, {email}"
+                for account_id, name, email in session.exec(
+                    select(Account.id, Account.name, User.email).join(User, User.id == Account.user_id)
+                )
+            }
     finally:
         engine.dispose()
-    by_user = defaultdict(list)
+    accounts = len(owners)
+    by_account = defaultdict(list)
     for difference in found:
-        by_user[difference.user_id].append(difference)
-    for user_id, differences in by_user.items():
-        print(f"account {user_id} ({emails.get(user_id, 'unknown user')}):")
+        by_account[difference.account_id].append(difference)
+    for account_id, differences in by_account.items():
+        print(f"account {account_id} ({owners.get(account_id, 'unknown owner')}):")
         for d in differences:
             where = f" {d.symbol}" if d.symbol else ""
             print(f"  {d.check}{where}: expected {d.expected}, found {d.actual}")
-    if by_user:
-        print(f"{len(by_user)} of {accounts} accounts disagree with the ledger.")
+    if by_account:
+        print(f"{len(by_account)} of {accounts} accounts disagree with the ledger.")
         return 1
     print(f"All {accounts} accounts reconcile with the ledger.")
     return 0

@@ -32,9 +32,9 @@ def _decimal(text) -> Decimal | None:
 
 
 class OrderForm:
-    def __init__(self, symbol: str, user: UserPublic, on_placed: Callable[[], Awaitable[None]]):
+    def __init__(self, symbol: str, user: UserPublic, account_id: uuid.UUID, on_placed: Callable[[], Awaitable[None]]):
         self.symbol = symbol
-        self.user = user
+        self.user, self.account_id = user, account_id
         self.on_placed = on_placed
         self.key = uuid.uuid4().hex  # one key per order: a double click or a retry cannot place it twice
         self.buying_power = Decimal(0)
@@ -75,8 +75,8 @@ class OrderForm:
 
     async def load_account(self) -> None:
         """Buying power and shares on hand, for the estimate and the checks before submitting."""
-        balances = await call(accounts.balances, self.user.id)
-        holding = await call(accounts.holding, self.user.id, self.symbol)
+        balances = await call(accounts.balances, self.account_id)
+        holding = await call(accounts.holding, self.account_id, self.symbol)
         self.buying_power, self.available = balances.buying_power, holding.available
         self._refresh()
 
@@ -207,7 +207,9 @@ class OrderForm:
     async def _submit(self, request: OrderCreate, dialog: ui.dialog, button: ui.button) -> None:
         button.props("loading")
         try:
-            placement = await orders.submit(runtime.current(), user_id=self.user.id, key=self.key, request=request)
+            placement = await orders.submit(
+                runtime.current(), user_id=self.user.id, account_id=self.account_id, key=self.key, request=request
+            )
         except (DomainError, *UNAVAILABLE) as exc:
             dialog.close()
             self._refused(exc)

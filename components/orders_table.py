@@ -59,6 +59,7 @@ class OrdersTable:
     def __init__(
         self,
         user: UserPublic,
+        account_id: uuid.UUID,
         *,
         status: str | None = None,
         symbol: str | None = None,
@@ -66,7 +67,8 @@ class OrdersTable:
         empty: str = "No orders yet.",
         testid: str = "orders",
     ):
-        self.user, self.status, self.symbol, self.limit = user, status, symbol, limit
+        self.user, self.account_id = user, account_id
+        self.status, self.symbol, self.limit = status, symbol, limit
         self.table = (
             ui.table(columns=COLUMNS, rows=[], row_key="id")
             .classes("w-full")
@@ -90,14 +92,21 @@ class OrdersTable:
 
     async def refresh(self) -> None:
         found = await call(
-            orders.list_orders, user_id=self.user.id, status=self.status, limit=self.limit, symbol=self.symbol
+            orders.list_orders, account_id=self.account_id, status=self.status, limit=self.limit, symbol=self.symbol
         )
         self.table.rows = [_row(order) for order in found]
 
     async def _cancel(self, event) -> None:
         try:
             order_id = uuid.UUID(event.args["id"])
-            await call(orders.cancel, runtime.current().bus, user_id=self.user.id, order_id=order_id, now=utcnow())
+            await call(
+                orders.cancel,
+                runtime.current().bus,
+                user_id=self.user.id,
+                account_id=self.account_id,
+                order_id=order_id,
+                now=utcnow(),
+            )
             ui.notify(f"Canceled your {event.args['symbol']} order", type="info")
         except DomainError as exc:
             ui.notify(exc.message, type="negative")

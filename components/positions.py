@@ -4,6 +4,8 @@ The book (cash and positions) is read from the database when it changes (an orde
 changes it is appraised again at each tick of the live state, in memory, and only changed text is sent.
 """
 
+import uuid
+
 from nicegui import ui
 
 from components import live
@@ -25,13 +27,13 @@ COLUMNS = [
 class BookView:
     """Something drawn from the user's book: read when it changes, appraised again at every tick."""
 
-    def __init__(self, user: UserPublic):
-        self.user = user
+    def __init__(self, user: UserPublic, account_id: uuid.UUID):
+        self.user, self.account_id = user, account_id
         self.book: portfolio.Book | None = None
         live.ticked.subscribe(self.render)  # from the page: unsubscribed when the browser goes
 
     async def reload(self) -> None:
-        self.book = await call(portfolio.load, self.user.id)
+        self.book = await call(portfolio.load, self.account_id)
         self.render()
 
     def render(self, changed: set[str] | None = None) -> None:
@@ -47,8 +49,8 @@ class BookView:
 
 
 class LivePortfolio(BookView):
-    def __init__(self, user: UserPublic):
-        super().__init__(user)
+    def __init__(self, user: UserPublic, account_id: uuid.UUID):
+        super().__init__(user, account_id)
         with ui.column().classes("gap-0"):
             ui.label("Investing").classes("text-gray-500")
             self.equity = ui.label("—").classes("text-4xl font-semibold sw-num").props('data-testid="equity"')

@@ -5,7 +5,8 @@ import json
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated
 
 from pydantic import AfterValidator, PlainSerializer, field_validator, model_validator
 from pydantic import Field as PydanticField
@@ -14,8 +15,33 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.types import QUANTITY, Money, Price, Quantity, UTCDateTime, tick_size, utcnow
+from models.types import QUANTITY, Money, Price, Quantity, UTCDateTime, tick_size, utcnow, values_of
 from models.user import CamelModel
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+
+
+class TimeInForce(StrEnum):
+    DAY = "day"
+    GTC = "gtc"
 
 
 class Order(SQLModel, table=True):
@@ -24,17 +50,17 @@ class Order(SQLModel, table=True):
         CheckConstraint("quantity > 0", name="ck_orders_quantity_positive"),
         CheckConstraint("filled_quantity >= 0 AND filled_quantity <= quantity", name="ck_orders_filled_within"),
         CheckConstraint("reserved_cash >= 0", name="ck_orders_reserved_nonnegative"),
-        CheckConstraint("side IN ('buy', 'sell')", name="ck_orders_side"),
-        CheckConstraint("order_type IN ('market', 'limit', 'stop', 'stop_limit')", name="ck_orders_type"),
-        CheckConstraint("time_in_force IN ('day', 'gtc')", name="ck_orders_tif"),
-        CheckConstraint("status IN ('pending', 'filled', 'canceled', 'expired', 'rejected')", name="ck_orders_status"),
-        Index("ix_orders_user_created", "user_id", "created_at"),
+        CheckConstraint(f"side IN ({values_of(Side)})", name="ck_orders_side"),
+        CheckConstraint(f"order_type IN ({values_of(OrderType)})", name="ck_orders_type"),
+        CheckConstraint(f"time_in_force IN ({values_of(TimeInForce)})", name="ck_orders_tif"),
+        CheckConstraint(f"status IN ({values_of(OrderStatus)})", name="ck_orders_status"),
+        Index("ix_orders_account_created", "account_id", "created_at"),
         Index("ix_orders_status_symbol", "status", "symbol"),
         Index("ix_orders_status_expires", "status", "expires_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
+    account_id: uuid.UUID = Field(foreign_key="accounts.id", ondelete="CASCADE")
     symbol: str = Field(max_length=10)
     side: str = Field(max_length=4)
     order_type: str = Field(max_length=10)
@@ -58,10 +84,10 @@ class IdempotencyRecord(SQLModel, table=True):
     """The first answer to an X-Idempotency-Key, written in the same transaction as its order."""
 
     __tablename__ = "idempotency_records"
-    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),)
+    __table_args__ = (UniqueConstraint("account_id", "key", name="uq_idempotency_account_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
+    account_id: uuid.UUID = Field(foreign_key="accounts.id", ondelete="CASCADE")
     key: str = Field(max_length=255)
     request_hash: str = Field(max_length=64)
     response_status: int
@@ -120,12 +146,12 @@ TickPrice = Annotated[Decimal, PydanticField(gt=0, le=MAX_PRICE, allow_inf_nan=F
 
 class OrderCreate(CamelModel):
     symbol: Symbol
-    side: Literal["buy", "sell"]
-    order_type: Literal["market", "limit", "stop", "stop_limit"]
+    side: Side
+    order_type: OrderType
     quantity: Decimal = PydanticField(gt=0, le=MAX_QUANTITY, allow_inf_nan=False)
     limit_price: TickPrice | None = None
     stop_price: TickPrice | None = None
-    time_in_force: Literal["day", "gtc"] = "day"
+    time_in_force: TimeInForce = TimeInForce.DAY
 
     @field_validator("quantity")
     @classmethod
@@ -156,6 +182,7 @@ class OrderCreate(CamelModel):
 
 class OrderPublic(CamelModel):
     id: uuid.UUID
+    account_id: uuid.UUID
     symbol: str
     side: str
     order_type: str

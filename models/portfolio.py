@@ -12,9 +12,9 @@ from models.types import Money, UTCDateTime
 
 class EquitySnapshot(SQLModel, table=True):
     __tablename__ = "equity_snapshots"
-    __table_args__ = (Index("ix_equity_user_t", "user_id", "t"),)
+    __table_args__ = (Index("ix_equity_account_t", "account_id", "t"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
+    account_id: uuid.UUID = Field(foreign_key="accounts.id", ondelete="CASCADE")
     t: datetime = Field(sa_type=UTCDateTime)
     equity: Decimal = Field(sa_type=Money())

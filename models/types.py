@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, DateTime, Numeric
 from sqlalchemy.types import TypeDecorator
@@ -93,6 +94,11 @@ class UTCDateTime(TypeDecorator):
 
     def __repr__(self) -> str:
         return "UTCDateTime()"
+
+
+def values_of(enum: type[StrEnum]) -> str:
+    """An enum's values as a SQL list, for the CHECK constraint that keeps a column to them."""
+    return ", ".join(f"'{member.value}'" for member in enum)
 
 
 def utcnow() -> datetime:

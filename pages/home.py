@@ -34,7 +34,7 @@ def _first_trade_invitation() -> None:
 
 @ui.page("/")
 async def home_page(request: Request):
-    user = request.state.user
+    user, account_id = request.state.user, request.state.account_id
     layout = "w-full gap-6 items-start flex-wrap md:flex-nowrap"
     with frame("Portfolio", user) as events, ui.row().classes(layout):
         main = ui.column().classes("flex-1 min-w-0 gap-6 w-full")
@@ -42,11 +42,11 @@ async def home_page(request: Request):
             watched = WatchlistPanel(user)
     with main:
         ui.label(f"Welcome, {user.display_name}").classes("text-lg text-gray-500").props('data-testid="welcome"')
-        live_book = LivePortfolio(user)
+        live_book = LivePortfolio(user, account_id)
 
         async def equity_points(range_name: str) -> Points:
             current = portfolio.appraise(live_book.book, runtime.current().hub.latest).equity if live_book.book else 0
-            points = await call(portfolio.history, user.id, range_name, now=utcnow(), current=Decimal(current))
+            points = await call(portfolio.history, account_id, range_name, now=utcnow(), current=Decimal(current))
             return [(p.t.isoformat(), p.equity) for p in points]
 
         chart = RangeChart(equity_points, testid="equity-chart")
@@ -55,9 +55,11 @@ async def home_page(request: Request):
         ui.label("Positions").classes("text-xl font-semibold")
         live_book.table()
         ui.label("Open orders").classes("text-xl font-semibold")
-        open_orders = OrdersTable(user, status="pending", empty="No open orders.", testid="open-orders")
+        open_orders = OrdersTable(user, account_id, status="pending", empty="No open orders.", testid="open-orders")
         ui.label("Recent fills").classes("text-xl font-semibold")
-        fills = OrdersTable(user, status="filled", limit=5, empty="Nothing filled yet.", testid="recent-fills")
+        fills = OrdersTable(
+            user, account_id, status="filled", limit=5, empty="Nothing filled yet.", testid="recent-fills"
+        )
 
     async def reload() -> None:
         await live_book.reload()

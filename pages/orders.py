@@ -18,12 +18,12 @@ FILTERS = {
 
 @ui.page("/orders")
 async def orders_page(request: Request):
-    user = request.state.user
+    user, account_id = request.state.user, request.state.account_id
     with frame("Orders", user) as events:
         ui.label("Orders").classes("text-3xl font-semibold")
         choice = ui.toggle({key or "all": label for key, label in FILTERS.items()}, value="all")
         choice.props('no-caps dense data-testid="status-filter"')
-        table = OrdersTable(user, limit=200, testid="all-orders")
+        table = OrdersTable(user, account_id, limit=200, testid="all-orders")
 
     async def show(_event=None) -> None:
         table.status = None if choice.value == "all" else choice.value

@@ -9,7 +9,7 @@ from nicegui import app
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from models.user import UserPublic
-from services import auth, runtime
+from services import accounts, auth, runtime
 from services.db import session_scope
 from services.errors import DomainError
 
@@ -55,4 +55,8 @@ class RequireLogin(BaseHTTPMiddleware):
         if user is None:
             return RedirectResponse(f"/login?redirect_to={quote(path)}")
         request.state.user = user
+        try:
+            request.state.account_id = (await call(accounts.owned, user_id=user.id, account_id=None)).id
+        except DomainError:  # a user without an open default account (never made by sign-up) cannot trade here
+            return RedirectResponse("/logout")
         return await call_next(request)

@@ -36,8 +36,8 @@ def _quote_header(symbol: str, name: str) -> None:
 class PositionCard(BookView):
     """The user's shares of this stock, valued at the live price."""
 
-    def __init__(self, user, symbol: str):
-        super().__init__(user)
+    def __init__(self, user, account_id, symbol: str):
+        super().__init__(user, account_id)
         self.symbol = symbol
         with ui.card().classes("sw-card w-full p-5 gap-1").props('data-testid="position"') as self.card:
             ui.label("Your position").classes("text-gray-500 text-sm")
@@ -84,7 +84,7 @@ async def stock_page(request: Request, symbol: str):
         return RedirectResponse("/")
     if listing.symbol != symbol:
         return RedirectResponse(f"/stock/{listing.symbol}")
-    user = request.state.user
+    user, account_id = request.state.user, request.state.account_id
     with frame(listing.symbol, user) as events, ui.row().classes("w-full gap-6 items-start flex-wrap md:flex-nowrap"):
         with ui.column().classes("flex-1 min-w-0 gap-4 w-full"):
             _quote_header(listing.symbol, listing.name)
@@ -99,16 +99,16 @@ async def stock_page(request: Request, symbol: str):
                 return [(t, close) for t, _, close, _, _ in await price_candles(range_name)]
 
             chart = RangeChart(price_points, candles=price_candles, testid="price-chart")
-            position = PositionCard(user, listing.symbol)
+            position = PositionCard(user, account_id, listing.symbol)
             ui.label(f"Your {listing.symbol} orders").classes("text-xl font-semibold")
-            history = OrdersTable(user, symbol=listing.symbol, limit=20, testid="symbol-orders")
+            history = OrdersTable(user, account_id, symbol=listing.symbol, limit=20, testid="symbol-orders")
         with ui.column().classes("w-full md:w-80 gap-4"):
 
             async def placed() -> None:
                 await position.reload()
                 await history.refresh()
 
-            form = OrderForm(listing.symbol, user, placed)
+            form = OrderForm(listing.symbol, user, account_id, placed)
             watch = WatchToggle(user, listing.symbol)
             alert_list = AlertsList(user, symbol=listing.symbol)
             AlertForm(user, alert_list, symbol=listing.symbol)

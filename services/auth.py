@@ -17,10 +17,9 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from models.account import Account, LedgerEntry
 from models.types import utcnow
 from models.user import LoginResult, LoginSession, SessionPublic, User, UserPublic
-from services import watchlist
+from services import accounts, watchlist
 from services.bus import Bus
 from services.cache import Cache
 from services.errors import DomainError
@@ -67,7 +66,8 @@ def _public(user: User) -> UserPublic:
 
 
 def register(db: Session, *, email: str, password: str, display_name: str | None, starting_cash: Decimal) -> UserPublic:
-    """Create a user, an account funded with the starting cash and a starter watchlist, in one transaction."""
+    """Create a user, their default account funded with the starting cash and a starter watchlist, in one
+    transaction."""
     email = normalize_email(email)
     user = User(
         email=email,
@@ -82,9 +82,14 @@ def register(db: Session, *, email: str, password: str, display_name: str | None
         if "uq_users_email_lower" in str(exc.orig):
             raise DomainError("EMAIL_TAKEN", "An account with this email already exists.") from None
         raise
-    db.add(Account(user_id=user.id, cash=starting_cash))
-    if starting_cash:
-        db.add(LedgerEntry(user_id=user.id, amount=starting_cash, kind="deposit"))
+    accounts.open_account(
+        db,
+        user_id=user.id,
+        name=accounts.DEFAULT_NAME,
+        starting_cash=starting_cash,
+        is_default=True,
+        now=user.created_at,
+    )
     watchlist.add_defaults(db, user.id)
     db.commit()
     return _public(user)

@@ -66,15 +66,15 @@ def check_reachable(engine: Engine) -> None:
         raise ConfigError(f"Cannot reach the database at {where}: {reason}") from None
 
 
-def migrate(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest migration."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Create or upgrade the schema to the newest migration (or to `revision`, for the upgrade tests)."""
     config = Config()
     config.set_main_option("script_location", str(ROOT / "migrations"))
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK})
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 @contextmanager

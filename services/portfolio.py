@@ -1,4 +1,4 @@
-"""A user's portfolio valued at the latest quotes, and its equity over time."""
+"""An account's portfolio valued at the latest quotes, and its equity over time."""
 
 import uuid
 from collections.abc import Mapping
@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
-from models.account import Account, LedgerEntry, Position
+from models.account import Account, LedgerEntry, LedgerKind, Position
 from models.market import Quote
 from models.order import DecimalText, MoneyText, PriceText
 from models.portfolio import EquitySnapshot
@@ -71,16 +71,16 @@ def _value(position: Position, quote: Quote | None) -> PositionValue:
 
 
 class Book(BaseModel):
-    """What a user owns, as stored: appraised again at every new price without going back to the database."""
+    """What an account owns, as stored: appraised again at every new price without going back to the database."""
 
     cash: Decimal
     reserved_cash: Decimal
     positions: list[Position]
 
 
-def load(db: Session, user_id: uuid.UUID) -> Book:
-    account = db.get(Account, user_id)
-    held = db.exec(select(Position).where(Position.user_id == user_id).order_by(Position.symbol)).all()
+def load(db: Session, account_id: uuid.UUID) -> Book:
+    account = db.get(Account, account_id)
+    held = db.exec(select(Position).where(Position.account_id == account_id).order_by(Position.symbol)).all()
     return Book(cash=account.cash, reserved_cash=account.reserved_cash, positions=list(held))
 
 
@@ -105,8 +105,8 @@ def appraise(book: Book, quotes: Mapping[str, Quote]) -> Portfolio:
     )
 
 
-def value(db: Session, user_id: uuid.UUID, quotes: Mapping[str, Quote]) -> Portfolio:
-    return appraise(load(db, user_id), quotes)
+def value(db: Session, account_id: uuid.UUID, quotes: Mapping[str, Quote]) -> Portfolio:
+    return appraise(load(db, account_id), quotes)
 
 
 class EquityPoint(BaseModel):
@@ -114,34 +114,38 @@ class EquityPoint(BaseModel):
     equity: MoneyText
 
 
-def history(db: Session, user_id: uuid.UUID, range_name: str, *, now: datetime, current: Decimal) -> list[EquityPoint]:
-    """Recorded equity over the range, from the opening deposit if the account is younger, to this moment."""
+def history(
+    db: Session, account_id: uuid.UUID, range_name: str, *, now: datetime, current: Decimal
+) -> list[EquityPoint]:
+    """Recorded equity over the range, to this moment; an account opened (or reset) within the range starts from
+    its starting cash at that moment, and nothing from before a reset is shown."""
     lookback = HISTORY_LOOKBACK[range_name]
     since = now - lookback if lookback is not None else None
-    query = select(EquitySnapshot).where(EquitySnapshot.user_id == user_id)
-    if since is not None:
-        query = query.where(EquitySnapshot.t >= since)
-    points = [EquityPoint(t=s.t, equity=s.equity) for s in db.exec(query.order_by(EquitySnapshot.t))]
+    account = db.get(Account, account_id)
     opening = db.exec(
-        select(LedgerEntry)
-        .where(LedgerEntry.user_id == user_id, LedgerEntry.kind == "deposit")
-        .order_by(LedgerEntry.id)
+        select(LedgerEntry.created_at)
+        .where(LedgerEntry.account_id == account_id, LedgerEntry.kind.in_([LedgerKind.DEPOSIT, LedgerKind.RESET]))
+        .order_by(LedgerEntry.id.desc())
     ).first()
-    if opening is not None and (since is None or opening.created_at >= since):
-        points.insert(0, EquityPoint(t=opening.created_at, equity=opening.amount))
+    start = max(t for t in (since, opening) if t is not None) if since or opening else None
+    query = select(EquitySnapshot).where(EquitySnapshot.account_id == account_id)
+    if start is not None:
+        query = query.where(EquitySnapshot.t >= start)
+    points = [EquityPoint(t=s.t, equity=s.equity) for s in db.exec(query.order_by(EquitySnapshot.t))]
+    if opening is not None and (since is None or opening >= since):
+        points.insert(0, EquityPoint(t=opening, equity=account.starting_cash))
     return [*points, EquityPoint(t=now, equity=current)]
 
 
 def record_snapshots(db: Session, quotes: Mapping[str, Quote], now: datetime) -> int:
-    """Write every account's equity at these quotes (the execution leader does this every minute)."""
-    accounts = db.exec(select(Account)).all()
+    """Write every open account's equity at these quotes (the execution leader does this every minute)."""
+    accounts = db.exec(select(Account).where(Account.closed_at.is_(None))).all()
     positions: dict[uuid.UUID, list[Position]] = {}
     for position in db.exec(select(Position).where(Position.quantity > 0)):
-        positions.setdefault(position.user_id, []).append(position)
+        positions.setdefault(position.account_id, []).append(position)
     for account in accounts:
-        market_value = sum(
-            (_value(p, quotes.get(p.symbol)).market_value for p in positions.get(account.user_id, [])), Decimal("0.00")
-        )
-        db.add(EquitySnapshot(user_id=account.user_id, t=now, equity=account.cash + market_value))
+        held = positions.get(account.id, [])
+        market_value = sum((_value(p, quotes.get(p.symbol)).market_value for p in held), Decimal("0.00"))
+        db.add(EquitySnapshot(account_id=account.id, t=now, equity=account.cash + market_value))
     db.commit()
     return len(accounts)

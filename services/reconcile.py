@@ -14,7 +14,7 @@ from sqlalchemy import func, type_coerce
 from sqlmodel import Session, select
 
 from models.account import Account, LedgerEntry, Position
-from models.order import Order
+from models.order import Order, OrderStatus, Side
 from models.types import Money, Quantity
 
 ZERO = Decimal(0)
@@ -24,7 +24,7 @@ ZERO = Decimal(0)
 class Discrepancy:
     """One balance that disagrees with what it should equal; `symbol` is set for position checks."""
 
-    user_id: uuid.UUID
+    account_id: uuid.UUID
     check: str  # cash_vs_ledger | reserved_cash | money_conserved | reserved_quantity | negative_<balance>
     expected: Decimal
     actual: Decimal
@@ -33,10 +33,9 @@ class Discrepancy:
 
 @dataclass
 class _Totals:
-    """What the balances should be, recomputed from the rows behind them; keyed by user (and symbol)."""
+    """What the balances should be, recomputed from the rows behind them; keyed by account (and symbol)."""
 
     ledger: dict[tuple, Decimal]
-    deposits: dict[tuple, Decimal]
     held: dict[tuple, Decimal]  # cost basis - realized P&L over all positions
     reserved_cash: dict[tuple, Decimal]
     reserved_shares: dict[tuple, Decimal]
@@ -47,37 +46,42 @@ def reconcile(db: Session) -> list[Discrepancy]:
     return _reconcile(db, None)
 
 
-def reconcile_user(db: Session, user_id: uuid.UUID) -> list[Discrepancy]:
-    return _reconcile(db, user_id)
+def reconcile_account(db: Session, account_id: uuid.UUID) -> list[Discrepancy]:
+    return _reconcile(db, account_id)
 
 
-def _reconcile(db: Session, user_id: uuid.UUID | None) -> list[Discrepancy]:
-    def of_user(model) -> list:
-        return [] if user_id is None else [model.user_id == user_id]
+def _reconcile(db: Session, account_id: uuid.UUID | None) -> list[Discrepancy]:
+    def of_account(column) -> list:
+        return [] if account_id is None else [column == account_id]
 
-    totals = _recompute(db, of_user)
+    totals = _recompute(db, of_account)
     found = []
-    for account in db.exec(select(Account).where(*of_user(Account)).order_by(Account.user_id)):
+    for account in db.exec(select(Account).where(*of_account(Account.id)).order_by(Account.id)):
         found += _account_checks(account, totals)
-    for position in db.exec(select(Position).where(*of_user(Position)).order_by(Position.user_id, Position.symbol)):
+    positions = select(Position).where(*of_account(Position.account_id))
+    for position in db.exec(positions.order_by(Position.account_id, Position.symbol)):
         found += _position_checks(position, totals)
     return found
 
 
-def _recompute(db: Session, of_user) -> _Totals:
-    by_user = [LedgerEntry.user_id]
-    pending = [Order.status == "pending", *of_user(Order)]
+def _recompute(db: Session, of_account) -> _Totals:
+    pending = [Order.status == OrderStatus.PENDING, *of_account(Order.account_id)]
     return _Totals(
-        ledger=_sums(db, LedgerEntry.amount, Money(), by_user, *of_user(LedgerEntry)),
-        deposits=_sums(db, LedgerEntry.amount, Money(), by_user, LedgerEntry.kind == "deposit", *of_user(LedgerEntry)),
-        held=_sums(db, Position.cost_basis - Position.realized_pnl, Money(), [Position.user_id], *of_user(Position)),
-        reserved_cash=_sums(db, Order.reserved_cash, Money(), [Order.user_id], Order.side == "buy", *pending),
+        ledger=_sums(db, LedgerEntry.amount, Money(), [LedgerEntry.account_id], *of_account(LedgerEntry.account_id)),
+        held=_sums(
+            db,
+            Position.cost_basis - Position.realized_pnl,
+            Money(),
+            [Position.account_id],
+            *of_account(Position.account_id),
+        ),
+        reserved_cash=_sums(db, Order.reserved_cash, Money(), [Order.account_id], Order.side == Side.BUY, *pending),
         reserved_shares=_sums(
             db,
             Order.quantity - Order.filled_quantity,
             Quantity(),
-            [Order.user_id, Order.symbol],
-            Order.side == "sell",
+            [Order.account_id, Order.symbol],
+            Order.side == Side.SELL,
             *pending,
         ),
     )
@@ -91,17 +95,19 @@ def _sums(db: Session, amount, amount_type, keys: list, *where) -> dict[tuple, D
 
 
 def _account_checks(account: Account, totals: _Totals) -> list[Discrepancy]:
-    key = (account.user_id,)
+    # Money is conserved: what the account started with (since its last reset, which clears the positions) is its
+    # cash plus what its positions hold at cost, less what they have realized.
+    key = (account.id,)
     return [
         *_differs(key, "cash_vs_ledger", totals.ledger.get(key, ZERO), account.cash),
         *_differs(key, "reserved_cash", totals.reserved_cash.get(key, ZERO), account.reserved_cash),
-        *_differs(key, "money_conserved", totals.deposits.get(key, ZERO), account.cash + totals.held.get(key, ZERO)),
+        *_differs(key, "money_conserved", account.starting_cash, account.cash + totals.held.get(key, ZERO)),
         *_negative(key, cash=account.cash, reserved_cash=account.reserved_cash),
     ]
 
 
 def _position_checks(position: Position, totals: _Totals) -> list[Discrepancy]:
-    key = (position.user_id, position.symbol)
+    key = (position.account_id, position.symbol)
     reserved = totals.reserved_shares.get(key, ZERO)
     return [
         *_differs(key, "reserved_quantity", reserved, position.reserved_quantity),

@@ -1,24 +1,36 @@
 """The money movements of trading, each applied to rows the caller has locked in its transaction.
 
-Rounding rule (documented, tested): a trade moves cash by the notional rounded half-up to the cent; the
-cost basis of a position moves by exactly the same cents, and a sale removes basis in proportion to the
-shares sold (the whole basis when the position closes). Hence, to the cent and at every step:
-    cash + cost basis of all positions - realized P&L == cash deposited.
+Rounding rule (documented, tested): no trade creates money. A buy costs its notional rounded up to the cent,
+a sale raises its notional rounded down; the cost basis of a position moves by exactly the cents paid, and a sale
+removes basis in proportion to the shares sold (the whole basis when the position closes). Hence, to the cent and
+at every step:
+    cash + cost basis of all positions - realized P&L == the account's starting cash.
 A buy reservation is rounded up to the cent so it always covers the fill it stands for.
 """
 
 from datetime import datetime
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from models.account import Account, LedgerEntry, Position
-from models.order import Order
+from models.account import Account, LedgerEntry, LedgerKind, Position
+from models.order import Order, OrderStatus, Side
 
 CENT = Decimal("0.01")
 STOP_COLLAR = Decimal("1.05")  # a stop buy without a limit reserves 5 % above its stop: it fills at the market
+SMALLEST_ORDER = Decimal(1)  # dollars: an order worth less is refused (selling a whole position is not)
 
 
-def notional(quantity: Decimal, price: Decimal) -> Decimal:
-    return (quantity * price).quantize(CENT, rounding=ROUND_HALF_UP)
+def cost(quantity: Decimal, price: Decimal) -> Decimal:
+    """What a buy pays: rounded up, so the account never gets shares for less than they cost."""
+    return (quantity * price).quantize(CENT, rounding=ROUND_CEILING)
+
+
+def proceeds(quantity: Decimal, price: Decimal) -> Decimal:
+    """What a sale raises: rounded down, so the account never gets more than the shares were worth."""
+    return (quantity * price).quantize(CENT, rounding=ROUND_FLOOR)
+
+
+def cash_moved(side: str, quantity: Decimal, price: Decimal) -> Decimal:
+    return cost(quantity, price) if side == Side.BUY else proceeds(quantity, price)
 
 
 def buy_reservation(order: Order, reference_price: Decimal | None = None) -> Decimal:
@@ -38,7 +50,7 @@ def available_shares(position: Position | None) -> Decimal:
 
 def reserve(account: Account, position: Position | None, order: Order, amount: Decimal) -> None:
     """Hold back what a resting order may need: cash for a buy (`amount`), shares for a sell."""
-    if order.side == "buy":
+    if order.side == Side.BUY:
         account.reserved_cash += amount
         order.reserved_cash = amount
     else:
@@ -47,7 +59,7 @@ def reserve(account: Account, position: Position | None, order: Order, amount: D
 
 def release(account: Account, position: Position | None, order: Order) -> None:
     """Give back what a resting order still holds (on fill, cancel, expiry or rejection)."""
-    if order.side == "buy":
+    if order.side == Side.BUY:
         account.reserved_cash -= order.reserved_cash
         order.reserved_cash = Decimal(0)
     elif position is not None:
@@ -57,12 +69,14 @@ def release(account: Account, position: Position | None, order: Order) -> None:
 def fill(account: Account, position: Position, order: Order, price: Decimal, now: datetime) -> list[LedgerEntry]:
     """Execute the whole order at `price`; the caller has checked buying power or shares and released reservations."""
     quantity = order.quantity - order.filled_quantity
-    amount = notional(quantity, price)
-    if order.side == "buy":
+    amount = cash_moved(order.side, quantity, price)
+    if order.side == Side.BUY:
         account.cash -= amount
         position.quantity += quantity
         position.cost_basis += amount
-        entry = LedgerEntry(user_id=account.user_id, amount=-amount, kind="buy", order_id=order.id, created_at=now)
+        entry = LedgerEntry(
+            account_id=account.id, amount=-amount, kind=LedgerKind.BUY, order_id=order.id, created_at=now
+        )
     else:
         removed = (
             position.cost_basis
@@ -73,9 +87,11 @@ def fill(account: Account, position: Position, order: Order, price: Decimal, now
         position.quantity -= quantity
         position.cost_basis -= removed
         position.realized_pnl += amount - removed
-        entry = LedgerEntry(user_id=account.user_id, amount=amount, kind="sell", order_id=order.id, created_at=now)
+        entry = LedgerEntry(
+            account_id=account.id, amount=amount, kind=LedgerKind.SELL, order_id=order.id, created_at=now
+        )
     order.filled_quantity = order.quantity
     order.avg_fill_price = price
-    order.status = "filled"
+    order.status = OrderStatus.FILLED
     order.filled_at = order.updated_at = account.updated_at = position.updated_at = now
     return [entry]

@@ -27,7 +27,7 @@ def libpq(url: str) -> str:
 
 def trade_through_the_app(base: str, database_url: str) -> tuple[str, int]:
     """A user who buys at the market, sells part, and leaves a limit buy and a limit sell resting; returns
-    (user id, orders placed)."""
+    (the user's account id, orders placed)."""
 
     async def publish():
         tape = Tape(database_url)
@@ -36,7 +36,7 @@ def trade_through_the_app(base: str, database_url: str) -> tuple[str, int]:
 
     asyncio.run(publish())
     email = random_email()
-    user = httpx.post(f"{base}/api/auth/register", json={"email": email, "password": PASSWORD}).json()["user"]
+    httpx.post(f"{base}/api/auth/register", json={"email": email, "password": PASSWORD})
     token = httpx.post(f"{base}/api/auth/login", json={"email": email, "password": PASSWORD}).json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
     orders = [
@@ -52,7 +52,8 @@ def trade_through_the_app(base: str, database_url: str) -> tuple[str, int]:
             headers={**headers, "X-Idempotency-Key": uuid.uuid4().hex},
         )
         assert answer.status_code == 201, answer.text
-    return user["id"], len(orders)
+    (account,) = httpx.get(f"{base}/api/accounts", headers=headers).json()["accounts"]
+    return account["id"], len(orders)
 
 
 def test_a_backup_restored_into_a_fresh_database_reconciles(tmp_path):
@@ -61,7 +62,7 @@ def test_a_backup_restored_into_a_fresh_database_reconciles(tmp_path):
     `reconcile` finds it clean; restored over the wrecked database, the snapshot replaces it, clean again."""
     with fresh_postgres("backup_src") as source, fresh_postgres("backup_dst") as target:
         with running_app(tmp_path / "app.log", DATABASE_URL=source, REDIS_URL=REDIS_URL) as base:
-            user_id, placed = trade_through_the_app(base, source)
+            account_id, placed = trade_through_the_app(base, source)
         assert cli(source, "reconcile").returncode == 0
         dump = tmp_path / "sherwood.dump"
         done = cli(source, "backup", str(dump))
@@ -80,10 +81,10 @@ def test_a_backup_restored_into_a_fresh_database_reconciles(tmp_path):
         assert "All 1 accounts reconcile" in clean.stdout
         with psycopg.connect(libpq(target)) as restored:
             counts = restored.execute(
-                "SELECT (SELECT count(*) FROM orders WHERE user_id = %s),"
-                " (SELECT count(*) FROM idempotency_records WHERE user_id = %s),"
-                " (SELECT reserved_cash FROM accounts WHERE user_id = %s)",
-                (user_id, user_id, user_id),
+                "SELECT (SELECT count(*) FROM orders WHERE account_id = %s),"
+                " (SELECT count(*) FROM idempotency_records WHERE account_id = %s),"
+                " (SELECT reserved_cash FROM accounts WHERE id = %s)",
+                (account_id, account_id, account_id),
             ).fetchone()
         assert counts == (placed, placed, Decimal("300.00"))
 
@@ -98,15 +99,15 @@ def test_reconcile_reports_a_tampered_balance(tmp_path):
     checks that fail with expected and found amounts, and exits 1."""
     with fresh_postgres("tamper") as url:
         with running_app(tmp_path / "app.log", DATABASE_URL=url, REDIS_URL=REDIS_URL) as base:
-            user_id, _ = trade_through_the_app(base, url)
+            account_id, _ = trade_through_the_app(base, url)
             other_id, _ = trade_through_the_app(base, url)
         with psycopg.connect(libpq(url), autocommit=True) as tamper:
-            cash = tamper.execute("SELECT cash FROM accounts WHERE user_id = %s", (user_id,)).fetchone()[0]
-            tamper.execute("UPDATE accounts SET cash = cash + 0.01 WHERE user_id = %s", (user_id,))
-            tamper.execute("UPDATE positions SET reserved_quantity = 0 WHERE user_id = %s", (user_id,))
+            cash = tamper.execute("SELECT cash FROM accounts WHERE id = %s", (account_id,)).fetchone()[0]
+            tamper.execute("UPDATE accounts SET cash = cash + 0.01 WHERE id = %s", (account_id,))
+            tamper.execute("UPDATE positions SET reserved_quantity = 0 WHERE account_id = %s", (account_id,))
         found = cli(url, "reconcile")
         assert found.returncode == 1
-        assert f"account {user_id}" in found.stdout and other_id not in found.stdout
+        assert f"account {account_id}" in found.stdout and other_id not in found.stdout
         assert f"cash_vs_ledger: expected {cash}, found {cash + Decimal('0.01')}" in found.stdout
         assert "reserved_quantity AAPL: expected 1.000000, found 0.000000" in found.stdout
         assert "1 of 2 accounts disagree" in found.stdout

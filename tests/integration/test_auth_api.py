@@ -50,7 +50,8 @@ def test_register_returns_the_user_and_funds_the_account(api, started):
     assert user["email"] == email and user["displayName"] == "Maid Marian"
     assert datetime.fromisoformat(user["createdAt"]).utcoffset() == timedelta(0)
     with session_scope(started.engine) as db:
-        balances = accounts.balances(db, uuid.UUID(user["id"]))
+        account = accounts.owned(db, user_id=uuid.UUID(user["id"]), account_id=None)
+        balances = accounts.balances(db, account.id)
     assert balances.cash == started.settings.starting_cash and balances.buying_power == balances.cash
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from models.market import Quote
 from models.order import OrderCreate
-from services import auth, db, orders
+from services import accounts, auth, db, orders
 from services.bus import LocalBus
 from services.market_clock import NyseSessions
 from settings import load_settings
@@ -67,9 +67,9 @@ def test_a_market_order_placed_while_closed_waits_for_the_open(engine, user_id):
     order = place(engine, user_id, SATURDAY, orderType="market")
     assert order.status == "pending" and order.expires_at == MONDAY_CLOSE
     with db.session_scope(engine) as session:
-        from models.account import Account
-
-        assert session.get(Account, user_id).reserved_cash == Decimal("210.00")  # 2 x 100.00 + 5 %
+        assert accounts.owned(session, user_id=user_id, account_id=None).reserved_cash == Decimal(
+            "210.00"
+        )  # 2 x 100.00 + 5 %
         still_closed = orders.try_fill(
             session, LocalBus(), order_id=order.id, quote=quote("101.00", SATURDAY), clock=CLOCK, now=SATURDAY
         )

@@ -31,6 +31,10 @@ def new_user(session) -> uuid.UUID:
     return user.id
 
 
+def account(user_id: uuid.UUID, cash: Decimal, reserved: Decimal = Decimal(0)) -> Account:
+    return Account(user_id=user_id, name="t", starting_cash=0, cash=cash, reserved_cash=reserved)
+
+
 cents = st.decimals(min_value=0, max_value=Decimal("999999999999.99"), places=2)
 shares = st.decimals(min_value=0, max_value=Decimal("999999999.999999"), places=6)
 
@@ -40,14 +44,16 @@ shares = st.decimals(min_value=0, max_value=Decimal("999999999.999999"), places=
 def test_amounts_round_trip_exactly(engine, cash, reserved_fraction, quantity):
     reserved = (cash * reserved_fraction / 100).quantize(Decimal("0.01"), rounding="ROUND_DOWN")
     with session_scope(engine) as session:
-        user_id = new_user(session)
-        session.add(Account(user_id=user_id, cash=cash, reserved_cash=reserved))
-        session.add(Position(user_id=user_id, symbol="AAPL", quantity=quantity, reserved_quantity=quantity))
+        opened = account(new_user(session), cash, reserved)
+        session.add(opened)
+        session.flush()
+        session.add(Position(account_id=opened.id, symbol="AAPL", quantity=quantity, reserved_quantity=quantity))
         session.commit()
+        account_id = opened.id
     with session_scope(engine) as session:
-        account = session.get(Account, user_id)
-        position = session.get(Position, (user_id, "AAPL"))
-        assert (account.cash, account.reserved_cash, position.quantity) == (cash, reserved, quantity)
+        stored = session.get(Account, account_id)
+        position = session.get(Position, (account_id, "AAPL"))
+        assert (stored.cash, stored.reserved_cash, position.quantity) == (cash, reserved, quantity)
 
 
 @pytest.mark.parametrize(
@@ -56,15 +62,13 @@ def test_amounts_round_trip_exactly(engine, cash, reserved_fraction, quantity):
 )
 def test_constraints_guard_the_money(engine, cash, reserved):
     with session_scope(engine) as session:
-        user_id = new_user(session)
-        session.add(Account(user_id=user_id, cash=cash, reserved_cash=reserved))
+        session.add(account(new_user(session), cash, reserved))
         with pytest.raises(IntegrityError):
             session.commit()
 
 
 def test_more_places_than_the_column_holds_is_refused_not_rounded(engine):
     with session_scope(engine) as session:
-        user_id = new_user(session)
-        session.add(Account(user_id=user_id, cash=Decimal("1.005")))
+        session.add(account(new_user(session), Decimal("1.005")))
         with pytest.raises(StatementError):
             session.commit()

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, Decimal
 
 import httpx
 import pytest
@@ -95,10 +95,13 @@ async def until_live(base_url: str, timeout: float = 15.0) -> None:
 
 
 def sign_up(base_url: str) -> tuple[uuid.UUID, dict[str, str]]:
+    """(the new user's default account id, their Authorization headers)."""
     email = random_email()
-    user = httpx.post(f"{base_url}/api/auth/register", json={"email": email, "password": PASSWORD}, timeout=TIMEOUT)
+    httpx.post(f"{base_url}/api/auth/register", json={"email": email, "password": PASSWORD}, timeout=TIMEOUT)
     token = httpx.post(f"{base_url}/api/auth/login", json={"email": email, "password": PASSWORD}, timeout=TIMEOUT)
-    return uuid.UUID(user.json()["user"]["id"]), {"Authorization": f"Bearer {token.json()['token']}"}
+    headers = {"Authorization": f"Bearer {token.json()['token']}"}
+    (account,) = httpx.get(f"{base_url}/api/accounts", headers=headers, timeout=TIMEOUT).json()["accounts"]
+    return uuid.UUID(account["id"]), headers
 
 
 async def place_all(requests: list[tuple[str, str, dict]], headers: dict[str, str]) -> list[httpx.Response]:
@@ -118,7 +121,8 @@ def market_buy(quantity: Decimal) -> dict:
 
 
 def notional(quantity: Decimal) -> Decimal:
-    return (quantity * ASK).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    """What a buy of `quantity` at the ask costs: rounded up to the cent."""
+    return (quantity * ASK).quantize(Decimal("0.01"), rounding=ROUND_CEILING)
 
 
 def count(engine, model, *where) -> int:
@@ -132,7 +136,7 @@ def error_code(response: httpx.Response) -> str:
 
 async def test_parallel_buys_never_spend_more_than_the_cash(apps, market, engine):
     a, _ = apps
-    user_id, headers = sign_up(a.url)
+    account_id, headers = sign_up(a.url)
     quantities = [Decimal("0.5") + Decimal(i % 5) / 4 for i in range(50)]  # 0.5 to 1.5 shares, ~$50-$150 each
     assert sum(map(notional, quantities)) > 2 * STARTING_CASH
     responses = await place_all([(a.url, uuid.uuid4().hex, market_buy(q)) for q in quantities], headers)
@@ -145,14 +149,14 @@ async def test_parallel_buys_never_spend_more_than_the_cash(apps, market, engine
     assert {(r.status_code, error_code(r)) for r in responses if r.status_code != 201} == {(400, "INSUFFICIENT_FUNDS")}
 
     with session_scope(engine) as session:
-        account = session.get(Account, user_id)
+        account = session.get(Account, account_id)
         assert account.cash == STARTING_CASH - sum(map(notional, filled)) >= 0
         assert account.reserved_cash == 0
         assert reconcile(session) == []
     # Cash only went down, so each refusal saw at least what is left now: none of them would fit.
     assert min(map(notional, refused)) > account.cash
-    assert count(engine, Order, Order.user_id == user_id) == len(filled)
-    assert count(engine, LedgerEntry, LedgerEntry.user_id == user_id, LedgerEntry.kind == "buy") == len(filled)
+    assert count(engine, Order, Order.account_id == account_id) == len(filled)
+    assert count(engine, LedgerEntry, LedgerEntry.account_id == account_id, LedgerEntry.kind == "buy") == len(filled)
 
 
 def answer_kind(response: httpx.Response) -> str:
@@ -163,31 +167,31 @@ def answer_kind(response: httpx.Response) -> str:
     return f"unexpected {response.status_code} {response.text}"
 
 
-def assert_one_order(responses: list[httpx.Response], engine, user_id: uuid.UUID) -> None:
+def assert_one_order(responses: list[httpx.Response], engine, account_id: uuid.UUID) -> None:
     """Exactly one order was made: one first answer, every other one its replay or a 409 while it was in flight."""
     kinds = Counter(map(answer_kind, responses))
     assert kinds["first"] == 1 and kinds["first"] + kinds["replay"] + kinds["in-flight"] == len(responses), kinds
     assert (
         len({r.content for r in responses if r.status_code == 201}) == 1
     )  # a replay is the first answer, byte for byte
-    assert count(engine, Order, Order.user_id == user_id) == 1
-    assert count(engine, IdempotencyRecord, IdempotencyRecord.user_id == user_id) == 1
+    assert count(engine, Order, Order.account_id == account_id) == 1
+    assert count(engine, IdempotencyRecord, IdempotencyRecord.account_id == account_id) == 1
     with session_scope(engine) as session:
-        assert session.get(Account, user_id).cash == STARTING_CASH - notional(Decimal(1))
+        assert session.get(Account, account_id).cash == STARTING_CASH - notional(Decimal(1))
         assert reconcile(session) == []
 
 
 async def test_one_key_sent_twenty_times_at_once_makes_one_order(apps, market, engine):
     a, _ = apps
-    user_id, headers = sign_up(a.url)
+    account_id, headers = sign_up(a.url)
     key = uuid.uuid4().hex
     responses = await place_all([(a.url, key, market_buy(Decimal(1)))] * 20, headers)
-    assert_one_order(responses, engine, user_id)
+    assert_one_order(responses, engine, account_id)
 
 
 async def test_one_key_sent_to_two_instances_at_once_makes_one_order(apps, market, engine):
     a, b = apps
-    user_id, headers = sign_up(a.url)
+    account_id, headers = sign_up(a.url)
     key = uuid.uuid4().hex
     responses = await place_all([(app.url, key, market_buy(Decimal(1))) for app in (a, b) * 10], headers)
-    assert_one_order(responses, engine, user_id)
+    assert_one_order(responses, engine, account_id)

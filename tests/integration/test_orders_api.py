@@ -12,14 +12,14 @@ from models.account import Account, LedgerEntry, Position
 from models.order import Order
 from models.types import utcnow
 from services.db import session_scope
-from tests.support.api import error_code, publish, sign_up, wait_until
+from tests.support.api import default_account, error_code, publish, sign_up, wait_until
 
 
 @pytest.fixture
 def trader(api):
-    return sign_up(api)
-
-
+    """(headers, the default account's id) of a new user."""
+    headers, _ = sign_up(api)
+    return headers, default_account(api, headers)
 
 
 def place(api, headers, key=None, **order):
@@ -35,9 +35,8 @@ def order_status(api, headers, order_id) -> str:
     return api.get(f"/api/orders/{order_id}", headers=headers).json()["order"]["status"]
 
 
-
 def test_market_buy_fills_at_the_ask_and_moves_exact_money(api, started, trader):
-    headers, user_id = trader
+    headers, account_id = trader
     publish(started, "AAPL", "187.20", "187.25", "187.22")
     response = place(api, headers, symbol="aapl", quantity="0.333333")
     assert response.status_code == 201
@@ -48,17 +47,27 @@ def test_market_buy_fills_at_the_ask_and_moves_exact_money(api, started, trader)
         "187.25",
         "0.333333",
     )
-    assert set(order) >= {"id", "side", "orderType", "quantity", "limitPrice", "stopPrice", "timeInForce",
-                          "createdAt", "updatedAt", "filledAt"}
+    assert set(order) >= {
+        "id",
+        "side",
+        "orderType",
+        "quantity",
+        "limitPrice",
+        "stopPrice",
+        "timeInForce",
+        "createdAt",
+        "updatedAt",
+        "filledAt",
+    }
     spent = (Decimal("0.333333") * Decimal("187.25")).quantize(Decimal("0.01"))  # 62.42
     state = portfolio(api, headers)
     assert Decimal(state["cash"]) == started.settings.starting_cash - spent
     assert state["positions"][0]["symbol"] == "AAPL" and state["positions"][0]["quantity"] == "0.333333"
-    assert_books_balance(started, user_id)
+    assert_books_balance(started, account_id)
 
 
 def test_market_sell_fills_at_the_bid_and_realizes_pnl(api, started, trader):
-    headers, user_id = trader
+    headers, account_id = trader
     publish(started, "MSFT", "400.00", "400.10")
     assert place(api, headers, symbol="MSFT", quantity="2").status_code == 201
     publish(started, "MSFT", "410.00", "410.10")
@@ -68,7 +77,7 @@ def test_market_sell_fills_at_the_bid_and_realizes_pnl(api, started, trader):
     assert Decimal(state["realizedPnl"]) == Decimal("19.80")  # 820.00 - 800.20
     assert Decimal(state["cash"]) == started.settings.starting_cash + Decimal("19.80")
     assert state["positions"] == []
-    assert_books_balance(started, user_id)
+    assert_books_balance(started, account_id)
 
 
 def test_retry_replays_the_first_answer_byte_for_byte(api, started, trader):
@@ -79,7 +88,9 @@ def test_retry_replays_the_first_answer_byte_for_byte(api, started, trader):
     assert again.status_code == first.status_code == 201
     assert again.content == first.content
     assert again.headers["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first.headers
-    started.cache.delete(f"idempotency:{_user_id(api, headers)}:retry-1")  # Redis lost it: the database remembers
+    started.cache.delete(
+        f"idempotency:{_user_id(api, headers)}:default:retry-1"
+    )  # Redis lost it: the database remembers
     third = place(api, headers, key="retry-1", symbol="AAPL", quantity="1")
     assert third.content == first.content and third.headers["Idempotent-Replayed"] == "true"
     orders = api.get("/api/orders", headers=headers).json()["orders"]
@@ -98,8 +109,8 @@ def test_same_key_with_another_body_is_refused(api, started, trader):
 
 
 def test_same_key_while_the_first_is_in_flight_is_a_duplicate(api, started, trader):
-    headers, user_id = trader
-    assert started.cache.add(f"idempotency:{user_id}:busy:in-flight", "1", ttl=30)
+    headers, _ = trader
+    assert started.cache.add(f"idempotency:{_user_id(api, headers)}:default:busy:in-flight", "1", ttl=30)
     assert error_code(place(api, headers, key="busy", symbol="AAPL"), 409) == "DUPLICATE_REQUEST"
 
 
@@ -107,8 +118,11 @@ def test_same_key_while_the_first_is_in_flight_is_a_duplicate(api, started, trad
 def test_missing_idempotency_key(api, trader, key):
     headers, _ = trader
     extra = {} if key is None else {"X-Idempotency-Key": key}
-    response = api.post("/api/orders", json={"symbol": "AAPL", "side": "buy", "orderType": "market", "quantity": 1},
-                        headers={**headers, **extra})
+    response = api.post(
+        "/api/orders",
+        json={"symbol": "AAPL", "side": "buy", "orderType": "market", "quantity": 1},
+        headers={**headers, **extra},
+    )
     assert error_code(response, 400) == "MISSING_IDEMPOTENCY_KEY"
 
 
@@ -183,7 +197,7 @@ def test_market_order_without_a_quote(api, trader):
 
 
 def test_resting_limit_buy_reserves_then_fills_when_the_ask_comes_down(api, started, trader):
-    headers, user_id = trader
+    headers, account_id = trader
     publish(started, "NVDA", "150.00", "150.05")
     order = place(api, headers, symbol="NVDA", orderType="limit", limitPrice="149.00", quantity="10").json()["order"]
     assert order["status"] == "pending"
@@ -196,7 +210,7 @@ def test_resting_limit_buy_reserves_then_fills_when_the_ask_comes_down(api, star
     state = portfolio(api, headers)
     assert state["buyingPower"] == state["cash"]
     assert Decimal(state["cash"]) == started.settings.starting_cash - Decimal("1489.00")
-    assert_books_balance(started, user_id)
+    assert_books_balance(started, account_id)
 
 
 def test_marketable_limit_fills_at_once_at_the_ask(api, started, trader):
@@ -207,7 +221,7 @@ def test_marketable_limit_fills_at_once_at_the_ask(api, started, trader):
 
 
 def test_resting_limit_sell_fills_at_the_bid(api, started, trader):
-    headers, user_id = trader
+    headers, account_id = trader
     publish(started, "META", "500.00", "500.20")
     place(api, headers, symbol="META", quantity="2")
     order = place(api, headers, symbol="META", side="sell", orderType="limit", limitPrice="505.00", quantity="2")
@@ -216,11 +230,11 @@ def test_resting_limit_sell_fills_at_the_bid(api, started, trader):
     publish(started, "META", "506.00", "506.10")
     wait_until(lambda: order_status(api, headers, order["id"]) == "filled", "the limit sell to fill")
     assert api.get(f"/api/orders/{order['id']}", headers=headers).json()["order"]["avgFillPrice"] == "506.00"
-    assert_books_balance(started, user_id)
+    assert_books_balance(started, account_id)
 
 
 def test_stop_buy_triggers_on_the_last_price_and_fills_at_the_ask(api, started, trader):
-    headers, user_id = trader
+    headers, account_id = trader
     publish(started, "TSLA", "300.00", "300.20", "300.10")
     order = place(api, headers, symbol="TSLA", orderType="stop", stopPrice="310.00", quantity="2").json()["order"]
     assert order["status"] == "pending"
@@ -232,11 +246,11 @@ def test_stop_buy_triggers_on_the_last_price_and_fills_at_the_ask(api, started, 
     publish(started, "TSLA", "310.00", "310.30", "310.10")
     wait_until(lambda: order_status(api, headers, order["id"]) == "filled", "the stop buy to fill")
     assert api.get(f"/api/orders/{order['id']}", headers=headers).json()["order"]["avgFillPrice"] == "310.30"
-    assert_books_balance(started, user_id)
+    assert_books_balance(started, account_id)
 
 
 def test_stop_sell_triggers_when_the_last_falls_to_it(api, started, trader):
-    headers, user_id = trader
+    headers, account_id = trader
     publish(started, "JPM", "250.00", "250.10", "250.05")
     place(api, headers, symbol="JPM", quantity="3")
     order = place(api, headers, symbol="JPM", side="sell", orderType="stop", stopPrice="245.00", quantity="3")
@@ -244,11 +258,11 @@ def test_stop_sell_triggers_when_the_last_falls_to_it(api, started, trader):
     publish(started, "JPM", "244.80", "244.95", "244.90")
     wait_until(lambda: order_status(api, headers, order["id"]) == "filled", "the stop sell to fill")
     assert api.get(f"/api/orders/{order['id']}", headers=headers).json()["order"]["avgFillPrice"] == "244.80"
-    assert_books_balance(started, user_id)
+    assert_books_balance(started, account_id)
 
 
 def test_stop_limit_rests_as_a_limit_once_triggered(api, started, trader):
-    headers, user_id = trader
+    headers, account_id = trader
     publish(started, "AMD", "100.00", "100.10", "100.05")
     order = place(
         api, headers, symbol="AMD", orderType="stop_limit", stopPrice="105.00", limitPrice="105.50", quantity="1"
@@ -259,11 +273,11 @@ def test_stop_limit_rests_as_a_limit_once_triggered(api, started, trader):
     publish(started, "AMD", "105.30", "105.40", "105.35")
     wait_until(lambda: order_status(api, headers, order["id"]) == "filled", "the stop-limit to fill")
     assert api.get(f"/api/orders/{order['id']}", headers=headers).json()["order"]["avgFillPrice"] == "105.40"
-    assert_books_balance(started, user_id)
+    assert_books_balance(started, account_id)
 
 
 def test_cancel_releases_the_reservation_once(api, started, trader):
-    headers, user_id = trader
+    headers, account_id = trader
     publish(started, "GOOGL", "170.00", "170.10")
     order = place(api, headers, symbol="GOOGL", orderType="limit", limitPrice="160.00", quantity="5").json()["order"]
     canceled = api.delete(f"/api/orders/{order['id']}", headers=headers)
@@ -272,7 +286,7 @@ def test_cancel_releases_the_reservation_once(api, started, trader):
     assert state["cash"] == state["buyingPower"]
     again = api.delete(f"/api/orders/{order['id']}", headers=headers)
     assert error_code(again, 409) == "ORDER_NOT_CANCELABLE"
-    assert_books_balance(started, user_id)
+    assert_books_balance(started, account_id)
 
 
 def test_another_users_order_does_not_exist_for_you(api, started, trader):
@@ -290,8 +304,10 @@ def test_another_users_order_does_not_exist_for_you(api, started, trader):
 def test_listing_is_newest_first_filtered_and_paged(api, started, trader):
     headers, _ = trader
     publish(started, "SPY", "600.00", "600.05")
-    ids = [place(api, headers, symbol="SPY", orderType="limit", limitPrice=f"{590 + i}.00").json()["order"]["id"]
-           for i in range(5)]
+    ids = [
+        place(api, headers, symbol="SPY", orderType="limit", limitPrice=f"{590 + i}.00").json()["order"]["id"]
+        for i in range(5)
+    ]
     api.delete(f"/api/orders/{ids[0]}", headers=headers)
     listed = [o["id"] for o in api.get("/api/orders", headers=headers).json()["orders"]]
     assert listed == ids[::-1]
@@ -305,7 +321,7 @@ def test_listing_is_newest_first_filtered_and_paged(api, started, trader):
 
 
 def test_day_orders_expire_at_the_end_of_their_day(api, started, trader):
-    headers, user_id = trader
+    headers, account_id = trader
     publish(started, "V", "300.00", "300.10")
     day = place(api, headers, symbol="V", orderType="limit", limitPrice="250.00").json()["order"]
     gtc = place(api, headers, symbol="V", orderType="limit", limitPrice="250.00", timeInForce="gtc").json()["order"]
@@ -319,7 +335,7 @@ def test_day_orders_expire_at_the_end_of_their_day(api, started, trader):
     assert order_status(api, headers, gtc["id"]) == "pending"
     state = portfolio(api, headers)
     assert Decimal(state["cash"]) - Decimal(state["buyingPower"]) == Decimal("250.00")  # only the gtc holds cash
-    assert_books_balance(started, user_id)
+    assert_books_balance(started, account_id)
 
 
 def test_orders_need_a_session(api):
@@ -342,14 +358,15 @@ def test_portfolio_values_positions_at_the_last_price(api, started, trader):
     assert history["range"] == "1W" and history["points"][-1]["equity"] == state["equity"]
 
 
-def assert_books_balance(started, user_id: str) -> None:
+def assert_books_balance(started, account_id: str) -> None:
     """Ledger == cash, reservations match pending orders, and no money was made or lost by rounding."""
-    uid = uuid.UUID(user_id)
+    uid = uuid.UUID(account_id)
     with session_scope(started.engine) as db:
         account = db.get(Account, uid)
-        ledger = sum((e.amount for e in db.exec(select(LedgerEntry).where(LedgerEntry.user_id == uid))), Decimal(0))
-        positions = db.exec(select(Position).where(Position.user_id == uid)).all()
-        pending = db.exec(select(Order).where(Order.user_id == uid, Order.status == "pending")).all()
+        entries = db.exec(select(LedgerEntry).where(LedgerEntry.account_id == uid))
+        ledger = sum((e.amount for e in entries), Decimal(0))
+        positions = db.exec(select(Position).where(Position.account_id == uid)).all()
+        pending = db.exec(select(Order).where(Order.account_id == uid, Order.status == "pending")).all()
     assert ledger == account.cash >= 0
     assert account.reserved_cash == sum((o.reserved_cash for o in pending if o.side == "buy"), Decimal(0))
     basis = sum((p.cost_basis for p in positions), Decimal(0))

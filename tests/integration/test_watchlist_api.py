@@ -11,7 +11,6 @@ def sign_up(api) -> dict[str, str]:
     return signed_up(api)[0]
 
 
-
 def listed(response) -> list[str]:
     assert response.status_code == 200, response.text
     return response.json()["symbols"]

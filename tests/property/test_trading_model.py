@@ -1,9 +1,10 @@
 """Random trading sequences against the order service on a real database, checked step by step against a
 small model of the contract, plus a fuzz of the order parser.
 
-The model is written from the contract (fill prices, reservations, stops, expiry) and the documented rounding
-rule (a trade moves cash and cost basis by the notional rounded half-up to the cent; a sale removes basis
-pro rata, rounded half-up, or all of it when it closes the position), not from the service code.
+The model is written from the contract (fill prices, reservations, stops, expiry, no order under $1 but the sale
+of a whole position) and the documented rounding rule (a buy costs its notional rounded up to the cent, a sale
+raises it rounded down, the cost basis moves by what was paid; a sale removes basis pro rata, rounded half-up, or
+all of it when it closes the position), not from the service code.
 """
 
 import json
@@ -12,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, ROUND_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,12 +26,12 @@ from models.account import Account, LedgerEntry, Position
 from models.market import Quote
 from models.order import Order, OrderCreate
 from models.types import tick_size
-from services import auth, db, orders
+from services import accounts, auth, db, orders
 from services.bus import LocalBus
 from services.db import session_scope
 from services.errors import DomainError
 from services.market_clock import AlwaysOpen
-from services.reconcile import reconcile, reconcile_user
+from services.reconcile import reconcile, reconcile_account
 from settings import load_settings
 from tests.support.databases import fresh_postgres
 from tests.support.factories import PASSWORD, quote, random_email
@@ -103,6 +104,7 @@ def quotes(draw, symbol: str) -> Quote:
 # Mostly small orders, so that buys often fit the cash and positions build up to sell from; halves and
 # tenths make notionals that end in exactly half a cent, where the rounding rule shows.
 quantities = st.one_of(
+    st.decimals(Decimal("0.000001"), Decimal("0.02"), places=6),  # tiny: where rounding could create money
     st.decimals(Decimal("0.000001"), Decimal("2"), places=6),
     st.decimals(Decimal("0.000001"), Decimal("50"), places=6),
     st.integers(1, 100).map(lambda n: Decimal(n) / 2),
@@ -128,8 +130,12 @@ def order_requests(draw) -> OrderCreate:
 # The model
 
 
-def notional(quantity: Decimal, price: Decimal) -> Decimal:
-    return (quantity * price).quantize(CENT, rounding=ROUND_HALF_UP)
+def cost(quantity: Decimal, price: Decimal) -> Decimal:
+    return (quantity * price).quantize(CENT, rounding=ROUND_CEILING)
+
+
+def proceeds(quantity: Decimal, price: Decimal) -> Decimal:
+    return (quantity * price).quantize(CENT, rounding=ROUND_FLOOR)
 
 
 def end_of_trading_day(now: datetime) -> datetime:
@@ -195,10 +201,14 @@ class Book:
         """The order as placed, or the code of the error the contract answers."""
         if request.side == "sell" and self.available(request.symbol) < request.quantity:
             return "INSUFFICIENT_SHARES"
+        valued_at = request.limit_price or request.stop_price or (quote.ask if request.side == "buy" else quote.bid)
+        whole_position = request.side == "sell" and request.quantity == self.shares[request.symbol]
+        if request.quantity * valued_at < 1 and not whole_position:
+            return "VALIDATION_ERROR"
         order = ModelOrder(request, end_of_trading_day(now) if request.time_in_force == "day" else None)
         price = order.price_against(quote)
         if price is not None:
-            if order.is_buy and notional(request.quantity, price) > self.buying_power():
+            if order.is_buy and cost(request.quantity, price) > self.buying_power():
                 return "INSUFFICIENT_FUNDS"
             self._fill(order, price)
         elif order.is_buy:
@@ -215,7 +225,7 @@ class Book:
         if price is None:
             return
         order.reserved_cash = Decimal(0)
-        if order.is_buy and notional(order.request.quantity, price) > self.buying_power():
+        if order.is_buy and cost(order.request.quantity, price) > self.buying_power():
             order.status = "rejected"
         else:
             self._fill(order, price)
@@ -225,7 +235,7 @@ class Book:
 
     def _fill(self, order: ModelOrder, price: Decimal) -> None:
         symbol, quantity = order.request.symbol, order.request.quantity
-        amount = notional(quantity, price)
+        amount = (cost if order.is_buy else proceeds)(quantity, price)
         if order.is_buy:
             self.cash -= amount
             self.shares[symbol] += quantity
@@ -258,6 +268,7 @@ class Trader:
             user = auth.register(
                 session, email=random_email(), password=PASSWORD, display_name=None, starting_cash=cash
             )
+            self.account_id = accounts.owned(session, user_id=user.id, account_id=None).id
         self.user_id, self.starting_cash, self.book = user.id, cash, Book(cash)
 
     def _step(self) -> datetime:
@@ -269,6 +280,7 @@ class Trader:
             return orders.place(
                 session,
                 user_id=self.user_id,
+                account_id=self.account_id,
                 key=key,
                 request=request,
                 quote=self.quotes[request.symbol],
@@ -336,7 +348,14 @@ class Trader:
         try:
             with session_scope(self.engine) as session:
                 order_id = expected.id if expected else uuid.uuid4()
-                public = orders.cancel(session, self.bus, user_id=self.user_id, order_id=order_id, now=self._step())
+                public = orders.cancel(
+                    session,
+                    self.bus,
+                    user_id=self.user_id,
+                    account_id=self.account_id,
+                    order_id=order_id,
+                    now=self._step(),
+                )
         except DomainError as error:
             wanted = "ORDER_NOT_FOUND" if expected is None else "ORDER_NOT_CANCELABLE"
             assert error.code == wanted and (expected is None or expected.status != "pending")
@@ -371,14 +390,27 @@ class Trader:
     def check(self) -> None:
         """The invariants of the books, then every balance against the model."""
         with session_scope(self.engine) as session:
-            account = session.get(Account, self.user_id)
-            positions = {p.symbol: p for p in session.exec(select(Position).where(Position.user_id == self.user_id))}
-            stored = {o.id: o for o in session.exec(select(Order).where(Order.user_id == self.user_id))}
-            ledger = session.exec(select(LedgerEntry.amount).where(LedgerEntry.user_id == self.user_id)).all()
-            discrepancies = reconcile_user(session, self.user_id)
-        self._assert_invariants(account, positions, sum(ledger, Decimal(0)))
+            mine = self.account_id
+            account = session.get(Account, mine)
+            positions = {p.symbol: p for p in session.exec(select(Position).where(Position.account_id == mine))}
+            stored = {o.id: o for o in session.exec(select(Order).where(Order.account_id == mine))}
+            ledger = session.exec(select(LedgerEntry).where(LedgerEntry.account_id == mine)).all()
+            discrepancies = reconcile_account(session, mine)
+        self._assert_invariants(account, positions, sum((e.amount for e in ledger), Decimal(0)))
+        self._assert_no_fill_creates_money(ledger, stored)
         assert discrepancies == []
         self._assert_model(account, positions, stored)
+
+    @staticmethod
+    def _assert_no_fill_creates_money(ledger: list[LedgerEntry], stored: dict) -> None:
+        """Every fill moves cash by at least quantity x price against the trader: a buy takes at least it, a sale
+        gives at most it."""
+        for entry in ledger:
+            if entry.order_id is None:
+                continue
+            order = stored[entry.order_id]
+            exact = order.filled_quantity * order.avg_fill_price
+            assert (-entry.amount >= exact) if order.side == "buy" else (entry.amount <= exact), (entry, order)
 
     def _assert_invariants(self, account: Account, positions: dict, ledger: Decimal) -> None:
         assert account.cash >= 0
@@ -393,7 +425,7 @@ class Trader:
         book = self.book
         assert (account.cash, account.reserved_cash) == (book.cash, book.reserved_cash())
         for symbol in PRICE_RANGES:
-            p = positions.get(symbol) or Position(user_id=self.user_id, symbol=symbol)
+            p = positions.get(symbol) or Position(account_id=self.account_id, symbol=symbol)
             actual = (p.quantity, p.reserved_quantity, p.cost_basis, p.realized_pnl)
             assert actual == (
                 book.shares[symbol],
@@ -468,6 +500,16 @@ def order(side: str, order_type: str, quantity: str, **prices: str) -> OrderCrea
         ("place", {"request": order("sell", "market", "1"), "tenths": 10}),
     ],
 )
+# Tiny orders, where a cost rounded to the cent could be $0.00: refused under $1, and a tiny whole position sells.
+@example(
+    cash=Decimal("10.00"),
+    opening=OPENING,
+    script=[
+        ("place", {"request": order("buy", "market", "0.000001"), "tenths": None}),
+        ("place", {"request": order("buy", "market", "0.010526"), "tenths": None}),  # $1.00007 costs $1.01
+        ("place", {"request": order("sell", "market", "0.010526"), "tenths": None}),  # all of it, under $1: $0.99
+    ],
+)
 def test_random_trading_keeps_the_books_exact(engine, cash, opening, script):
     trader = Trader(engine, cash, opening)
     trader.check()
@@ -482,12 +524,15 @@ def test_reconcile_names_each_balance_that_drifted(engine):
         user = auth.register(
             session, email=random_email(), password=PASSWORD, display_name=None, starting_cash=Decimal(100)
         )
-        session.add(Position(user_id=user.id, symbol="AAPL", quantity=Decimal(2), reserved_quantity=Decimal("0.5")))
-        account = session.get(Account, user.id)
+        account = accounts.owned(session, user_id=user.id, account_id=None)
+        session.add(
+            Position(account_id=account.id, symbol="AAPL", quantity=Decimal(2), reserved_quantity=Decimal("0.5"))
+        )
         account.reserved_cash = Decimal("1.25")
         account.cash = Decimal("99.99")
         session.commit()
-        found = {(d.check, d.symbol): (d.expected, d.actual) for d in reconcile_user(session, user.id)}
+        account_id = account.id
+        found = {(d.check, d.symbol): (d.expected, d.actual) for d in reconcile_account(session, account_id)}
         everyone = reconcile(session)
     assert found == {
         ("cash_vs_ledger", None): (Decimal("100.00"), Decimal("99.99")),
@@ -495,7 +540,7 @@ def test_reconcile_names_each_balance_that_drifted(engine):
         ("money_conserved", None): (Decimal("100.00"), Decimal("99.99")),
         ("reserved_quantity", "AAPL"): (Decimal("0.000000"), Decimal("0.500000")),
     }
-    assert {(d.check, d.symbol) for d in everyone if d.user_id == user.id} == set(found)
+    assert {(d.check, d.symbol) for d in everyone if d.account_id == account_id} == set(found)
 
 
 # The order parser

@@ -17,6 +17,12 @@ def sign_up(api) -> tuple[dict[str, str], str]:
     return {"Authorization": f"Bearer {token}"}, user["id"]
 
 
+def default_account(api, headers) -> str:
+    """The id of the signed-in user's default account."""
+    accounts = api.get("/api/accounts", headers=headers).json()["accounts"]
+    return next(a["id"] for a in accounts if a["isDefault"])
+
+
 def error_code(response, status: int) -> str:
     assert response.status_code == status, response.text
     return response.json()["error"]["code"]

@@ -67,9 +67,10 @@ def test_password_hash_is_salted_argon2_and_verifies():
 
 def test_register_funds_the_account_and_records_the_deposit(session):
     user = register(session, cash="2500.75")
-    account = session.get(Account, user.id)
-    assert account.cash == Decimal("2500.75") and account.reserved_cash == 0
-    ledger = session.exec(select(LedgerEntry).where(LedgerEntry.user_id == user.id)).all()
+    (account,) = session.exec(select(Account).where(Account.user_id == user.id)).all()
+    assert account.cash == account.starting_cash == Decimal("2500.75") and account.reserved_cash == 0
+    assert account.is_default and account.kind == "personal" and account.name == "Individual"
+    ledger = session.exec(select(LedgerEntry).where(LedgerEntry.account_id == account.id)).all()
     assert [(e.kind, e.amount) for e in ledger] == [("deposit", Decimal("2500.75"))]
 
 

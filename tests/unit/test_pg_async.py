@@ -13,13 +13,13 @@ OWNER = uuid.uuid4()
 
 
 def test_core_statements_compile_to_psycopg_placeholders():
-    compiled = _compile(orders._UPDATE_ACCOUNT, {"owner": OWNER, "cash": Decimal("10.00")})
-    assert "SET cash=%(cash)s" in compiled.sql and "user_id = %(owner)s" in compiled.sql
-    assert compiled is _compile(orders._UPDATE_ACCOUNT, {"owner": uuid.uuid4(), "cash": Decimal("1.00")})
+    compiled = _compile(orders._UPDATE_ACCOUNT, {"account": OWNER, "cash": Decimal("10.00")})
+    assert "SET cash=%(cash)s" in compiled.sql and "id = %(account)s" in compiled.sql
+    assert compiled is _compile(orders._UPDATE_ACCOUNT, {"account": uuid.uuid4(), "cash": Decimal("1.00")})
 
 
 def test_money_with_more_places_than_its_column_is_refused_not_rounded():
-    values = {"owner": OWNER, "cash": Decimal("10.001"), "updated_at": datetime.now(UTC)}
+    values = {"account": OWNER, "cash": Decimal("10.001"), "updated_at": datetime.now(UTC)}
     compiled = _compile(orders._UPDATE_ACCOUNT, values)
     with pytest.raises(ValueError, match="more than 2 decimal places"):
         compiled.params(values)
@@ -28,6 +28,6 @@ def test_money_with_more_places_than_its_column_is_refused_not_rounded():
 
 
 def test_naive_timestamps_are_refused():
-    values = {"owner": OWNER, "updated_at": datetime(2026, 1, 2, 3, 4)}
+    values = {"account": OWNER, "updated_at": datetime(2026, 1, 2, 3, 4)}
     with pytest.raises(ValueError, match="naive"):
         _compile(orders._UPDATE_ACCOUNT, values).params(values)
