@@ -26,16 +26,22 @@ def _search() -> None:
 
 def _market_status() -> None:
     with ui.row().classes("items-center gap-1 text-sm text-gray-500 no-wrap").props('data-testid="market-status"'):
-        for state, icon, colour in (
-            ("open", "circle", "text-green-500"),
-            ("closed", "circle", "text-gray-400"),
-            ("stale", "schedule", "text-orange-500"),
-        ):
-            ui.icon(icon).classes(f"text-[10px] {colour}").bind_visibility_from(
-                live.status, "state", backward=lambda current, state=state: current == state
-            )
-        ui.label().classes("gt-xs").bind_text_from(live.status, "label")  # a phone shows the dot
-        ui.tooltip().bind_text_from(live.status, "label")
+        with ui.row().classes("sw-market-state items-center gap-1 no-wrap"):
+            for state, icon, colour in (
+                ("open", "circle", "text-green-500"),
+                ("closed", "circle", "text-gray-400"),
+                ("stale", "schedule", "text-orange-500"),
+            ):
+                ui.icon(icon).classes(f"text-[10px] {colour}").bind_visibility_from(
+                    live.status, "state", backward=lambda current, state=state: current == state
+                )
+            ui.label().classes("gt-xs").bind_text_from(live.status, "label")  # a phone shows the dot
+            ui.tooltip().bind_text_from(live.status, "label")
+        # Shown instead by the browser while its socket is down (theme.CSS): the server cannot tell this page.
+        with ui.row().classes("sw-reconnecting items-center gap-1 no-wrap"):
+            ui.icon("sync").classes("text-[10px] text-orange-500")
+            ui.label("Reconnecting…").classes("gt-xs")
+            ui.tooltip("Connection lost: reconnecting")
 
 
 def _mark_stale_numbers() -> None:

@@ -142,14 +142,22 @@ async def test_watchlist_follows_prices_and_an_alert_fires(page, app_url):
 async def test_numbers_look_stale_while_the_connection_is_down(page, app_url):
     await sign_up(page, app_url)
     equity, price = page.get_by_test_id("equity"), page.get_by_test_id("watch-last-AAPL")
+    status = page.get_by_test_id("market-status")  # its visible text (innerText) is what the user reads
     await expect(equity).to_have_css("opacity", "1")
+    await expect(status).to_contain_text("Market open", use_inner_text=True)
+    await expect(status).not_to_contain_text("Reconnecting", use_inner_text=True)
     # The page must be connected before we cut it off: a socket that never connected never says it lost the line.
     await page.wait_for_function("window.did_handshake && window.socket.connected")
     await page.context.set_offline(True)  # reconnecting fails from now on...
     await page.evaluate("window.socket.io.engine.close()")  # ...and the open socket drops now, not at a ping timeout
     await expect(equity).to_have_css("opacity", "0.45")  # greyed out: these may be out of date
     await expect(page.get_by_text("Connection lost.")).to_be_visible()
+    await expect(status).to_contain_text("Reconnecting…", use_inner_text=True)  # not the market state last heard
+    await expect(status).not_to_contain_text("Market", use_inner_text=True)
+    await page.screenshot(path=screenshot_path("reconnecting"))
     before = await price.text_content()
     await page.context.set_offline(False)
     await expect(equity).to_have_css("opacity", "1", timeout=20_000)
+    await expect(status).to_contain_text("Market open", use_inner_text=True)
+    await expect(status).not_to_contain_text("Reconnecting", use_inner_text=True)
     await expect(price).not_to_have_text(before, timeout=30_000)  # live again
