@@ -6,22 +6,19 @@ from contextlib import contextmanager
 from nicegui import app, ui
 
 from components import live, theme, user_events
+from components.symbol_picker import SymbolPicker
 from components.user_events import BrowserListener
 from models.user import UserPublic
 from pages.session import call
-from services import auth, runtime, symbols
+from services import auth, runtime
 from services.errors import INTERNAL_MESSAGE, UNAVAILABLE, UNAVAILABLE_MESSAGE
 
 NAV = (("Portfolio", "/"), ("Orders", "/orders"), ("Alerts", "/alerts"))
 
 
 def _search() -> None:
-    options = {x.symbol: f"{x.symbol} · {x.name}" for x in symbols.listings()}
-    search = ui.select(options, with_input=True, label="Search stocks").props(
-        'dense outlined clearable data-testid="search" input-debounce=0 behavior=menu'
-    )
-    search.classes("w-40 sm:w-72")
-    search.on_value_change(lambda e: e.value and ui.navigate.to(f"/stock/{e.value}"))
+    search = SymbolPicker("Search stocks", lambda symbol: ui.navigate.to(f"/stock/{symbol}"))
+    search.props('clearable data-testid="search"').classes("w-40 sm:w-72")
 
 
 def _market_status() -> None:

@@ -29,8 +29,8 @@ async def test_find_buy_watch_rest_cancel_theme_logout(page, app_url):
     await expect(page.get_by_test_id("cash")).to_have_text("$100,000.00")
 
     await page.get_by_test_id("search").click()
-    await page.keyboard.type("NVDA")
-    await page.get_by_role("option", name=re.compile("NVDA")).click()
+    await page.keyboard.type("nvda")  # an exact ticker in any case, then Enter: no need to pick from the list
+    await page.keyboard.press("Enter")
     await expect(page).to_have_url(f"{app_url}/stock/NVDA")
     await expect(page.get_by_test_id("last-price")).to_have_text(re.compile(r"^\$\d+\.\d{2}$"))
     first_price = await page.get_by_test_id("last-price").text_content()
@@ -55,7 +55,10 @@ async def test_find_buy_watch_rest_cancel_theme_logout(page, app_url):
     assert Decimal("99000") < cash < Decimal("100000")
     await page.screenshot(path=screenshot_path("portfolio"))
 
-    await page.goto(f"{app_url}/stock/NVDA")
+    await page.get_by_test_id("search").click()
+    await page.keyboard.type("NVDA")
+    await page.get_by_role("option", name=re.compile("NVDA")).click()
+    await expect(page).to_have_url(f"{app_url}/stock/NVDA")
     await page.get_by_test_id("order-type").click()
     await page.get_by_role("option", name="Limit", exact=True).click()
     await page.get_by_test_id("amount").fill("1")
@@ -119,9 +122,16 @@ async def test_watchlist_follows_prices_and_an_alert_fires(page, app_url):
     await sign_up(page, app_url)
     watchlist = page.get_by_test_id("watchlist")
     await expect(watchlist.get_by_test_id("watch-AAPL")).to_be_visible()  # new users start with popular symbols
-    await page.get_by_test_id("watch-add").click()
+    picker = watchlist.get_by_test_id("watch-add")
+    await picker.click()
     await page.keyboard.type("NOW")
     await page.get_by_role("option", name=re.compile(r"^NOW ·")).click()
+    await expect(picker).to_have_value("")  # ready for the next symbol
+    await picker.click()
+    await page.keyboard.type("ms")  # MS exactly, though MSFT and "Systems" match too
+    await page.keyboard.press("Enter")
+    await expect(watchlist.get_by_test_id("watch-MS")).to_be_visible()
+    await expect(picker).to_have_value("")
     now_last = watchlist.get_by_test_id("watch-last-NOW")
     await expect(now_last).to_have_text(re.compile(r"^\d+\.\d{2}$"))
     before = await now_last.text_content()
