@@ -29,6 +29,7 @@ def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI):
         await rt.open()
         tasks = [asyncio.create_task(work) for work in rt.background_work()]
+        await rt.first_quotes()  # the first HTTP answer already has live quotes
         yield
         for task in tasks:
             task.cancel()

@@ -6,36 +6,39 @@ from contextlib import contextmanager
 from nicegui import app, ui
 
 from components import live, theme, user_events
+from components.symbol_picker import SymbolPicker
 from components.user_events import BrowserListener
 from models.user import UserPublic
 from pages.session import call
-from services import auth, runtime, symbols
+from services import auth, runtime
 from services.errors import INTERNAL_MESSAGE, UNAVAILABLE, UNAVAILABLE_MESSAGE
 
 NAV = (("Portfolio", "/"), ("Orders", "/orders"), ("Alerts", "/alerts"))
 
 
 def _search() -> None:
-    options = {x.symbol: f"{x.symbol} · {x.name}" for x in symbols.listings()}
-    search = ui.select(options, with_input=True, label="Search stocks").props(
-        'dense outlined clearable data-testid="search" input-debounce=0 behavior=menu'
-    )
-    search.classes("w-40 sm:w-72")
-    search.on_value_change(lambda e: e.value and ui.navigate.to(f"/stock/{e.value}"))
+    search = SymbolPicker("Search stocks", lambda symbol: ui.navigate.to(f"/stock/{symbol}"))
+    search.props('clearable data-testid="search"').classes("w-40 sm:w-72")
 
 
 def _market_status() -> None:
     with ui.row().classes("items-center gap-1 text-sm text-gray-500 no-wrap").props('data-testid="market-status"'):
-        for state, icon, colour in (
-            ("open", "circle", "text-green-500"),
-            ("closed", "circle", "text-gray-400"),
-            ("stale", "schedule", "text-orange-500"),
-        ):
-            ui.icon(icon).classes(f"text-[10px] {colour}").bind_visibility_from(
-                live.status, "state", backward=lambda current, state=state: current == state
-            )
-        ui.label().classes("gt-xs").bind_text_from(live.status, "label")  # a phone shows the dot
-        ui.tooltip().bind_text_from(live.status, "label")
+        with ui.row().classes("sw-market-state items-center gap-1 no-wrap"):
+            for state, icon, colour in (
+                ("open", "circle", "text-green-500"),
+                ("closed", "circle", "text-gray-400"),
+                ("stale", "schedule", "text-orange-500"),
+            ):
+                ui.icon(icon).classes(f"text-[10px] {colour}").bind_visibility_from(
+                    live.status, "state", backward=lambda current, state=state: current == state
+                )
+            ui.label().classes("gt-xs").bind_text_from(live.status, "label")  # a phone shows the dot
+            ui.tooltip().bind_text_from(live.status, "label")
+        # Shown instead by the browser while its socket is down (theme.CSS): the server cannot tell this page.
+        with ui.row().classes("sw-reconnecting items-center gap-1 no-wrap"):
+            ui.icon("sync").classes("text-[10px] text-orange-500")
+            ui.label("Reconnecting…").classes("gt-xs")
+            ui.tooltip("Connection lost: reconnecting")
 
 
 def _mark_stale_numbers() -> None:

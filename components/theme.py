@@ -23,6 +23,11 @@ body { font-family: -apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helve
 @keyframes sw-flash-down { from { background: rgba(255,80,0,.25); } to { background: transparent; } }
 /* Numbers that may be out of date look it: the feed is silent, or this page lost its connection. */
 .sw-stale .sw-num, body:has(#popup[aria-hidden="false"]) .sw-num { opacity: .45; }
+/* NiceGUI shows #popup from the socket's disconnect until its next handshake: the header says so meanwhile,
+   not the market state it last heard. */
+.sw-reconnecting { display: none !important; }
+body:has(#popup[aria-hidden="false"]) .sw-reconnecting { display: flex !important; }
+body:has(#popup[aria-hidden="false"]) .sw-market-state { display: none !important; }
 """
 
 

@@ -1,6 +1,7 @@
 """The market feed: where this instance leads, run the simulator, publish its quotes and record their history."""
 
 import asyncio
+import copy
 import logging
 import time
 from collections import defaultdict
@@ -47,11 +48,25 @@ class MarketFeed:
         settings = self._rt.settings
         per_tick = max(1, round(settings.market_feed_rate * TICK_SECONDS))
         sim = MarketSimulator(symbols.listings(), seed=settings.market_seed, symbols_per_step=per_tick)
-        day = self._clock.trading_day(self._now())
+        now = self._now()
+        day = self._clock.trading_day(now)
         stored = await self._rt.quote_store.load()
-        await keeping_lease(self._leadership, to_thread.run_sync(self._resume, sim, day, stored))  # a backfill is long
-        await self._publish(sim.snapshot())
+        has_history = await keeping_lease(self._leadership, to_thread.run_sync(self._resume, sim, day, stored))
+        await self._publish(sim.snapshot())  # every symbol is quoted from here on
+        backfill = None
+        if not has_history:
+            # A new database's year of history is laid down behind the live quotes, from the market as first
+            # published (a copy: the live tape moves on), so that the history ends where the quotes begin.
+            history = copy.deepcopy(sim)
+            backfill = asyncio.ensure_future(to_thread.run_sync(self._backfill, history, day, now))
+        try:
+            await self._trade(sim, day, backfill)
+        finally:
+            if backfill is not None and not backfill.done():
+                backfill.cancel()  # not awaited: the worker thread finishes by itself
 
+    async def _trade(self, sim: MarketSimulator, day: date, backfill: asyncio.Future | None) -> None:
+        """Step the market and publish it, until the feed lock is lost."""
         builder = CandleBuilder()
         finished: dict[str, list[Candle]] = defaultdict(list)
         last_step = next_renew = time.monotonic()
@@ -62,6 +77,8 @@ class MarketFeed:
             dt, last_step = min(tick - last_step, MAX_STEP_SECONDS), tick
             today = self._clock.trading_day(now)
             if today != day:
+                if backfill is not None:
+                    await backfill  # the day closes from its minutes, the backfilled ones too
                 await to_thread.run_sync(self._roll, dict(finished), sim.symbols, day, now)
                 finished.clear()
                 sim.roll_day()
@@ -78,6 +95,9 @@ class MarketFeed:
                 await self._publish(sim.snapshot())  # Redis is back: every instance catches up at once
             if tick >= next_renew:
                 next_renew = tick + RENEW_EVERY
+                if backfill is not None and backfill.done():
+                    backfill.result()  # a failed backfill fails the feed, which starts again and retries it
+                    backfill = None
                 if finished:
                     batch = dict(finished)
                     finished.clear()
@@ -104,12 +124,9 @@ class MarketFeed:
             market_history.roll_day(db, names, day, self._clock)
             market_history.prune_minutes(db, before=now - timedelta(days=MINUTE_HISTORY_DAYS))
 
-    def _resume(self, sim: MarketSimulator, day: date, stored: list[Quote]) -> None:
-        """Continue from where the last feed stopped, or lay down a year of history on a new database."""
+    def _resume(self, sim: MarketSimulator, day: date, stored: list[Quote]) -> bool:
+        """Continue from where the last feed stopped; False when the database has no price history yet."""
         with session_scope(self._rt.engine) as db:
-            if not market_history.has_history(db):
-                self._backfill(db, sim, day)
-                return
             latest = {q.symbol: q for q in stored}
             closes = market_history.latest_closes(db, MINUTE)
             prev_closes = market_history.latest_closes(db, DAY, before=midnight(day))
@@ -126,14 +143,18 @@ class MarketFeed:
                 elif symbol in closes:
                     last = closes[symbol]
                     sim.restore(symbol, last=last, prev_close=prev_closes.get(symbol, last), volume=0)
+            return market_history.has_history(db)
 
-    def _backfill(self, db, sim: MarketSimulator, day: date) -> None:
+    def _backfill(self, sim: MarketSimulator, day: date, now: datetime) -> None:
+        """A year of daily candles and today's minutes, ending at the simulator's prices."""
         started = time.monotonic()
-        market_history.save(db, DAY, sim.backfill_daily(HISTORY_DAYS, end=day))
-        opens, closes = self._clock.session(day)
-        end = min(self._now(), closes)
-        if opens < end:
-            market_history.save(db, MINUTE, sim.backfill_minutes(opens, end))
+        with session_scope(self._rt.engine) as db:
+            opens, closes = self._clock.session(day)
+            end = min(now, closes)
+            if opens < end:
+                market_history.save(db, MINUTE, sim.backfill_minutes(opens, end))
+            # The daily candles last: they are what `has_history` looks for, so a backfill cut short runs again.
+            market_history.save(db, DAY, sim.backfill_daily(HISTORY_DAYS, end=day))
         log.info("backfilled a year of price history in %.1f s", time.monotonic() - started)
 
 

@@ -101,6 +101,7 @@ class QuoteHub:
         self._streams: dict[str, set[QuoteStream]] = defaultdict(set)
         self._listeners: list[Callable[[list[Quote]], None]] = []
         self._last_heard = float("-inf")
+        self._first_heard = asyncio.Event()
 
     @property
     def stale(self) -> bool:
@@ -145,6 +146,12 @@ class QuoteHub:
             wire["stale"] = True  # the last known price, not a live one
         return orjson.dumps(wire)
 
+    async def first_word(self) -> None:
+        """Return once the feed has been heard and the hub holds every symbol's latest quote: the feed stores
+        quotes before it publishes them, so what was published before this process subscribed is in the store."""
+        await self._first_heard.wait()
+        await self._catch_up()
+
     async def _catch_up(self) -> None:
         """Symbols that ticked while this process heard nothing may not tick again soon: take their latest
         quotes from the store (older ones than we hold are ignored)."""
@@ -164,6 +171,7 @@ class QuoteHub:
     def receive(self, quotes: list[Quote], *, heard: bool = True) -> None:
         if heard:
             self._last_heard = self._clock()
+            self._first_heard.set()
             if self._flagged_stale:
                 log.info("the market feed is heard again: quotes are live")
                 self._reflag(stale=False)

@@ -1,5 +1,7 @@
 """The process's connections (database, cache, bus), built once at start-up and shared by pages and API."""
 
+import asyncio
+import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 
@@ -16,6 +18,10 @@ from services.pg_async import AsyncPostgres
 from services.quote_hub import QuoteHub
 from services.quote_store import MemoryQuoteStore, QuoteStore, RedisQuoteStore
 from settings import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+FIRST_QUOTES_WAIT = 15.0  # seconds start-up waits to hear the feed; a dead leader's lock runs out within 6
 
 
 @dataclass
@@ -50,6 +56,16 @@ class Runtime:
         if self.settings.market_feed == "simulator":
             work.append(MarketFeed(self, self.leadership("feed"), self.clock).run())
         return work
+
+    async def first_quotes(self) -> None:
+        """Where this process runs the feed, return once it (or the instance leading it) has been heard, so that
+        the app answers HTTP with live quotes; at once where no feed runs (another instance publishes, or none)."""
+        if self.settings.market_feed != "simulator":
+            return
+        try:
+            await asyncio.wait_for(self.hub.first_word(), FIRST_QUOTES_WAIT)
+        except TimeoutError:
+            log.warning("no word from the market feed after %.0f s: serving without live quotes", FIRST_QUOTES_WAIT)
 
     async def open(self) -> None:
         """What needs the event loop the app serves on (the app's start-up runs this)."""

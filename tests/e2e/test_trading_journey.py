@@ -29,8 +29,8 @@ async def test_find_buy_watch_rest_cancel_theme_logout(page, app_url):
     await expect(page.get_by_test_id("cash")).to_have_text("$100,000.00")
 
     await page.get_by_test_id("search").click()
-    await page.keyboard.type("NVDA")
-    await page.get_by_role("option", name=re.compile("NVDA")).click()
+    await page.keyboard.type("nvda")  # an exact ticker in any case, then Enter: no need to pick from the list
+    await page.keyboard.press("Enter")
     await expect(page).to_have_url(f"{app_url}/stock/NVDA")
     await expect(page.get_by_test_id("last-price")).to_have_text(re.compile(r"^\$\d+\.\d{2}$"))
     first_price = await page.get_by_test_id("last-price").text_content()
@@ -55,7 +55,10 @@ async def test_find_buy_watch_rest_cancel_theme_logout(page, app_url):
     assert Decimal("99000") < cash < Decimal("100000")
     await page.screenshot(path=screenshot_path("portfolio"))
 
-    await page.goto(f"{app_url}/stock/NVDA")
+    await page.get_by_test_id("search").click()
+    await page.keyboard.type("NVDA")
+    await page.get_by_role("option", name=re.compile("NVDA")).click()
+    await expect(page).to_have_url(f"{app_url}/stock/NVDA")
     await page.get_by_test_id("order-type").click()
     await page.get_by_role("option", name="Limit", exact=True).click()
     await page.get_by_test_id("amount").fill("1")
@@ -119,9 +122,16 @@ async def test_watchlist_follows_prices_and_an_alert_fires(page, app_url):
     await sign_up(page, app_url)
     watchlist = page.get_by_test_id("watchlist")
     await expect(watchlist.get_by_test_id("watch-AAPL")).to_be_visible()  # new users start with popular symbols
-    await page.get_by_test_id("watch-add").click()
+    picker = watchlist.get_by_test_id("watch-add")
+    await picker.click()
     await page.keyboard.type("NOW")
     await page.get_by_role("option", name=re.compile(r"^NOW ·")).click()
+    await expect(picker).to_have_value("")  # ready for the next symbol
+    await picker.click()
+    await page.keyboard.type("ms")  # MS exactly, though MSFT and "Systems" match too
+    await page.keyboard.press("Enter")
+    await expect(watchlist.get_by_test_id("watch-MS")).to_be_visible()
+    await expect(picker).to_have_value("")
     now_last = watchlist.get_by_test_id("watch-last-NOW")
     await expect(now_last).to_have_text(re.compile(r"^\d+\.\d{2}$"))
     before = await now_last.text_content()
@@ -142,14 +152,22 @@ async def test_watchlist_follows_prices_and_an_alert_fires(page, app_url):
 async def test_numbers_look_stale_while_the_connection_is_down(page, app_url):
     await sign_up(page, app_url)
     equity, price = page.get_by_test_id("equity"), page.get_by_test_id("watch-last-AAPL")
+    status = page.get_by_test_id("market-status")  # its visible text (innerText) is what the user reads
     await expect(equity).to_have_css("opacity", "1")
+    await expect(status).to_contain_text("Market open", use_inner_text=True)
+    await expect(status).not_to_contain_text("Reconnecting", use_inner_text=True)
     # The page must be connected before we cut it off: a socket that never connected never says it lost the line.
     await page.wait_for_function("window.did_handshake && window.socket.connected")
     await page.context.set_offline(True)  # reconnecting fails from now on...
     await page.evaluate("window.socket.io.engine.close()")  # ...and the open socket drops now, not at a ping timeout
     await expect(equity).to_have_css("opacity", "0.45")  # greyed out: these may be out of date
     await expect(page.get_by_text("Connection lost.")).to_be_visible()
+    await expect(status).to_contain_text("Reconnecting…", use_inner_text=True)  # not the market state last heard
+    await expect(status).not_to_contain_text("Market", use_inner_text=True)
+    await page.screenshot(path=screenshot_path("reconnecting"))
     before = await price.text_content()
     await page.context.set_offline(False)
     await expect(equity).to_have_css("opacity", "1", timeout=20_000)
+    await expect(status).to_contain_text("Market open", use_inner_text=True)
+    await expect(status).not_to_contain_text("Reconnecting", use_inner_text=True)
     await expect(price).not_to_have_text(before, timeout=30_000)  # live again

@@ -1,20 +1,25 @@
-"""Start-up: bad configuration stops the app with one clear sentence; an existing database upgrades in place."""
+"""Start-up: bad configuration stops the app with one clear sentence; a fresh app answers with live quotes; an
+existing database upgrades in place."""
 
 import subprocess
 import sys
+from contextlib import ExitStack
 from decimal import Decimal
 
+import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from models.tables import metadata
-from services import auth, db
+from services import auth, db, symbols
 from services.db import session_scope
 from settings import load_settings
+from tests.support.api import wait_until
+from tests.support.databases import REDIS_URL, fresh_postgres
 from tests.support.factories import PASSWORD, random_email
-from tests.support.server import ROOT, app_env
+from tests.support.server import ROOT, app_env, started_app
 
 
 @pytest.mark.parametrize(
@@ -37,6 +42,25 @@ def test_bad_configuration_stops_with_one_sentence(env, phrase, tmp_path):
     assert phrase in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("backend", ["postgres+redis", "sqlite"])
+def test_a_fresh_app_answers_its_first_request_with_live_quotes_of_every_symbol(backend, tmp_path):
+    with ExitStack() as stack:
+        if backend == "sqlite":
+            env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'sherwood.db'}"}
+        else:
+            env = {"DATABASE_URL": stack.enter_context(fresh_postgres("startup")), "REDIS_URL": REDIS_URL}
+        env["MARKET_FEED"] = "simulator"
+        app = stack.enter_context(started_app(tmp_path / "app.log", probe="/api/quotes", **env))
+
+        first = app.first_answer.json()
+        assert first["stale"] is False
+        assert sorted(q["symbol"] for q in first["quotes"]) == sorted(x.symbol for x in symbols.listings())
+        # The year of history fills in behind the quotes.
+        wait_until(lambda: "backfilled a year of price history" in app.log(), "the backfill", timeout=60, every=0.2)
+        year = httpx.get(f"{app.url}/api/quotes/AAPL/history", params={"range": "1Y"}, timeout=5).json()
+        assert len(year["candles"]) > 250
 
 
 @pytest.fixture(params=["postgres", "sqlite"])

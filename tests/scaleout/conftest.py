@@ -62,7 +62,7 @@ def site(tmp_path_factory) -> Iterator[Site]:
         a = stack.enter_context(started_app(workdir / "a.log", INSTANCE_NAME="a", **env))
         wait_until(lambda: leads(a) >= LEADER_ROLES, "instance a to lead", timeout=15, every=0.1)
         b = stack.enter_context(started_app(workdir / "b.log", INSTANCE_NAME="b", **env))
-        for app in (a, b):  # the feed leads at once but quotes only after its backfill of a fresh database
+        for app in (a, b):  # each serves once it has heard the feed; the site is used only once both have
             wait_until(lambda app=app: quoted(app, "MSFT"), f"instance {app.url} to have quotes", timeout=60, every=0.1)
         upstreams = [app.url.removeprefix("http://") for app in (a, b)]
         url = stack.enter_context(running_nginx(workdir / "nginx", upstreams))

@@ -32,21 +32,23 @@ class AppProcess:
     url: str
     process: subprocess.Popen
     log_path: Path
+    first_answer: httpx.Response | None = None  # the first HTTP answer it gave (to the probe of started_app)
 
     def log(self) -> str:
         return self.log_path.read_text()
 
 
 @contextmanager
-def started_app(log_path: Path, **env: str) -> Iterator[AppProcess]:
-    """Start Sherwood with this environment (no market feed unless asked); stops it afterwards."""
+def started_app(log_path: Path, *, probe: str = "/api/auth/me", **env: str) -> Iterator[AppProcess]:
+    """Start Sherwood with this environment (no market feed unless asked); yields it once it answers `probe`,
+    and stops it afterwards."""
     port = free_port()
     env = app_env(**{"HOST": "127.0.0.1", "PORT": str(port), "MARKET_FEED": "none", **env})
     with open(log_path, "w") as log:
         process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     app = AppProcess(f"http://127.0.0.1:{port}", process, log_path)
     try:
-        _wait_until_serving(app.url, process, log_path)
+        app.first_answer = _first_answer(f"{app.url}{probe}", process, log_path)
         yield app
     finally:
         stop_process(process)
@@ -70,14 +72,14 @@ def running_app(log_path: Path, **env: str) -> Iterator[str]:
         yield app.url
 
 
-def _wait_until_serving(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 30) -> None:
+def _first_answer(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 30) -> httpx.Response:
+    """Ask `url` until the app answers at all; that first answer."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"app exited with {process.returncode}:\n{log_path.read_text()}")
         try:
-            if httpx.get(f"{url}/api/auth/me", timeout=1).status_code == 401:
-                return
+            return httpx.get(url, timeout=1)
         except httpx.TransportError:
             pass
         time.sleep(0.1)
