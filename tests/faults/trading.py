@@ -29,11 +29,14 @@ RETRY_FOR = 30.0  # seconds a failing-over client keeps retrying one key
 
 
 def sign_up(base: str) -> tuple[str, dict[str, str]]:
-    """A new user's id and Authorization headers."""
+    """A new user who opened a second account to trade in: its id, and headers that authorize and choose it."""
     email = random_email()
-    user = httpx.post(f"{base}/api/auth/register", json={"email": email, "password": PASSWORD}, timeout=30)
+    httpx.post(f"{base}/api/auth/register", json={"email": email, "password": PASSWORD}, timeout=30)
     token = httpx.post(f"{base}/api/auth/login", json={"email": email, "password": PASSWORD}, timeout=30)
-    return user.json()["user"]["id"], {"Authorization": f"Bearer {token.json()['token']}"}
+    headers = {"Authorization": f"Bearer {token.json()['token']}"}
+    opened = httpx.post(f"{base}/api/accounts", json={"name": "Faults"}, headers=headers, timeout=30)
+    account_id = opened.json()["account"]["id"]
+    return account_id, {**headers, "X-Account-Id": account_id}
 
 
 @dataclass
@@ -56,9 +59,9 @@ def place(client: httpx.Client, base: str, headers: dict, key: str, body: dict) 
 
 @dataclass
 class Trader:
-    """One user placing orders in a loop on one thread, against whichever instance `target()` names."""
+    """One account placing orders in a loop on one thread, against whichever instance `target()` names."""
 
-    user_id: str
+    account_id: str
     headers: dict[str, str]
     target: "callable"
     symbol: str = "AAPL"
@@ -119,8 +122,8 @@ def wait_for_answers(traders: list[Trader], count: int, timeout: float = 30.0) -
 class Books:
     orders: int
     keys: int
-    orders_per_key: Counter  # (user id, key) -> orders recorded under it
-    order_of_key: dict  # (user id, key) -> order id
+    orders_per_key: Counter  # (account id, key) -> orders recorded under it
+    order_of_key: dict  # (account id, key) -> order id
     discrepancies: list
 
 
@@ -130,11 +133,11 @@ def read_books(database_url: str) -> Books:
     try:
         with db.session_scope(engine) as session:
             orders = session.exec(select(func.count()).select_from(Order)).one()
-            records = session.exec(select(IdempotencyRecord.user_id, IdempotencyRecord.key, IdempotencyRecord.order_id))
+            chosen = (IdempotencyRecord.account_id, IdempotencyRecord.key, IdempotencyRecord.order_id)
             per_key, order_of_key = Counter(), {}
-            for user_id, key, order_id in records:
-                per_key[(str(user_id), key)] += 1
-                order_of_key[(str(user_id), key)] = str(order_id)
+            for account_id, key, order_id in session.exec(select(*chosen)):
+                per_key[(str(account_id), key)] += 1
+                order_of_key[(str(account_id), key)] = str(order_id)
             return Books(orders, len(per_key), per_key, order_of_key, reconcile(session))
     finally:
         engine.dispose()
@@ -151,7 +154,7 @@ def assert_books_hold(database_url: str, traders: list[Trader]) -> Books:
     for trader in traders:
         for attempt in trader.attempts:
             if attempt.status == 201:
-                key = (trader.user_id, attempt.key)
+                key = (trader.account_id, attempt.key)
                 assert books.order_of_key.get(key) == attempt.answer["order"]["id"], key
     return books
 
