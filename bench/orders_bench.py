@@ -7,8 +7,10 @@ user per client, and has every client place small market buys (each with its own
 time. Then, with the app stopped, pgbench runs the project's yardstick (../shared/bench/: order_tx.sql, the
 transaction a market buy boils down to, on the tables of schema.sql) in a scratch database at the same
 concurrency for the same time. The app's rate and p99 against pgbench's are what the platform's own work costs.
-`--access-log both` measures the app with ACCESS_LOG=true and then false, each on a fresh database, and prints
-what the access log costs of the order rate. The databases and their Redis keys are dropped at the end.
+`--access-log both` runs the app with ACCESS_LOG=true and with false side by side, each on a fresh database, the
+clients placing orders on one and then the other in turns of a few seconds (the machine's other work weighs on both
+alike), and prints what the access log costs of the order rate. The databases and their Redis keys are dropped at
+the end.
 
 The load generator shares the machine's cores with the app and PostgreSQL, so it is kept lean: one process,
 one asyncio loop, aiohttp over keep-alive connections (httpx spent about 3 ms of CPU per request here, as much
@@ -50,6 +52,7 @@ SYMBOL = "AAPL"
 QUANTITY = Decimal("0.01")
 PASSWORD = "bench password 1"
 TARGET_FRACTION, TARGET_P99_MS = 0.25, 50.0
+SLICE = 2.0  # seconds of each turn when several apps take turns (--access-log both)
 
 
 @dataclass
@@ -127,7 +130,8 @@ def cpu_seconds(pid: int) -> float | None:
 def running_apps(database_url: str, instances: int, access_log: bool) -> Iterator[list[tuple[str, int]]]:
     """(url, pid) of each of `instances` app processes sharing the database and Redis, as behind a load balancer."""
     with ExitStack() as stack:
-        logs = [Path(tempfile.gettempdir()) / f"sherwood-orders-bench-{i + 1}.log" for i in range(instances)]
+        mode = "on" if access_log else "off"
+        logs = [Path(tempfile.gettempdir()) / f"sherwood-orders-bench-{mode}-{i + 1}.log" for i in range(instances)]
         yield [stack.enter_context(running_app(database_url, log, access_log)) for log in logs]
 
 
@@ -180,14 +184,13 @@ def wait_until_trading(url: str, process: subprocess.Popen, log_path: Path, time
 # The app, over HTTP
 
 
-async def sign_up(client: aiohttp.ClientSession) -> tuple[uuid.UUID, str]:
+async def sign_up(client: aiohttp.ClientSession) -> str:
     email = f"bench-{secrets.token_hex(6)}@example.com"
     credentials = {"email": email, "password": PASSWORD}
     async with client.post("/api/auth/register", json=credentials) as response:
-        user = (await response.json())["user"]
+        response.raise_for_status()
     async with client.post("/api/auth/login", json=credentials) as response:
-        token = (await response.json())["token"]
-    return uuid.UUID(user["id"]), token
+        return (await response.json())["token"]
 
 
 async def trade(client: aiohttp.ClientSession, token: str, until: float, tally: Tally | None) -> None:
@@ -213,33 +216,59 @@ def apps_cpu_seconds(pids: list[int]) -> float | None:
     return None if None in times else sum(times)
 
 
-async def bench_app(apps: list[tuple[str, int]], clients: int, seconds: float) -> Tally:
-    """`clients` clients, dealt over the instances in turn as a load balancer would."""
+@dataclass
+class Load:
+    """The signed-up, warmed-up clients of one set of app processes: (session, token) each."""
+
+    pids: list[int]
+    clients: list[tuple[aiohttp.ClientSession, str]]
+
+
+async def prepare(stack: AsyncExitStack, apps: list[tuple[str, int]], clients: int) -> Load:
+    """`clients` clients, dealt over the instances in turn as a load balancer would, signed up and warmed up."""
     timeout = aiohttp.ClientTimeout(total=30)
+    sessions = [
+        await stack.enter_async_context(
+            # one keep-alive connection per client
+            aiohttp.ClientSession(base_url=url, connector=aiohttp.TCPConnector(limit=clients), timeout=timeout)
+        )
+        for url, _ in apps
+    ]
+    served_by = [sessions[i % len(sessions)] for i in range(clients)]
+    tokens = await asyncio.gather(*(sign_up(session) for session in served_by))
+    load = Load([pid for _, pid in apps], list(zip(served_by, tokens, strict=True)))
+    warm_up = time.perf_counter() + 1
+    await asyncio.gather(*(trade(session, token, warm_up, None) for session, token in load.clients))
+    return load
+
+
+async def measure(load: Load, seconds: float, tally: Tally) -> None:
+    """Every client trading for `seconds`, added to `tally`."""
+    cpu_before, client_cpu_before = apps_cpu_seconds(load.pids), time.process_time()
+    started = time.perf_counter()
+    until = started + seconds
+    await asyncio.gather(*(trade(session, token, until, tally) for session, token in load.clients))
+    tally.elapsed += time.perf_counter() - started
+    tally.client_cpu_seconds += time.process_time() - client_cpu_before
+    if cpu_before is not None:
+        tally.cpu_seconds = (tally.cpu_seconds or 0.0) + apps_cpu_seconds(load.pids) - cpu_before
+
+
+async def bench_apps(runs: dict[str, list[tuple[str, int]]], clients: int, seconds: float) -> dict[str, Tally]:
+    """Each set of app processes for `seconds`; several sets take turns of SLICE seconds, so that the machine's other
+    work (tests, other benchmarks) weighs on each alike. (A B B A would cancel a drift better, but leaves a set idle
+    for two turns, near uvicorn's 5 s keep-alive: it hangs up on clients about to send.)"""
     async with AsyncExitStack() as stack:
-        sessions = [
-            await stack.enter_async_context(
-                # one keep-alive connection per client
-                aiohttp.ClientSession(base_url=url, connector=aiohttp.TCPConnector(limit=clients), timeout=timeout)
-            )
-            for url, _ in apps
-        ]
-        served_by = [sessions[i % len(sessions)] for i in range(clients)]
-        users = await asyncio.gather(*(sign_up(session) for session in served_by))
-        tokens = [token for _, token in users]
-        warm_up = time.perf_counter() + 1
-        await asyncio.gather(*(trade(s, token, warm_up, None) for s, token in zip(served_by, tokens, strict=True)))
-        pids = [pid for _, pid in apps]
-        print(f"measuring the app (pids {', '.join(map(str, pids))}) for {seconds:g} s", flush=True)
-        tally, cpu_before, client_cpu_before = Tally(), apps_cpu_seconds(pids), time.process_time()
-        started = time.perf_counter()
-        until = started + seconds
-        await asyncio.gather(*(trade(s, token, until, tally) for s, token in zip(served_by, tokens, strict=True)))
-        tally.elapsed = time.perf_counter() - started
-        tally.client_cpu_seconds = time.process_time() - client_cpu_before
-        if cpu_before is not None:
-            tally.cpu_seconds = apps_cpu_seconds(pids) - cpu_before
-    return tally
+        loads = {mode: await prepare(stack, apps, clients) for mode, apps in runs.items()}
+        tallies = {mode: Tally() for mode in loads}
+        rounds = 1 if len(loads) == 1 else max(1, round(seconds / SLICE))
+        for mode, load in loads.items():
+            print(f"measuring the app, access log {mode} (pids {', '.join(map(str, load.pids))})", end="; ")
+        print(f"{seconds:g} s each" + (f", in {rounds} turns" if rounds > 1 else ""), flush=True)
+        for _ in range(rounds):
+            for mode in loads:
+                await measure(loads[mode], seconds / rounds, tallies[mode])
+    return tallies
 
 
 # The floor: pgbench doing the same work in SQL
@@ -336,18 +365,21 @@ def main() -> None:
         "--access-log",
         choices=("on", "off", "both"),
         default="on",
-        help="the app's ACCESS_LOG (on: the default setting); both: on, then off, each on a fresh database",
+        help="the app's ACCESS_LOG (on: the default setting); both: an app of each, measured in turns",
     )
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     modes = ("on", "off") if args.access_log == "both" else (args.access_log,)
-    apps: dict[str, Tally] = {}
     print(f"{args.clients} clients for {args.seconds:g} s each side")
-    for mode in modes:
-        with fresh_database() as database_url, running_apps(database_url, args.instances, mode == "on") as running:
-            urls = ", ".join(url for url, _ in running)
-            print(f"app (access log {mode}) on {urls} (logs: {tempfile.gettempdir()}/sherwood-orders-bench-*.log)")
-            apps[mode] = asyncio.run(bench_app(running, args.clients, args.seconds))
+    with ExitStack() as stack:
+        runs = {}
+        for mode in modes:
+            database_url = stack.enter_context(fresh_database())
+            runs[mode] = stack.enter_context(running_apps(database_url, args.instances, mode == "on"))
+            urls = ", ".join(url for url, _ in runs[mode])
+            logs = f"{tempfile.gettempdir()}/sherwood-orders-bench-{mode}-*.log"
+            print(f"app, access log {mode}, on {urls} (logs: {logs})")
+        apps = asyncio.run(bench_apps(runs, args.clients, args.seconds))
     print(f"measuring the pgbench floor ({YARDSTICK / 'order_tx.sql'}) for {args.seconds:g} s", flush=True)
     floor = bench_pgbench(args.clients, args.seconds)
     report(apps, floor, args.clients)
