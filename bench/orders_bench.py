@@ -1,13 +1,16 @@
-"""Order placement throughput: the app over HTTP against a floor of the same writes done directly in SQL.
+"""Order placement throughput: the app over HTTP against a floor of the same work done by pgbench in SQL.
 
-    .venv/bin/python bench/orders_bench.py --clients 32 --seconds 10
+    .venv/bin/python bench/orders_bench.py --clients 32 --seconds 10 [--access-log on|off|both]
 
-Starts Sherwood (simulated market) on a fresh PostgreSQL database plus Redis, registers one user per client,
-and has every client place small market buys (each with its own idempotency key) for the given time. Then,
-with the app stopped, as many connections run the transaction a market buy boils down to (lock the account,
-insert the order and its idempotency record, move the cash, write the ledger, upsert the position) straight
-through psycopg for the same time. The app's rate as a fraction of that floor is what the platform's own
-work costs. The database and its Redis keys are dropped at the end.
+Starts Sherwood (simulated market, default settings) on a fresh PostgreSQL database plus Redis, registers one
+user per client, and has every client place small market buys (each with its own idempotency key) for the given
+time. Then, with the app stopped, pgbench runs the project's yardstick (../shared/bench/: order_tx.sql, the
+transaction a market buy boils down to, on the tables of schema.sql) in a scratch database at the same
+concurrency for the same time. The app's rate and p99 against pgbench's are what the platform's own work costs.
+`--access-log both` runs the app with ACCESS_LOG=true and with false side by side, each on a fresh database, the
+clients placing orders on one and then the other in turns of a few seconds (the machine's other work weighs on both
+alike), and prints what the access log costs of the order rate. The databases and their Redis keys are dropped at
+the end.
 
 The load generator shares the machine's cores with the app and PostgreSQL, so it is kept lean: one process,
 one asyncio loop, aiohttp over keep-alive connections (httpx spent about 3 ms of CPU per request here, as much
@@ -16,21 +19,22 @@ as the app). Its own CPU is printed next to the app's, so a run where the genera
 
 import argparse
 import asyncio
+import glob
 import os
+import re
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -41,12 +45,14 @@ import psycopg
 import redis
 
 ROOT = Path(__file__).resolve().parents[1]
+YARDSTICK = ROOT.parent / "shared" / "bench"  # schema.sql and order_tx.sql, shared by every checkout
 PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SYMBOL = "AAPL"
 QUANTITY = Decimal("0.01")
 PASSWORD = "bench password 1"
 TARGET_FRACTION, TARGET_P99_MS = 0.25, 50.0
+SLICE = 2.0  # seconds of each turn when several apps take turns (--access-log both)
 
 
 @dataclass
@@ -73,9 +79,9 @@ class Tally:
 
 
 @contextmanager
-def fresh_database() -> Iterator[str]:
-    """A new, empty database (psycopg URL); dropped afterwards together with the app's Redis keys."""
-    name = f"sherwood_bench_{secrets.token_hex(4)}"
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A new, empty database (URL); dropped afterwards."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -83,10 +89,25 @@ def fresh_database() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        client = redis.Redis.from_url(REDIS_URL)
+
+
+@contextmanager
+def fresh_database() -> Iterator[str]:
+    """A database for the app; dropped afterwards together with the app's Redis keys."""
+    with scratch_database("sherwood_bench") as url:
+        try:
+            yield url
+        finally:
+            drop_redis_keys(url.rsplit("/", 1)[1])
+
+
+def drop_redis_keys(name: str) -> None:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
         keys = list(client.scan_iter(match=f"sherwood:{name}:*", count=1000))
         if keys:
             client.delete(*keys)
+    finally:
         client.close()
 
 
@@ -106,15 +127,16 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 @contextmanager
-def running_apps(database_url: str, instances: int) -> Iterator[list[tuple[str, int]]]:
+def running_apps(database_url: str, instances: int, access_log: bool) -> Iterator[list[tuple[str, int]]]:
     """(url, pid) of each of `instances` app processes sharing the database and Redis, as behind a load balancer."""
     with ExitStack() as stack:
-        logs = [Path(tempfile.gettempdir()) / f"sherwood-orders-bench-{i + 1}.log" for i in range(instances)]
-        yield [stack.enter_context(running_app(database_url, log)) for log in logs]
+        mode = "on" if access_log else "off"
+        logs = [Path(tempfile.gettempdir()) / f"sherwood-orders-bench-{mode}-{i + 1}.log" for i in range(instances)]
+        yield [stack.enter_context(running_app(database_url, log, access_log)) for log in logs]
 
 
 @contextmanager
-def running_app(database_url: str, log_path: Path) -> Iterator[tuple[str, int]]:
+def running_app(database_url: str, log_path: Path, access_log: bool) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = {
         **os.environ,
@@ -126,7 +148,7 @@ def running_app(database_url: str, log_path: Path) -> Iterator[tuple[str, int]]:
         "STARTING_CASH": "1000000000",
         "API_RATE_LIMIT": "0",  # one address places every order: the quota would measure itself
         "ORDER_RATE_LIMIT": "0",  # the limit is per user and minute; the bench measures throughput
-        "ACCESS_LOG": "false",  # a log line per request is not what is measured
+        "ACCESS_LOG": "true" if access_log else "false",
     }
     with open(log_path, "w") as log:
         process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -162,14 +184,13 @@ def wait_until_trading(url: str, process: subprocess.Popen, log_path: Path, time
 # The app, over HTTP
 
 
-async def sign_up(client: aiohttp.ClientSession) -> tuple[uuid.UUID, str]:
+async def sign_up(client: aiohttp.ClientSession) -> str:
     email = f"bench-{secrets.token_hex(6)}@example.com"
     credentials = {"email": email, "password": PASSWORD}
     async with client.post("/api/auth/register", json=credentials) as response:
-        user = (await response.json())["user"]
+        response.raise_for_status()
     async with client.post("/api/auth/login", json=credentials) as response:
-        token = (await response.json())["token"]
-    return uuid.UUID(user["id"]), token
+        return (await response.json())["token"]
 
 
 async def trade(client: aiohttp.ClientSession, token: str, until: float, tally: Tally | None) -> None:
@@ -195,94 +216,97 @@ def apps_cpu_seconds(pids: list[int]) -> float | None:
     return None if None in times else sum(times)
 
 
-async def bench_app(apps: list[tuple[str, int]], clients: int, seconds: float) -> tuple[Tally, list[uuid.UUID]]:
-    """`clients` clients, dealt over the instances in turn as a load balancer would."""
+@dataclass
+class Load:
+    """The signed-up, warmed-up clients of one set of app processes: (session, token) each."""
+
+    pids: list[int]
+    clients: list[tuple[aiohttp.ClientSession, str]]
+
+
+async def prepare(stack: AsyncExitStack, apps: list[tuple[str, int]], clients: int) -> Load:
+    """`clients` clients, dealt over the instances in turn as a load balancer would, signed up and warmed up."""
     timeout = aiohttp.ClientTimeout(total=30)
+    sessions = [
+        await stack.enter_async_context(
+            # one keep-alive connection per client
+            aiohttp.ClientSession(base_url=url, connector=aiohttp.TCPConnector(limit=clients), timeout=timeout)
+        )
+        for url, _ in apps
+    ]
+    served_by = [sessions[i % len(sessions)] for i in range(clients)]
+    tokens = await asyncio.gather(*(sign_up(session) for session in served_by))
+    load = Load([pid for _, pid in apps], list(zip(served_by, tokens, strict=True)))
+    warm_up = time.perf_counter() + 1
+    await asyncio.gather(*(trade(session, token, warm_up, None) for session, token in load.clients))
+    return load
+
+
+async def measure(load: Load, seconds: float, tally: Tally) -> None:
+    """Every client trading for `seconds`, added to `tally`."""
+    cpu_before, client_cpu_before = apps_cpu_seconds(load.pids), time.process_time()
+    started = time.perf_counter()
+    until = started + seconds
+    await asyncio.gather(*(trade(session, token, until, tally) for session, token in load.clients))
+    tally.elapsed += time.perf_counter() - started
+    tally.client_cpu_seconds += time.process_time() - client_cpu_before
+    if cpu_before is not None:
+        tally.cpu_seconds = (tally.cpu_seconds or 0.0) + apps_cpu_seconds(load.pids) - cpu_before
+
+
+async def bench_apps(runs: dict[str, list[tuple[str, int]]], clients: int, seconds: float) -> dict[str, Tally]:
+    """Each set of app processes for `seconds`; several sets take turns of SLICE seconds, so that the machine's other
+    work (tests, other benchmarks) weighs on each alike. (A B B A would cancel a drift better, but leaves a set idle
+    for two turns, near uvicorn's 5 s keep-alive: it hangs up on clients about to send.)"""
     async with AsyncExitStack() as stack:
-        sessions = [
-            await stack.enter_async_context(
-                # one keep-alive connection per client
-                aiohttp.ClientSession(base_url=url, connector=aiohttp.TCPConnector(limit=clients), timeout=timeout)
-            )
-            for url, _ in apps
-        ]
-        served_by = [sessions[i % len(sessions)] for i in range(clients)]
-        users = await asyncio.gather(*(sign_up(session) for session in served_by))
-        tokens = [token for _, token in users]
-        warm_up = time.perf_counter() + 1
-        await asyncio.gather(*(trade(s, token, warm_up, None) for s, token in zip(served_by, tokens, strict=True)))
-        pids = [pid for _, pid in apps]
-        print(f"measuring the app (pids {', '.join(map(str, pids))}) for {seconds:g} s", flush=True)
-        tally, cpu_before, client_cpu_before = Tally(), apps_cpu_seconds(pids), time.process_time()
-        started = time.perf_counter()
-        until = started + seconds
-        await asyncio.gather(*(trade(s, token, until, tally) for s, token in zip(served_by, tokens, strict=True)))
-        tally.elapsed = time.perf_counter() - started
-        tally.client_cpu_seconds = time.process_time() - client_cpu_before
-        if cpu_before is not None:
-            tally.cpu_seconds = apps_cpu_seconds(pids) - cpu_before
-    return tally, [user_id for user_id, _ in users]
+        loads = {mode: await prepare(stack, apps, clients) for mode, apps in runs.items()}
+        tallies = {mode: Tally() for mode in loads}
+        rounds = 1 if len(loads) == 1 else max(1, round(seconds / SLICE))
+        for mode, load in loads.items():
+            print(f"measuring the app, access log {mode} (pids {', '.join(map(str, load.pids))})", end="; ")
+        print(f"{seconds:g} s each" + (f", in {rounds} turns" if rounds > 1 else ""), flush=True)
+        for _ in range(rounds):
+            for mode in loads:
+                await measure(loads[mode], seconds / rounds, tallies[mode])
+    return tallies
 
 
-# The floor: the same writes in SQL
+# The floor: pgbench doing the same work in SQL
 
 
-def buy_in_sql(conn: psycopg.Connection, user_id: uuid.UUID, price: Decimal) -> None:
-    """One market buy's transaction, statement by statement as the service makes it."""
-    now, order_id = datetime.now(UTC), uuid.uuid4()
-    amount = (QUANTITY * price).quantize(Decimal("0.01"))
-    with conn.transaction():
-        conn.execute("SELECT cash, reserved_cash FROM accounts WHERE user_id = %s FOR UPDATE", (user_id,))
-        conn.execute(
-            "INSERT INTO orders (id, user_id, symbol, side, order_type, quantity, time_in_force, status,"
-            " filled_quantity, avg_fill_price, reserved_cash, expires_at, created_at, updated_at, filled_at)"
-            " VALUES (%s, %s, %s, 'buy', 'market', %s, 'day', 'filled', %s, %s, 0, %s, %s, %s, %s)",
-            (order_id, user_id, SYMBOL, QUANTITY, QUANTITY, price, now, now, now, now),
-        )
-        conn.execute(
-            "INSERT INTO idempotency_records (user_id, key, request_hash, response_status, response_body,"
-            " order_id, created_at) VALUES (%s, %s, %s, 201, %s, %s, %s)",
-            (user_id, uuid.uuid4().hex, "0" * 64, '{"order": {}}', order_id, now),
-        )
-        conn.execute("UPDATE accounts SET cash = cash - %s, updated_at = %s WHERE user_id = %s", (amount, now, user_id))
-        conn.execute(
-            "INSERT INTO cash_ledger (user_id, amount, kind, order_id, created_at) VALUES (%s, %s, 'buy', %s, %s)",
-            (user_id, -amount, order_id, now),
-        )
-        conn.execute(
-            "INSERT INTO positions (user_id, symbol, quantity, reserved_quantity, cost_basis, realized_pnl, updated_at)"
-            " VALUES (%s, %s, %s, 0, %s, 0, %s) ON CONFLICT (user_id, symbol) DO UPDATE SET"
-            " quantity = positions.quantity + excluded.quantity,"
-            " cost_basis = positions.cost_basis + excluded.cost_basis, updated_at = excluded.updated_at",
-            (user_id, SYMBOL, QUANTITY, amount, now),
-        )
+def pgbench_path() -> str:
+    """pgbench on PATH (Debian's wrapper), else the newest PostgreSQL's own."""
+    found = shutil.which("pgbench") or max(glob.glob("/usr/lib/postgresql/*/bin/pgbench"), default=None)
+    if not found:
+        sys.exit("pgbench is missing: scripts/setup.sh test installs it (Debian's postgresql-contrib)")
+    return found
 
 
-def bench_sql(database_url: str, user_ids: list[uuid.UUID], seconds: float) -> Tally:
-    """One thread and connection per user, each committing buys back to back."""
-    price = Decimal("100.00")
-    tally, lock = Tally(), threading.Lock()
-    start = threading.Barrier(len(user_ids) + 1)
-
-    def worker(user_id: uuid.UUID) -> None:
-        with psycopg.connect(database_url) as conn:
-            start.wait()
-            until = time.perf_counter() + seconds
-            latencies = []
-            while (began := time.perf_counter()) < until:
-                buy_in_sql(conn, user_id, price)
-                latencies.append(time.perf_counter() - began)
-        with lock:
-            tally.latencies += latencies
-
-    threads = [threading.Thread(target=worker, args=(user_id,)) for user_id in user_ids]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    tally.elapsed = time.perf_counter() - began
+def bench_pgbench(clients: int, seconds: float) -> Tally:
+    """The yardstick's transaction at the same concurrency, in a scratch database; latencies from its per-transaction
+    log (one line per transaction: client, number, latency in µs, script, end time in s and µs)."""
+    pgbench = pgbench_path()
+    with scratch_database("sherwood_floor") as url, tempfile.TemporaryDirectory() as logs:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute((YARDSTICK / "schema.sql").read_text())
+        command = [pgbench, "-n", f"-c{clients}", "-j2", f"-T{max(1, round(seconds))}", "-D", "accounts=64", "-l"]
+        command += ["-f", str(YARDSTICK / "order_tx.sql"), url]
+        ran = subprocess.run(command, cwd=logs, capture_output=True, text=True)
+        if ran.returncode != 0:
+            sys.exit(f"pgbench failed ({ran.returncode}):\n{ran.stdout}{ran.stderr}")
+        tally, starts, ends = Tally(), [], []
+        for log in Path(logs).glob("pgbench_log.*"):
+            for entry in log.read_text().splitlines():
+                _client, _number, latency_us, _script, end_s, end_us = entry.split()[:6]
+                latency, end = int(latency_us) / 1e6, int(end_s) + int(end_us) / 1e6
+                tally.latencies.append(latency)
+                starts.append(end - latency)
+                ends.append(end)
+    tally.statuses["committed"] = len(tally.latencies)
+    failed = re.search(r"number of failed transactions: (\d+)", ran.stdout)
+    if failed and int(failed.group(1)):
+        tally.statuses["failed"] = int(failed.group(1))
+    tally.elapsed = max(ends) - min(starts) if ends else 0.0
     return tally
 
 
@@ -294,18 +318,38 @@ def line(label: str, tally: Tally, unit: str) -> str:
     return f"{label:<14}: {tally.rate:8.0f} {unit:<8}  p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
 
 
-def report(app: Tally, floor: Tally, clients: int) -> None:
+def cpu_per_order_ms(app: Tally) -> float | None:
+    return app.cpu_seconds / len(app.latencies) * 1000 if app.cpu_seconds and app.latencies else None
+
+
+def report_app(label: str, app: Tally, floor: Tally) -> None:
     fraction = app.rate / floor.rate if floor.rate else 0.0
+    p99_ratio = app.percentile_ms(99) / floor.percentile_ms(99)
     met = fraction >= TARGET_FRACTION and app.percentile_ms(99) < TARGET_P99_MS
-    print(line("app over HTTP", app, "orders/s"))
+    print(line(label, app, "orders/s"))
     print(f"{'':<14}  answers: {dict(app.statuses)}")
-    if app.cpu_seconds and app.latencies:
-        per_order = app.cpu_seconds / len(app.latencies) * 1000
+    if (per_order := cpu_per_order_ms(app)) is not None:
         print(f"{'':<14}  app CPU {app.cpu_seconds / app.elapsed:.0%} of a core ({per_order:.2f} ms per order)")
     print(f"{'':<14}  load generator CPU {app.client_cpu_seconds / app.elapsed:.0%} of a core")
-    print(line("SQL floor", floor, "tx/s"))
     target = f"{TARGET_FRACTION:.0%} of the floor with p99 < {TARGET_P99_MS:.0f} ms"
-    print(f"{'app / floor':<14}: {fraction:8.1%}   ({'meets' if met else 'misses'} the target: {target})")
+    print(f"{'':<14}  app / floor {fraction:.1%}, p99 {p99_ratio:.1f} x the floor's")
+    print(f"{'':<14}  ({'meets' if met else 'misses'} the target: {target})")
+
+
+def report(apps: dict[str, Tally], floor: Tally, clients: int) -> None:
+    print(line("pgbench floor", floor, "tx/s"))
+    if set(floor.statuses) != {"committed"}:
+        print(f"{'':<14}  transactions: {dict(floor.statuses)}")
+    for mode, app in apps.items():
+        report_app(f"app, log {mode}", app, floor)
+    if {"on", "off"} <= apps.keys():
+        on, off = apps["on"], apps["off"]
+        cost = 1 - on.rate / off.rate if off.rate else float("nan")
+        print(f"{'access log':<14}: costs {cost:.1%} of the order rate ({on.rate:.0f} on, {off.rate:.0f} off)", end="")
+        cpu_on, cpu_off = cpu_per_order_ms(on), cpu_per_order_ms(off)
+        if cpu_on is not None and cpu_off is not None:
+            print(f", {cpu_on - cpu_off:+.2f} ms of app CPU per order ({cpu_on / cpu_off - 1:+.1%})", end="")
+        print()
     # Each client sends its next order when the last is answered, so the mean latency is clients / rate
     # (Little's law): a p99 under the target needs at least this rate, whatever the floor.
     needed = clients / (TARGET_P99_MS / 1000)
@@ -317,17 +361,28 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients (and users)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time of each side")
     parser.add_argument("--instances", type=int, default=1, help="app processes sharing the database and Redis")
+    parser.add_argument(
+        "--access-log",
+        choices=("on", "off", "both"),
+        default="on",
+        help="the app's ACCESS_LOG (on: the default setting); both: an app of each, measured in turns",
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
-    with fresh_database() as database_url:
-        with running_apps(database_url, args.instances) as apps:
-            urls = ", ".join(url for url, _ in apps)
-            print(f"app on {urls} (logs: {tempfile.gettempdir()}/sherwood-orders-bench-*.log)")
-            print(f"{args.clients} clients for {args.seconds:g} s each side")
-            app, user_ids = asyncio.run(bench_app(apps, args.clients, args.seconds))
-        print(f"measuring the SQL floor for {args.seconds:g} s", flush=True)
-        floor = bench_sql(database_url, user_ids, args.seconds)
-    report(app, floor, args.clients)
+    modes = ("on", "off") if args.access_log == "both" else (args.access_log,)
+    print(f"{args.clients} clients for {args.seconds:g} s each side")
+    with ExitStack() as stack:
+        runs = {}
+        for mode in modes:
+            database_url = stack.enter_context(fresh_database())
+            runs[mode] = stack.enter_context(running_apps(database_url, args.instances, mode == "on"))
+            urls = ", ".join(url for url, _ in runs[mode])
+            logs = f"{tempfile.gettempdir()}/sherwood-orders-bench-{mode}-*.log"
+            print(f"app, access log {mode}, on {urls} (logs: {logs})")
+        apps = asyncio.run(bench_apps(runs, args.clients, args.seconds))
+    print(f"measuring the pgbench floor ({YARDSTICK / 'order_tx.sql'}) for {args.seconds:g} s", flush=True)
+    floor = bench_pgbench(args.clients, args.seconds)
+    report(apps, floor, args.clients)
     # Other work on the machine skews both sides, the app's more (it is CPU-bound): say how busy it was.
     print(f"{'load average':<14}: {load_before:.1f} before the run (1 min)")
 

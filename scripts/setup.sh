@@ -30,6 +30,8 @@ services() {
   # The scale-out tests start their own nginx (never the system service) from deploy/nginx/sherwood.conf.
   [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || apt_install nginx
   if ! command -v pg_ctlcluster >/dev/null; then apt_install postgresql; fi
+  # The floor of bench/orders_bench.py; Debian 12 ships pgbench with the server (postgresql-contrib pulls it in).
+  command -v pgbench >/dev/null || ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1 || apt_install postgresql-contrib
   if ! pg_isready -q -h 127.0.0.1 -p 5432; then
     cluster=$(ls /etc/postgresql | sort -V | tail -n1)
     pg_ctlcluster --skip-systemctl-redirect "$cluster" main start || $SUDO pg_ctlcluster "$cluster" main start

@@ -19,6 +19,8 @@ HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
         f'< TEXT \'{{"type":"auth","token":"{TOKEN}"}}\' [69 bytes]',
         f'< TEXT \'{{"type":"auth", "token": "{TOKEN[:20]}...{TOKEN[30:]}"}}\' [300 bytes]',  # a truncated dump
         f"headers: {{'authorization': 'Bearer {TOKEN}'}}",
+        f"AUTHORIZATION: BEARER {TOKEN}",  # the quick check before the patterns folds case as they do
+        f"GET /ws?Token={TOKEN}",
         f'body: {{"email": "a@b.c", "password": "{TOKEN}"}}',
         f'body: {{"currentPassword": "{TOKEN}", "newPassword": "{TOKEN}"}}',
         f"stored {HASH} for user",
