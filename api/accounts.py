@@ -3,6 +3,7 @@
 import uuid
 
 from fastapi import APIRouter, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import CurrentUser, DbDep
 from api.errors import documented
@@ -10,8 +11,14 @@ from models.account import Account, AccountChange, AccountCreate, AccountEnvelop
 from models.order import OrderPublic
 from models.types import utcnow
 from services import accounts, orders, portfolio, runtime
+from services.db import session_scope
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
+
+
+def _public_of(account_id: uuid.UUID) -> AccountPublic:
+    with session_scope(runtime.current().engine) as db:
+        return _public(db, db.get(Account, account_id))
 
 
 def _public(db, account: Account) -> AccountPublic:
@@ -30,10 +37,10 @@ def _public(db, account: Account) -> AccountPublic:
     )
 
 
-def _tell(user_id: uuid.UUID, canceled: list) -> None:
+async def _tell(user_id: uuid.UUID, canceled: list) -> None:
     bus = runtime.current().bus
     for order in canceled:
-        orders.notify(bus, user_id, OrderPublic.of(order))
+        await orders.notify(bus, user_id, OrderPublic.of(order))
 
 
 @router.get("", responses=documented(401))
@@ -65,16 +72,18 @@ def change_account(account_id: str, body: AccountChange, user: CurrentUser, db: 
 
 
 @router.post("/{account_id}/reset", responses=documented(401, 404, 409))
-def reset_account(account_id: str, user: CurrentUser, db: DbDep) -> AccountEnvelope:
+async def reset_account(account_id: str, user: CurrentUser) -> AccountEnvelope:
     """Cancel resting orders, clear positions and set the cash back to the starting cash; orders stay listed."""
-    account, canceled = accounts.reset(db, user_id=user.id, account_id=accounts.parse_id(account_id), now=utcnow())
-    _tell(user.id, canceled)
-    return AccountEnvelope(account=_public(db, account))
+    rt, chosen = runtime.current(), accounts.parse_id(account_id)
+    account, canceled = await accounts.reset(rt.store, user_id=user.id, account_id=chosen, now=utcnow())
+    await _tell(user.id, canceled)
+    return AccountEnvelope(account=await run_in_threadpool(_public_of, account.id))
 
 
 @router.delete("/{account_id}", status_code=status.HTTP_204_NO_CONTENT, responses=documented(401, 404, 409))
-def close_account(account_id: str, user: CurrentUser, db: DbDep) -> Response:
+async def close_account(account_id: str, user: CurrentUser) -> Response:
     """Close a personal account that is not your default: its resting orders are canceled."""
-    canceled = accounts.close(db, user_id=user.id, account_id=accounts.parse_id(account_id), now=utcnow())
-    _tell(user.id, canceled)
+    rt, chosen = runtime.current(), accounts.parse_id(account_id)
+    canceled = await accounts.close(rt.store, user_id=user.id, account_id=chosen, now=utcnow())
+    await _tell(user.id, canceled)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

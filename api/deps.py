@@ -65,10 +65,12 @@ def _header_account(
 AccountChoice = Annotated[uuid.UUID | None, Depends(_header_account)]
 
 
-def _current_account(user: CurrentUser, db: DbDep, chosen: AccountChoice) -> uuid.UUID:
+def _current_account(user: CurrentUser, chosen: AccountChoice) -> uuid.UUID:
     """The id of the account a trading call acts on: the one `X-Account-Id` names, if it is the caller's, else the
-    caller's default."""
-    return accounts.owned(db, user_id=user.id, account_id=chosen).id
+    caller's default. Its own short session: on SQLite a transaction kept open through the route would hold the
+    write lock that the route's change of money waits for."""
+    with session_scope(runtime.current().engine) as db:
+        return accounts.owned(db, user_id=user.id, account_id=chosen).id
 
 
 CurrentAccount = Annotated[uuid.UUID, Depends(_current_account)]

@@ -76,8 +76,10 @@ def get_order(order_id: str, account_id: CurrentAccount, db: DbDep) -> OrderEnve
 
 
 @router.delete("/{order_id}", responses=documented(401, 404, 409))
-def cancel_order(order_id: str, user: CurrentUser, account_id: CurrentAccount, db: DbDep) -> OrderEnvelope:
+async def cancel_order(order_id: str, user: CurrentUser, account_id: CurrentAccount) -> OrderEnvelope:
     """Cancel a pending order, releasing the cash or shares it reserved."""
-    bus, order_id = runtime.current().bus, _order_id(order_id)
-    order = orders.cancel(db, bus, user_id=user.id, account_id=account_id, order_id=order_id, now=utcnow())
+    rt, order_id = runtime.current(), _order_id(order_id)
+    order = await orders.cancel(
+        rt.store, rt.bus, user_id=user.id, account_id=account_id, order_id=order_id, now=utcnow()
+    )
     return OrderEnvelope(order=order)

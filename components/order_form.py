@@ -12,8 +12,9 @@ from components import numbers
 from models.order import OrderCreate
 from models.user import UserPublic
 from pages.session import call
-from services import accounts, orders, runtime, trading
+from services import accounts, orders, runtime
 from services.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE, DomainError
+from services.trading import rules
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ class OrderForm:
         if quantity is None or price is None or quantity <= 0:
             self.estimate.text, self.remaining.text = "", self._power_text()
             return
-        total = trading.cash_moved(self.side.value, quantity, price)
+        total = rules.cash_moved(self.side.value, quantity, price)
         if self.side.value == "buy":
             self.estimate.text = f"Estimated cost {numbers.money(total)} for {numbers.decimal_text(quantity)} shares"
             self.remaining.text = f"Buying power left {numbers.money(self.buying_power - total)}"
@@ -134,7 +135,7 @@ class OrderForm:
 
     def _estimate(self, request: OrderCreate) -> Decimal | None:
         price = self._price()
-        return trading.cash_moved(request.side, request.quantity, price) if price else None
+        return rules.cash_moved(request.side, request.quantity, price) if price else None
 
     # -- submitting ----------------------------------------------------------------------------------------
 

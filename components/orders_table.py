@@ -99,9 +99,10 @@ class OrdersTable:
     async def _cancel(self, event) -> None:
         try:
             order_id = uuid.UUID(event.args["id"])
-            await call(
-                orders.cancel,
-                runtime.current().bus,
+            rt = runtime.current()
+            await orders.cancel(
+                rt.store,
+                rt.bus,
                 user_id=self.user.id,
                 account_id=self.account_id,
                 order_id=order_id,

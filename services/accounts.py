@@ -9,13 +9,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 
 from models.account import Account, AccountKind, LedgerEntry, LedgerKind, Position
 from models.order import Order, OrderStatus
-from services import trading
 from services.errors import DomainError
+from services.trading import rules
+from services.trading.store import Store, Transaction, lock
 
 PERSONAL_LIMIT = 5  # open personal accounts per user
 DEFAULT_NAME = "Individual"  # what Robinhood calls a user's first account
@@ -101,57 +102,59 @@ def change(
     return account
 
 
-def _end_resting_orders(db: Session, account: Account, now: datetime) -> list[Order]:
-    """Cancel the account's pending orders (its row locked), giving back what they reserved."""
-    resting = list(
-        db.exec(
-            select(Order).where(Order.account_id == account.id, Order.status == OrderStatus.PENDING).with_for_update()
-        )
+_ORDERS, _POSITIONS = Order.__table__, Position.__table__
+_LOCK_RESTING = (
+    select(*_ORDERS.columns)
+    .where((_ORDERS.c.account_id == bindparam("account")) & (_ORDERS.c.status == OrderStatus.PENDING))
+    .with_for_update()
+)
+_LOCK_POSITIONS = select(*_POSITIONS.columns).where(_POSITIONS.c.account_id == bindparam("account")).with_for_update()
+
+
+async def _locked_book(tx: Transaction, user_id: uuid.UUID, account_id: uuid.UUID):
+    """The user's open account, its resting orders and its positions, locked in that order."""
+    found, resting, positions = await tx.read(
+        [
+            lock(Account, id=account_id),
+            (_LOCK_RESTING, {"account": account_id}),
+            (_LOCK_POSITIONS, {"account": account_id}),
+        ]
     )
-    positions = {
-        p.symbol: p for p in db.exec(select(Position).where(Position.account_id == account.id).with_for_update())
-    }
-    for order in resting:
-        trading.release(account, positions.get(order.symbol), order)
-        order.status, order.updated_at = OrderStatus.CANCELED, now
-        db.add(order)
-    for position in positions.values():
-        db.add(position)
-    return resting
+    account = tx.load(Account, found[0] if found else None)
+    if account is None or account.user_id != user_id or account.closed_at is not None:
+        raise _not_found()
+    return account, [tx.load(Order, row) for row in resting], [tx.load(Position, row) for row in positions]
 
 
-def reset(db: Session, *, user_id: uuid.UUID, account_id: uuid.UUID, now: datetime) -> tuple[Account, list[Order]]:
+async def reset(
+    store: Store, *, user_id: uuid.UUID, account_id: uuid.UUID, now: datetime
+) -> tuple[Account, list[Order]]:
     """Cancel resting orders, clear positions, set the cash back to the starting cash; the ledger records the
-    difference as a `reset` entry, from which the account's history starts again. Its orders stay listed."""
-    account = owned(db, user_id=user_id, account_id=account_id, lock=True)
-    if account.kind != AccountKind.PERSONAL:
-        raise DomainError("ACCOUNT_NOT_RESETTABLE", "A league account cannot be reset.")
-    canceled = _end_resting_orders(db, account, now)
-    db.flush()
-    db.execute(delete(Position).where(Position.account_id == account.id))
-    db.add(
-        LedgerEntry(
-            account_id=account.id, amount=account.starting_cash - account.cash, kind=LedgerKind.RESET, created_at=now
-        )
-    )
-    account.cash, account.updated_at = account.starting_cash, now
-    db.add(account)
-    db.commit()
-    db.refresh(account)
-    return account, canceled
+    difference as a `reset` entry, from which the account's history starts again. Its orders stay listed.
+    Returns the account and the orders it canceled."""
+    async with store.transaction() as tx:
+        account, resting, positions = await _locked_book(tx, user_id, account_id)
+        if account.kind != AccountKind.PERSONAL:
+            raise DomainError("ACCOUNT_NOT_RESETTABLE", "A league account cannot be reset.")
+        rules.end_all(account, positions, resting, now)
+        for position in positions:
+            tx.remove(position)
+        tx.add(rules.reset(account, now))
+        await tx.commit()
+    return account, resting
 
 
-def close(db: Session, *, user_id: uuid.UUID, account_id: uuid.UUID, now: datetime) -> list[Order]:
+async def close(store: Store, *, user_id: uuid.UUID, account_id: uuid.UUID, now: datetime) -> list[Order]:
     """Close a personal account that is not the default: resting orders canceled, gone from the list; its rows
-    stay in the database."""
-    account = owned(db, user_id=user_id, account_id=account_id, lock=True)
-    if account.is_default or account.kind != AccountKind.PERSONAL:
-        raise DomainError("ACCOUNT_NOT_CLOSABLE", "Only a personal account that is not the default can be closed.")
-    canceled = _end_resting_orders(db, account, now)
-    account.closed_at = account.updated_at = now
-    db.add(account)
-    db.commit()
-    return canceled
+    stay in the database. Returns the orders it canceled."""
+    async with store.transaction() as tx:
+        account, resting, positions = await _locked_book(tx, user_id, account_id)
+        if account.is_default or account.kind != AccountKind.PERSONAL:
+            raise DomainError("ACCOUNT_NOT_CLOSABLE", "Only a personal account that is not the default can be closed.")
+        rules.end_all(account, positions, resting, now)
+        account.closed_at = account.updated_at = now
+        await tx.commit()
+    return resting
 
 
 class Balances(BaseModel):

@@ -45,11 +45,13 @@ class TriggerBook:
         self.buy_stops: list[tuple] = []
         self.sell_stops: list[tuple] = []
         self.at_market: set[uuid.UUID] = set()  # market orders queued for the open
+        self._orders: dict[uuid.UUID, Order] = {}  # what a fill attempt needs of each (its account, its symbol)
 
     def _lists(self):
         return (self.buy_limits, self.sell_limits, self.buy_stops, self.sell_stops)
 
     def add(self, order: Order) -> None:
+        self._orders[order.id] = order
         if order.stop_price is not None and order.triggered_at is None:
             side = self.buy_stops if order.side == "buy" else self.sell_stops
             bisect.insort(side, (order.stop_price, order.id))
@@ -60,18 +62,19 @@ class TriggerBook:
             self.at_market.add(order.id)
 
     def remove(self, order_id: uuid.UUID) -> None:
+        self._orders.pop(order_id, None)
         self.at_market.discard(order_id)
         for entries in self._lists():
             entries[:] = [entry for entry in entries if entry[1] != order_id]
 
-    def crossed(self, quote: Quote) -> list[uuid.UUID]:
+    def crossed(self, quote: Quote) -> list[Order]:
         """The orders this quote reaches (their fill re-checks under lock)."""
         hits = list(self.at_market)
         hits += [oid for _, oid in self.buy_limits[bisect.bisect_left(self.buy_limits, (quote.ask,)) :]]
         hits += [oid for _, oid in self.sell_limits[: bisect.bisect_right(self.sell_limits, (quote.bid, _MAX_ID))]]
         hits += [oid for _, oid in self.buy_stops[: bisect.bisect_right(self.buy_stops, (quote.last, _MAX_ID))]]
         hits += [oid for _, oid in self.sell_stops[bisect.bisect_left(self.sell_stops, (quote.last,)) :]]
-        return hits
+        return [self._orders[oid] for oid in hits]
 
     def __len__(self) -> int:
         return len(self.at_market) + sum(len(entries) for entries in self._lists())
@@ -129,27 +132,24 @@ class ExecutionEngine:
             book = self._books.get(quote.symbol)
             if not book:
                 continue
-            for order_id in book.crossed(quote):
-                if order_id not in self._in_flight:
-                    self._in_flight.add(order_id)
-                    task = asyncio.create_task(self._attempt(order_id, quote))
+            for order in book.crossed(quote):
+                if order.id not in self._in_flight:
+                    self._in_flight.add(order.id)
+                    task = asyncio.create_task(self._attempt(order, quote))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
 
-    async def _attempt(self, order_id: uuid.UUID, quote: Quote) -> None:
-        try:
-            # No re-check against the latest quote here: an order the market cannot fill yet (closed) would spin.
-            self._place_in_book(await to_thread.run_sync(self._fill, order_id, quote), check=False)
-        except Exception:
-            log.exception("filling order %s failed; it stays pending", order_id)
-        finally:
-            self._in_flight.discard(order_id)
-
-    def _fill(self, order_id: uuid.UUID, quote: Quote) -> Order | None:
+    async def _attempt(self, resting: Order, quote: Quote) -> None:
         rt = self._rt
-        with session_scope(rt.engine) as db:
-            orders.try_fill(db, rt.bus, order_id=order_id, quote=quote, clock=rt.clock, now=self._now())
-            return db.get(Order, order_id)
+        try:
+            now = self._now()
+            order = await orders.fill(rt.store, rt.bus, resting=resting, quote=quote, clock=rt.clock, now=now)
+            # No re-check against the latest quote here: an order the market cannot fill yet (closed) would spin.
+            self._place_in_book(order, check=False)
+        except Exception:
+            log.exception("filling order %s failed; it stays pending", resting.id)
+        finally:
+            self._in_flight.discard(resting.id)
 
     def _place_in_book(self, order: Order | None, *, check: bool = True) -> None:
         """Re-file an order after a change (on the event loop: the book is not shared with threads)."""
@@ -200,13 +200,14 @@ class ExecutionEngine:
             return db.get(Order, order_id)
 
     async def _expire_due(self) -> None:
-        def expire_all() -> None:
-            now = self._now()
-            with session_scope(self._rt.engine) as db:
-                for order_id in orders.due_to_expire(db, now):
-                    orders.expire(db, self._rt.bus, order_id=order_id, now=now)
+        now, rt = self._now(), self._rt
 
-        await to_thread.run_sync(expire_all)
+        def due() -> list[Order]:
+            with session_scope(rt.engine) as db:
+                return orders.due_to_expire(db, now)
+
+        for order in await to_thread.run_sync(due):
+            await orders.expire(rt.store, rt.bus, resting=order, now=now)
 
     async def _housekeeping(self) -> None:
         def work() -> None:

@@ -1,4 +1,4 @@
-"""PostgreSQL straight from the event loop, for the path where every round trip and thread hop shows: placing orders.
+"""PostgreSQL straight from the event loop, for the path where every round trip and thread hop shows: money.
 
 The statements stay SQLAlchemy Core (the same objects the blocking path runs), compiled once for psycopg with the
 columns' bind processors kept. A placement sends two batches, the locked reads and then the writes with the
@@ -32,6 +32,8 @@ class _Compiled:
         # The column types' checks and conversions (a Decimal with too many places is refused, not rounded), as
         # the dialect applies them: the type's own bind_processor would fall back to the generic Numeric's,
         # which hands psycopg floats.
+        # Values written into the statement itself (`status == 'pending'`), bound like the caller's.
+        self.literals = {name: bind.value for bind, name in compiled.bind_names.items() if not bind.required}
         self.processors: dict[str, Callable] = {
             name: processor
             for name, bind in compiled.binds.items()
@@ -39,7 +41,8 @@ class _Compiled:
         }
 
     def params(self, values: dict[str, Any]) -> dict[str, Any]:
-        return {name: (self.processors[name](v) if name in self.processors else v) for name, v in values.items()}
+        given = {**self.literals, **values}
+        return {name: (self.processors[name](v) if name in self.processors else v) for name, v in given.items()}
 
 
 _compiled: dict[tuple[Executable, tuple[str, ...]], _Compiled] = {}
@@ -69,17 +72,17 @@ class Transaction:
             sql.append(self._cursor.mogrify(compiled.sql, compiled.params(values)))
         return ";\n".join(sql)
 
-    async def first_rows(self, statements: Sequence[Statement]) -> list[tuple | None]:
-        """Begin, and each statement's first row (None when it has none)."""
+    async def rows(self, statements: Sequence[Statement]) -> list[list[tuple]]:
+        """Begin, and each statement's rows."""
         await self._cursor.execute("BEGIN;\n" + self._batch(statements))
         rows = []
         while self._cursor.nextset():
-            rows.append(await self._cursor.fetchone())
+            rows.append(await self._cursor.fetchall())
         return rows
 
     async def commit(self, statements: Sequence[Statement]) -> None:
         """Run the statements and commit."""
-        await self._cursor.execute(self._batch(statements) + ";\nCOMMIT")
+        await self._cursor.execute(self._batch(statements) + ";\nCOMMIT" if statements else "COMMIT")
 
 
 class AsyncPostgres:

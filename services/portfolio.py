@@ -13,7 +13,7 @@ from models.market import Quote
 from models.order import DecimalText, MoneyText, PriceText
 from models.portfolio import EquitySnapshot
 from models.user import CamelModel
-from services.trading import CENT
+from services.trading.rules import CENT
 
 HISTORY_LOOKBACK = {
     "1D": timedelta(days=1),

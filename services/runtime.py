@@ -17,6 +17,7 @@ from services.market_clock import MarketClock, clock_for
 from services.pg_async import AsyncPostgres
 from services.quote_hub import QuoteHub
 from services.quote_store import MemoryQuoteStore, QuoteStore, RedisQuoteStore
+from services.trading.store import Store
 from settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,8 @@ class Runtime:
     hub: QuoteHub
     events: EventHub
     clock: MarketClock
-    pg: AsyncPostgres | None = None  # PostgreSQL from the event loop, for placements (None on SQLite)
+    store: Store  # where every change of money is applied
+    pg: AsyncPostgres | None = None  # PostgreSQL from the event loop, for changes of money (None on SQLite)
     roles: set[str] = field(default_factory=set)  # the leader roles this instance holds now
 
     def leadership(self, role: str) -> Leadership:
@@ -103,6 +105,7 @@ def start(settings: Settings) -> Runtime:
         cache, bus, quote_store = MemoryCache(), LocalBus(), MemoryQuoteStore()
     db.migrate(engine)  # only once everything is reachable, so a bad URL never leaves a half-started schema
     hub = QuoteHub(bus, quote_store, stale_after=settings.quote_max_age)
+    pg = None if settings.is_sqlite else AsyncPostgres(settings.database_url)
     return install(
         Runtime(
             settings=settings,
@@ -113,7 +116,8 @@ def start(settings: Settings) -> Runtime:
             hub=hub,
             events=EventHub(bus),
             clock=clock_for(settings.market_hours),
-            pg=None if settings.is_sqlite else AsyncPostgres(settings.database_url),
+            store=Store(engine, pg),
+            pg=pg,
         )
     )
 

@@ -2,6 +2,7 @@
 and every order, each user's account becoming their default personal account, on PostgreSQL and SQLite."""
 
 import uuid
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -12,19 +13,27 @@ from models.order import OrderCreate
 from services import accounts, db, orders, portfolio, reconcile
 from services.errors import DomainError
 from services.market_clock import AlwaysOpen
+from services.trading.rules import Market
+from services.trading.store import Store
 from settings import load_settings
+from tests.support.databases import fresh_postgres
 from tests.support.factories import quote
 
 T0 = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
-def old_engine(request, postgres_url, tmp_path):
-    url = postgres_url if request.param == "postgres" else f"sqlite:///{tmp_path / 'old.db'}"
-    engine = db.make_engine(load_settings(database_url=url))
-    db.migrate(engine, "0003")
-    yield engine
-    engine.dispose()
+def old_engine(request, tmp_path):
+    """A new database at the previous schema (the session's shared one is at the newest already)."""
+    with ExitStack() as stack:
+        if request.param == "postgres":
+            url = stack.enter_context(fresh_postgres("upgrade"))
+        else:
+            url = f"sqlite:///{tmp_path / 'old.db'}"
+        engine = db.make_engine(load_settings(database_url=url))
+        db.migrate(engine, "0003")
+        yield engine
+        engine.dispose()
 
 
 def _scaled(engine, amount: str, places: int):
@@ -99,7 +108,7 @@ def fill_the_old_schema(engine) -> tuple[uuid.UUID, uuid.UUID]:
     return user, filled
 
 
-def test_the_upgrade_keeps_every_cent_and_order(old_engine):
+async def test_the_upgrade_keeps_every_cent_and_order(old_engine):
     user_id, filled_id = fill_the_old_schema(old_engine)
     db.migrate(old_engine)
     with db.session_scope(old_engine) as session:
@@ -119,15 +128,15 @@ def test_the_upgrade_keeps_every_cent_and_order(old_engine):
         ]
         points = portfolio.history(session, account.id, "ALL", now=T0, current=Decimal("1000.00"))
         assert [p.equity for p in points] == [Decimal("1000.00")] * 3  # the deposit, the snapshot, now
-        # The old idempotency key still belongs to the account it became part of: bound to its first order.
-        request = OrderCreate(symbol="AAPL", side="buy", order_type="market", quantity=Decimal(1))
-        market = {"quote": quote("AAPL", "100.00", ask="100.01"), "quote_is_live": True, "clock": AlwaysOpen()}
-        with pytest.raises(DomainError) as reused:
-            orders.place(session, user_id=user_id, key="old-key", request=request, now=T0, **market)
-        assert reused.value.code == "IDEMPOTENCY_KEY_REUSED"
-    with db.session_scope(old_engine) as session:
-        placement, _ = orders.place(session, user_id=user_id, key="new-key", request=request, now=T0, **market)
-        assert placement.status == 201 and not placement.replayed
+    # The old idempotency key still belongs to the account it became part of: bound to its first order.
+    store = Store(old_engine, None)
+    request = OrderCreate(symbol="AAPL", side="buy", order_type="market", quantity=Decimal(1))
+    market = Market(quote("AAPL", "100.00", ask="100.01"), live=True, clock=AlwaysOpen())
+    with pytest.raises(DomainError) as reused:
+        await orders.place(store, user_id=user_id, key="old-key", request=request, market=market, now=T0)
+    assert reused.value.code == "IDEMPOTENCY_KEY_REUSED"
+    placement, _ = await orders.place(store, user_id=user_id, key="new-key", request=request, market=market, now=T0)
+    assert placement.status == 201 and not placement.replayed
     with db.session_scope(old_engine) as session:
         assert reconcile.reconcile(session) == []
         # New rows get ids after the copied ones (the sequences went on from the highest).

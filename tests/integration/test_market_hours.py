@@ -10,6 +10,8 @@ from models.order import OrderCreate
 from services import accounts, auth, db, orders
 from services.bus import LocalBus
 from services.market_clock import NyseSessions
+from services.trading.rules import Market
+from services.trading.store import Store
 from settings import load_settings
 from tests.support.factories import PASSWORD, random_email
 from tests.support.factories import quote as make_quote
@@ -26,6 +28,11 @@ def engine(tmp_path_factory):
     db.migrate(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def store(engine) -> Store:
+    return Store(engine, None)
 
 
 @pytest.fixture
@@ -47,44 +54,32 @@ def quote(ask: str, at: datetime) -> Quote:
     )
 
 
-def place(engine, user_id, now, **fields):
+async def place(store, user_id, now, **fields):
     request = OrderCreate.model_validate({"symbol": "AAPL", "side": "buy", "quantity": "2", **fields})
-    with db.session_scope(engine) as session:
-        _, order = orders.place(
-            session,
-            user_id=user_id,
-            key=random_email(),
-            request=request,
-            quote=quote("100.00", now),
-            quote_is_live=False,
-            clock=CLOCK,
-            now=now,
-        )
+    market = Market(quote("100.00", now), live=False, clock=CLOCK)
+    _, order = await orders.place(store, user_id=user_id, key=random_email(), request=request, market=market, now=now)
     return order
 
 
-def test_a_market_order_placed_while_closed_waits_for_the_open(engine, user_id):
-    order = place(engine, user_id, SATURDAY, orderType="market")
+async def fill(store, order, ask: str, now: datetime):
+    return await orders.fill(store, LocalBus(), resting=order, quote=quote(ask, now), clock=CLOCK, now=now)
+
+
+async def test_a_market_order_placed_while_closed_waits_for_the_open(engine, store, user_id):
+    order = await place(store, user_id, SATURDAY, orderType="market")
     assert order.status == "pending" and order.expires_at == MONDAY_CLOSE
     with db.session_scope(engine) as session:
-        assert accounts.owned(session, user_id=user_id, account_id=None).reserved_cash == Decimal(
-            "210.00"
-        )  # 2 x 100.00 + 5 %
-        still_closed = orders.try_fill(
-            session, LocalBus(), order_id=order.id, quote=quote("101.00", SATURDAY), clock=CLOCK, now=SATURDAY
-        )
-        assert still_closed is None
-        filled = orders.try_fill(
-            session, LocalBus(), order_id=order.id, quote=quote("101.00", MONDAY_OPEN), clock=CLOCK, now=MONDAY_OPEN
-        )
+        assert accounts.owned(session, user_id=user_id, account_id=None).reserved_cash == Decimal("210.00")  # +5 %
+    assert (await fill(store, order, "101.00", SATURDAY)).status == "pending"  # still closed
+    filled = await fill(store, order, "101.00", MONDAY_OPEN)
     assert (filled.status, filled.avg_fill_price) == ("filled", Decimal("101.00"))
 
 
-def test_day_orders_expire_at_the_close_and_gtc_ones_do_not(engine, user_id):
-    day = place(engine, user_id, MONDAY_OPEN, orderType="limit", limitPrice="50.00")
-    gtc = place(engine, user_id, MONDAY_OPEN, orderType="limit", limitPrice="50.00", timeInForce="gtc")
+async def test_day_orders_expire_at_the_close_and_gtc_ones_do_not(store, user_id):
+    day = await place(store, user_id, MONDAY_OPEN, orderType="limit", limitPrice="50.00")
+    gtc = await place(store, user_id, MONDAY_OPEN, orderType="limit", limitPrice="50.00", timeInForce="gtc")
     assert day.expires_at == MONDAY_CLOSE and gtc.expires_at is None
-    with db.session_scope(engine) as session:
-        assert orders.expire(session, LocalBus(), order_id=day.id, now=MONDAY_OPEN) is None  # not yet
-        assert orders.expire(session, LocalBus(), order_id=day.id, now=MONDAY_CLOSE).status == "expired"
-        assert orders.expire(session, LocalBus(), order_id=gtc.id, now=MONDAY_CLOSE) is None
+    bus = LocalBus()
+    assert await orders.expire(store, bus, resting=day, now=MONDAY_OPEN) is None  # not yet
+    assert (await orders.expire(store, bus, resting=day, now=MONDAY_CLOSE)).status == "expired"
+    assert await orders.expire(store, bus, resting=gtc, now=MONDAY_CLOSE) is None

@@ -7,6 +7,7 @@ raises it rounded down, the cost basis moves by what was paid; a sale removes ba
 all of it when it closes the position), not from the service code.
 """
 
+import asyncio
 import json
 import uuid
 from collections import defaultdict
@@ -31,7 +32,10 @@ from services.bus import LocalBus
 from services.db import session_scope
 from services.errors import DomainError
 from services.market_clock import AlwaysOpen
+from services.pg_async import AsyncPostgres
 from services.reconcile import reconcile, reconcile_account
+from services.trading.rules import Market
+from services.trading.store import Store
 from settings import load_settings
 from tests.support.databases import fresh_postgres
 from tests.support.factories import PASSWORD, quote, random_email
@@ -254,133 +258,163 @@ class Book:
 # The driver
 
 
-class Trader:
-    """One new user trading through the service layer, every step in its own transaction, beside its model."""
+@pytest.fixture(scope="module")
+def store(engine) -> Iterator[tuple[Store, asyncio.AbstractEventLoop]]:
+    """The store production uses: on PostgreSQL from an event loop (this module's own), on SQLite through threads."""
+    loop = asyncio.new_event_loop()
+    pg = None
+    if engine.dialect.name == "postgresql":
+        pg = AsyncPostgres(engine.url.render_as_string(hide_password=False))
+        loop.run_until_complete(pg.open())
+    yield Store(engine, pg), loop
+    if pg is not None:
+        loop.run_until_complete(pg.close())
+    loop.close()
 
-    def __init__(self, engine, cash: Decimal, opening: tuple[Quote, ...]):
+
+@dataclass
+class Ledger:
+    """One of the trader's accounts: its id and what the model says it holds."""
+
+    id: uuid.UUID
+    book: "Book"
+    starting_cash: Decimal
+
+
+class Trader:
+    """One new user trading in two accounts through the store, every step in its own transaction, beside a model of
+    each account."""
+
+    def __init__(self, engine, store, cash: Decimal, second_cash: Decimal, opening: tuple[Quote, ...]):
         self.engine = engine
+        self.store, self.loop = store
         self.bus = LocalBus()
         self.clock = AlwaysOpen()
         self.now = START
         self.quotes = {q.symbol: q for q in opening}
-        self.answers: list[tuple[str, OrderCreate, str]] = []  # (key, request, body) of each placement
+        self.answers: list[tuple[Ledger, str, OrderCreate, str]] = []  # (account, key, request, body) of placements
         with session_scope(engine) as session:
             user = auth.register(
                 session, email=random_email(), password=PASSWORD, display_name=None, starting_cash=cash
             )
-            self.account_id = accounts.owned(session, user_id=user.id, account_id=None).id
-        self.user_id, self.starting_cash, self.book = user.id, cash, Book(cash)
+            default = accounts.owned(session, user_id=user.id, account_id=None).id
+            second = accounts.open_personal(
+                session, user_id=user.id, name="Second", starting_cash=second_cash, now=self.now
+            ).id
+        self.user_id = user.id
+        self.accounts = [Ledger(default, Book(cash), cash), Ledger(second, Book(second_cash), second_cash)]
 
     def _step(self) -> datetime:
         self.now += timedelta(seconds=1)
         return self.now
 
-    def _place(self, key: str, request: OrderCreate):
-        with session_scope(self.engine) as session:
-            return orders.place(
-                session,
-                user_id=self.user_id,
-                account_id=self.account_id,
-                key=key,
-                request=request,
-                quote=self.quotes[request.symbol],
-                quote_is_live=True,
-                clock=self.clock,
-                now=self.now,
-            )
+    def _place(self, account: Ledger, key: str, request: OrderCreate):
+        market = Market(self.quotes[request.symbol], live=True, clock=self.clock)
+        placing = orders.place(
+            self.store,
+            user_id=self.user_id,
+            account_id=account.id,
+            key=key,
+            request=request,
+            market=market,
+            now=self.now,
+        )
+        return self.loop.run_until_complete(placing)
 
-    def place(self, request: OrderCreate, tenths: int | None) -> None:
+    def place(self, request: OrderCreate, tenths: int | None, which: int) -> None:
         """`tenths` sizes a sale from the shares available (10: all of them, which may close the position)."""
         self._step()
-        available = self.book.available(request.symbol)
+        account = self.accounts[which]
+        available = account.book.available(request.symbol)
         if tenths and request.side == "sell" and available > 0:
             quantity = (available * tenths / 10).quantize(Decimal("0.000001"), rounding=ROUND_DOWN)
             request = request.model_copy(update={"quantity": quantity or available})
-        expected = self.book.place(request, self.quotes[request.symbol], self.now)
+        expected = account.book.place(request, self.quotes[request.symbol], self.now)
         key = uuid.uuid4().hex
         try:
-            placement, public = self._place(key, request)
+            placement, public = self._place(account, key, request)
         except DomainError as error:
             assert error.code == expected, f"{request!r}: got {error.code}, the model expected {expected}"
             return
         assert isinstance(expected, ModelOrder), f"{request!r} was placed; the model expected {expected}"
         assert (placement.status, placement.replayed) == (201, False)
-        assert public.expires_at == expected.expires_at
+        assert public.expires_at == expected.expires_at and public.account_id == account.id
         expected.id = public.id
-        self.book.orders[public.id] = expected
-        self.answers.append((key, request, placement.body))
+        account.book.orders[public.id] = expected
+        self.answers.append((account, key, request, placement.body))
         self._assert_matches(public, expected)
 
     def retry(self, pick: int, same_body: bool) -> None:
-        """A retried key replays the first answer byte for byte; reused for another order, it is refused."""
+        """A retried key replays the first answer byte for byte; reused for another order, it is refused; in the
+        user's other account the key is a new one."""
         self._step()
         if not self.answers:
             return
-        key, request, body = self.answers[pick % len(self.answers)]
+        account, key, request, body = self.answers[pick % len(self.answers)]
         if not same_body:
             request = request.model_copy(update={"quantity": request.quantity + 1})
         try:
-            placement, public = self._place(key, request)
+            placement, public = self._place(account, key, request)
         except DomainError as error:
             assert not same_body and error.code == "IDEMPOTENCY_KEY_REUSED"
             return
         assert same_body and (placement.status, placement.body, placement.replayed, public) == (201, body, True, None)
 
+    def _pending(self) -> list[tuple[Ledger, "ModelOrder"]]:
+        return [(account, order) for account in self.accounts for order in account.book.pending()]
+
     def tick(self, quote: Quote) -> None:
         """The market moves; every resting order of the symbol gets a fill attempt, as the engine makes."""
         now = self._step()
         quote = self.quotes[quote.symbol] = quote.model_copy(update={"timestamp": int(now.timestamp() * 1000)})
-        for expected in self.book.pending(quote.symbol):
-            with session_scope(self.engine) as session:
-                public = orders.try_fill(
-                    session, self.bus, order_id=expected.id, quote=quote, clock=self.clock, now=now
-                )
-            self.book.tick(expected, quote)
-            if public is None:
-                assert expected.status == "pending", f"{expected.request!r} should have ended {expected.status}"
-            else:
-                self._assert_matches(public, expected)
+        for account, expected in self._pending():
+            if expected.request.symbol != quote.symbol:
+                continue
+            resting = Order(id=expected.id, account_id=account.id, symbol=quote.symbol)
+            filling = orders.fill(self.store, self.bus, resting=resting, quote=quote, clock=self.clock, now=now)
+            public = self.loop.run_until_complete(filling)
+            account.book.tick(expected, quote)
+            assert (public.status, public.avg_fill_price) == (expected.status, expected.fill_price), expected.request
 
-    def cancel(self, pick: int) -> None:
-        """Cancel one of this user's orders (whatever its status), or one that does not exist."""
-        known = list(self.book.orders.values())
-        expected = known[pick % len(known)] if known and pick else None
+    def cancel(self, pick: int, which: int) -> None:
+        """Cancel one of this user's orders (whatever its status) from one of the accounts, or one that does not
+        exist: an order of the other account is not found from this one."""
+        account = self.accounts[which]
+        known = [(owner, o) for owner in self.accounts for o in owner.book.orders.values()]
+        owner, expected = known[pick % len(known)] if known and pick else (None, None)
+        order_id = expected.id if expected else uuid.uuid4()
+        canceling = orders.cancel(
+            self.store, self.bus, user_id=self.user_id, account_id=account.id, order_id=order_id, now=self._step()
+        )
         try:
-            with session_scope(self.engine) as session:
-                order_id = expected.id if expected else uuid.uuid4()
-                public = orders.cancel(
-                    session,
-                    self.bus,
-                    user_id=self.user_id,
-                    account_id=self.account_id,
-                    order_id=order_id,
-                    now=self._step(),
-                )
+            public = self.loop.run_until_complete(canceling)
         except DomainError as error:
-            wanted = "ORDER_NOT_FOUND" if expected is None else "ORDER_NOT_CANCELABLE"
-            assert error.code == wanted and (expected is None or expected.status != "pending")
+            mine = expected is not None and owner is account
+            wanted = "ORDER_NOT_CANCELABLE" if mine else "ORDER_NOT_FOUND"
+            assert error.code == wanted and not (mine and expected.status == "pending")
             return
-        assert expected is not None and expected.status == "pending", "canceled an order that was not pending"
-        self.book.end(expected, "canceled")
+        assert owner is account and expected.status == "pending", "canceled an order it should not have"
+        account.book.end(expected, "canceled")
         self._assert_matches(public, expected)
 
     def close_session(self) -> None:
         """Nothing expires early; then the day ends and every day order still pending expires, gtc ones stay."""
-        for expected in self.book.orders.values():
-            assert self._expire(expected) is None
-        self.now = max((o.expires_at or self.now for o in self.book.orders.values()), default=self.now)
+        everything = [(account, o) for account in self.accounts for o in account.book.orders.values()]
+        for account, expected in everything:
+            assert self._expire(account, expected) is None
+        self.now = max((o.expires_at or self.now for _, o in everything), default=self.now)
         self._step()
-        for expected in self.book.orders.values():
-            public = self._expire(expected)
+        for account, expected in everything:
+            public = self._expire(account, expected)
             if expected.status == "pending" and expected.expires_at is not None:
-                self.book.end(expected, "expired")
+                account.book.end(expected, "expired")
                 self._assert_matches(public, expected)
             else:
                 assert public is None
 
-    def _expire(self, expected: ModelOrder):
-        with session_scope(self.engine) as session:
-            return orders.expire(session, self.bus, order_id=expected.id, now=self.now)
+    def _expire(self, account: Ledger, expected: ModelOrder):
+        resting = Order(id=expected.id, account_id=account.id, symbol=expected.request.symbol)
+        return self.loop.run_until_complete(orders.expire(self.store, self.bus, resting=resting, now=self.now))
 
     def _assert_matches(self, public, expected: ModelOrder) -> None:
         assert (public.status, public.avg_fill_price) == (expected.status, expected.fill_price), expected.request
@@ -388,18 +422,19 @@ class Trader:
         assert public.filled_quantity == filled
 
     def check(self) -> None:
-        """The invariants of the books, then every balance against the model."""
-        with session_scope(self.engine) as session:
-            mine = self.account_id
-            account = session.get(Account, mine)
-            positions = {p.symbol: p for p in session.exec(select(Position).where(Position.account_id == mine))}
-            stored = {o.id: o for o in session.exec(select(Order).where(Order.account_id == mine))}
-            ledger = session.exec(select(LedgerEntry).where(LedgerEntry.account_id == mine)).all()
-            discrepancies = reconcile_account(session, mine)
-        self._assert_invariants(account, positions, sum((e.amount for e in ledger), Decimal(0)))
-        self._assert_no_fill_creates_money(ledger, stored)
-        assert discrepancies == []
-        self._assert_model(account, positions, stored)
+        """The invariants of the books, then every balance of each account against its model."""
+        for account in self.accounts:
+            with session_scope(self.engine) as session:
+                mine = account.id
+                stored_account = session.get(Account, mine)
+                positions = {p.symbol: p for p in session.exec(select(Position).where(Position.account_id == mine))}
+                stored = {o.id: o for o in session.exec(select(Order).where(Order.account_id == mine))}
+                ledger = session.exec(select(LedgerEntry).where(LedgerEntry.account_id == mine)).all()
+                discrepancies = reconcile_account(session, mine)
+            self._assert_invariants(account, stored_account, positions, sum((e.amount for e in ledger), Decimal(0)))
+            self._assert_no_fill_creates_money(ledger, stored)
+            assert discrepancies == []
+            self._assert_model(account, stored_account, positions, stored)
 
     @staticmethod
     def _assert_no_fill_creates_money(ledger: list[LedgerEntry], stored: dict) -> None:
@@ -412,20 +447,22 @@ class Trader:
             exact = order.filled_quantity * order.avg_fill_price
             assert (-entry.amount >= exact) if order.side == "buy" else (entry.amount <= exact), (entry, order)
 
-    def _assert_invariants(self, account: Account, positions: dict, ledger: Decimal) -> None:
-        assert account.cash >= 0
-        assert 0 <= account.reserved_cash <= account.cash
+    @staticmethod
+    def _assert_invariants(account: Ledger, stored: Account, positions: dict, ledger: Decimal) -> None:
+        assert stored.cash >= 0
+        assert 0 <= stored.reserved_cash <= stored.cash
         for p in positions.values():
             assert p.quantity >= 0 and 0 <= p.reserved_quantity <= p.quantity
         held = sum((p.cost_basis - p.realized_pnl for p in positions.values()), Decimal(0))
-        assert account.cash + held == self.starting_cash
-        assert ledger == account.cash
+        assert stored.cash + held == account.starting_cash
+        assert ledger == stored.cash
 
-    def _assert_model(self, account: Account, positions: dict, stored: dict) -> None:
-        book = self.book
-        assert (account.cash, account.reserved_cash) == (book.cash, book.reserved_cash())
+    @staticmethod
+    def _assert_model(account: Ledger, stored_account: Account, positions: dict, stored: dict) -> None:
+        book = account.book
+        assert (stored_account.cash, stored_account.reserved_cash) == (book.cash, book.reserved_cash())
         for symbol in PRICE_RANGES:
-            p = positions.get(symbol) or Position(account_id=self.account_id, symbol=symbol)
+            p = positions.get(symbol) or Position(account_id=account.id, symbol=symbol)
             actual = (p.quantity, p.reserved_quantity, p.cost_basis, p.realized_pnl)
             assert actual == (
                 book.shares[symbol],
@@ -440,9 +477,11 @@ class Trader:
 
 picks = st.integers(0, 1000)
 STEPS = {
-    "place": st.fixed_dictionaries({"request": order_requests(), "tenths": st.sampled_from([3, 10, 1, None])}),
+    "place": st.fixed_dictionaries(
+        {"request": order_requests(), "tenths": st.sampled_from([3, 10, 1, None]), "which": st.integers(0, 1)}
+    ),
     "tick": st.fixed_dictionaries({"quote": st.sampled_from(sorted(PRICE_RANGES)).flatmap(quotes)}),
-    "cancel": st.fixed_dictionaries({"pick": picks}),
+    "cancel": st.fixed_dictionaries({"pick": picks, "which": st.integers(0, 1)}),
     "retry": st.fixed_dictionaries({"pick": picks, "same_body": st.booleans()}),
     "close_session": st.just({}),
 }
@@ -463,55 +502,63 @@ def order(side: str, order_type: str, quantity: str, **prices: str) -> OrderCrea
 @settings(max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     cash=st.decimals(0, 20000, places=2),
+    second_cash=st.decimals(0, 2000, places=2),
     opening=st.tuples(*(quotes(symbol) for symbol in sorted(PRICE_RANGES))),
     script=st.lists(steps, min_size=10, max_size=40),
 )
 # Paths random scripts reach too rarely: every price boundary (stop and limit met exactly, a notional of exactly
 # half a cent), a stop buy gapping past its 5 % collar, and a sale closing a position.
 @example(
+    second_cash=Decimal("500.00"),
     cash=Decimal("1000.00"),
     opening=OPENING,
     script=[
-        ("place", {"request": order("buy", "market", "2.5"), "tenths": None}),  # 237.525 -> 237.53
-        ("place", {"request": order("sell", "stop", "1", stop_price="94.00"), "tenths": None}),
-        ("place", {"request": order("buy", "stop", "1", stop_price="96.00"), "tenths": None}),
-        ("place", {"request": order("buy", "limit", "1", limit_price="94.50"), "tenths": None}),
-        ("place", {"request": order("sell", "limit", "1", limit_price="95.50"), "tenths": None}),
+        ("place", {"request": order("buy", "market", "2.5"), "tenths": None, "which": 0}),  # 237.525 -> 237.53
+        ("place", {"request": order("sell", "stop", "1", stop_price="94.00"), "tenths": None, "which": 0}),
+        ("place", {"request": order("buy", "stop", "1", stop_price="96.00"), "tenths": None, "which": 0}),
+        ("place", {"request": order("buy", "limit", "1", limit_price="94.50"), "tenths": None, "which": 0}),
+        ("place", {"request": order("sell", "limit", "1", limit_price="95.50"), "tenths": None, "which": 0}),
         ("tick", {"quote": quote("AAPL", "94.00", bid="94.00", ask="94.50")}),  # the sell stop and the buy limit
         ("tick", {"quote": quote("AAPL", "96.00", bid="95.50", ask="96.00")}),  # the buy stop and the sell limit
     ],
 )
 @example(
+    second_cash=Decimal("500.00"),
     cash=Decimal("101.00"),
     opening=OPENING,
     script=[
-        ("place", {"request": order("buy", "stop", "1", stop_price="95.50"), "tenths": None}),
+        ("place", {"request": order("buy", "stop", "1", stop_price="95.50"), "tenths": None, "which": 0}),
         ("tick", {"quote": quote("AAPL", "101.45", bid="101.40", ask="101.50")}),
     ],
 )
 @example(
+    second_cash=Decimal("500.00"),
     cash=Decimal("1000.00"),
     opening=OPENING,
     script=[
-        ("place", {"request": order("buy", "market", "1.333333"), "tenths": None}),
-        ("place", {"request": order("buy", "market", "2"), "tenths": None}),
-        ("place", {"request": order("sell", "limit", "1", limit_price="99.00"), "tenths": 1}),
+        ("place", {"request": order("buy", "market", "1.333333"), "tenths": None, "which": 0}),
+        ("place", {"request": order("buy", "market", "2"), "tenths": None, "which": 0}),
+        ("place", {"request": order("sell", "limit", "1", limit_price="99.00"), "tenths": 1, "which": 0}),
         ("tick", {"quote": quote("AAPL", "99.01", bid="99.00", ask="99.02")}),
-        ("place", {"request": order("sell", "market", "1"), "tenths": 10}),
+        ("place", {"request": order("sell", "market", "1"), "tenths": 10, "which": 0}),
     ],
 )
 # Tiny orders, where a cost rounded to the cent could be $0.00: refused under $1, and a tiny whole position sells.
 @example(
+    second_cash=Decimal("500.00"),
     cash=Decimal("10.00"),
     opening=OPENING,
     script=[
-        ("place", {"request": order("buy", "market", "0.000001"), "tenths": None}),
-        ("place", {"request": order("buy", "market", "0.010526"), "tenths": None}),  # $1.00007 costs $1.01
-        ("place", {"request": order("sell", "market", "0.010526"), "tenths": None}),  # all of it, under $1: $0.99
+        ("place", {"request": order("buy", "market", "0.000001"), "tenths": None, "which": 0}),
+        ("place", {"request": order("buy", "market", "0.010526"), "tenths": None, "which": 0}),  # $1.00007 costs $1.01
+        (
+            "place",
+            {"request": order("sell", "market", "0.010526"), "tenths": None, "which": 0},
+        ),  # all of it, under $1: $0.99
     ],
 )
-def test_random_trading_keeps_the_books_exact(engine, cash, opening, script):
-    trader = Trader(engine, cash, opening)
+def test_random_trading_keeps_the_books_exact(engine, store, cash, second_cash, opening, script):
+    trader = Trader(engine, store, cash, second_cash, opening)
     trader.check()
     for name, arguments in script:
         getattr(trader, name)(**arguments)

@@ -27,6 +27,7 @@ import app as app_module
 import pages
 from services import runtime
 from services.quote_hub import QUOTES_CHANNEL, encode_batch
+from services.trading.store import Store
 from settings import load_settings
 from tests.support.factories import PASSWORD, random_email
 from tests.support.factories import quote as make_quote
@@ -139,10 +140,11 @@ async def click(user: User, testid: str) -> None:
 @contextmanager
 def database_out_of_reach(started: runtime.Runtime, folder: Path) -> Iterator[None]:
     """Point the pages' runtime at a database file that cannot be opened, then back at the working one."""
-    working = started.engine
+    working = started.engine, started.store
     started.engine = create_engine(f"sqlite:///{folder / 'missing' / 'sherwood.db'}")
+    started.store = Store(started.engine, None)
     try:
         yield
     finally:
         started.engine.dispose()
-        started.engine = working
+        started.engine, started.store = working

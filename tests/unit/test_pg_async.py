@@ -6,21 +6,25 @@ from decimal import Decimal
 
 import pytest
 
-from services import orders
+from models.account import Account
+from models.order import Order
 from services.pg_async import _compile
+from services.trading.store import statements_of
+
+UPDATE_ACCOUNT = statements_of(Account).update
 
 OWNER = uuid.uuid4()
 
 
 def test_core_statements_compile_to_psycopg_placeholders():
-    compiled = _compile(orders._UPDATE_ACCOUNT, {"account": OWNER, "cash": Decimal("10.00")})
-    assert "SET cash=%(cash)s" in compiled.sql and "id = %(account)s" in compiled.sql
-    assert compiled is _compile(orders._UPDATE_ACCOUNT, {"account": uuid.uuid4(), "cash": Decimal("1.00")})
+    compiled = _compile(UPDATE_ACCOUNT, {"key_id": OWNER, "cash": Decimal("10.00")})
+    assert "SET cash=%(cash)s" in compiled.sql and "id = %(key_id)s" in compiled.sql
+    assert compiled is _compile(UPDATE_ACCOUNT, {"key_id": uuid.uuid4(), "cash": Decimal("1.00")})
 
 
 def test_money_with_more_places_than_its_column_is_refused_not_rounded():
-    values = {"account": OWNER, "cash": Decimal("10.001"), "updated_at": datetime.now(UTC)}
-    compiled = _compile(orders._UPDATE_ACCOUNT, values)
+    values = {"key_id": OWNER, "cash": Decimal("10.001"), "updated_at": datetime.now(UTC)}
+    compiled = _compile(UPDATE_ACCOUNT, values)
     with pytest.raises(ValueError, match="more than 2 decimal places"):
         compiled.params(values)
     sent = compiled.params({**values, "cash": Decimal("10.01")})["cash"]
@@ -28,6 +32,15 @@ def test_money_with_more_places_than_its_column_is_refused_not_rounded():
 
 
 def test_naive_timestamps_are_refused():
-    values = {"account": OWNER, "updated_at": datetime(2026, 1, 2, 3, 4)}
+    values = {"key_id": OWNER, "updated_at": datetime(2026, 1, 2, 3, 4)}
     with pytest.raises(ValueError, match="naive"):
-        _compile(orders._UPDATE_ACCOUNT, values).params(values)
+        _compile(UPDATE_ACCOUNT, values).params(values)
+
+
+def test_values_written_into_a_statement_are_bound_too():
+    """`status == 'pending'` in a WHERE is a bound value the caller does not pass."""
+    from sqlalchemy import select
+
+    orders = Order.__table__
+    statement = select(orders.c.id).where(orders.c.status == "pending")
+    assert _compile(statement, {}).params({}) == {"status_1": "pending"}

@@ -1,0 +1,240 @@
+"""The rules of trading, pure: given the rows of an account (as the store read them, locked) and the market, decide
+a change — a placement, a fill, a reservation, a cancel, an expiry, a reset — by changing those rows and returning
+the new ones. No I/O here: services.trading.store writes what the rules decided.
+
+Rounding rule (documented, tested): no trade creates money. A buy costs its notional rounded up to the cent,
+a sale raises its notional rounded down; the cost basis of a position moves by exactly the cents paid, and a sale
+removes basis in proportion to the shares sold (the whole basis when the position closes). Hence, to the cent and
+at every step:
+    cash + cost basis of all positions - realized P&L == the account's starting cash.
+A buy reservation is rounded up to the cent so it always covers the fill it stands for.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+from sqlmodel import SQLModel
+
+from models.account import Account, LedgerEntry, LedgerKind, Position
+from models.market import Quote
+from models.order import Order, OrderCreate, OrderStatus, OrderType, Side, TimeInForce
+from services.errors import DomainError
+from services.market_clock import MarketClock
+
+CENT = Decimal("0.01")
+STOP_COLLAR = Decimal("1.05")  # a stop buy without a limit reserves 5 % above its stop: it fills at the market
+SMALLEST_ORDER = Decimal(1)  # dollars: an order worth less is refused (selling a whole position is not)
+
+
+def cost(quantity: Decimal, price: Decimal) -> Decimal:
+    """What a buy pays: rounded up, so the account never gets shares for less than they cost."""
+    return (quantity * price).quantize(CENT, rounding=ROUND_CEILING)
+
+
+def proceeds(quantity: Decimal, price: Decimal) -> Decimal:
+    """What a sale raises: rounded down, so the account never gets more than the shares were worth."""
+    return (quantity * price).quantize(CENT, rounding=ROUND_FLOOR)
+
+
+def cash_moved(side: str, quantity: Decimal, price: Decimal) -> Decimal:
+    return cost(quantity, price) if side == Side.BUY else proceeds(quantity, price)
+
+
+def buy_reservation(order: Order, reference_price: Decimal | None = None) -> Decimal:
+    """Cash a resting buy holds back: limit x quantity, or stop (or the market, for a queued market order) + 5 %."""
+    limit = order.limit_price
+    price = limit if limit is not None else (order.stop_price or reference_price) * STOP_COLLAR
+    return (order.quantity * price).quantize(CENT, rounding=ROUND_CEILING)
+
+
+def buying_power(account: Account) -> Decimal:
+    return account.cash - account.reserved_cash
+
+
+def available_shares(position: Position | None) -> Decimal:
+    return position.quantity - position.reserved_quantity if position else Decimal(0)
+
+
+def reserve(account: Account, position: Position | None, order: Order, amount: Decimal) -> None:
+    """Hold back what a resting order may need: cash for a buy (`amount`), shares for a sell."""
+    if order.side == Side.BUY:
+        account.reserved_cash += amount
+        order.reserved_cash = amount
+    else:
+        position.reserved_quantity += order.quantity - order.filled_quantity
+
+
+def release(account: Account, position: Position | None, order: Order) -> None:
+    """Give back what a resting order still holds (on fill, cancel, expiry or rejection)."""
+    if order.side == Side.BUY:
+        account.reserved_cash -= order.reserved_cash
+        order.reserved_cash = Decimal(0)
+    elif position is not None:
+        position.reserved_quantity -= order.quantity - order.filled_quantity
+
+
+def fill(account: Account, position: Position, order: Order, price: Decimal, now: datetime) -> list[LedgerEntry]:
+    """Execute the whole order at `price`; the caller has checked buying power or shares and released reservations."""
+    quantity = order.quantity - order.filled_quantity
+    amount = cash_moved(order.side, quantity, price)
+    if order.side == Side.BUY:
+        account.cash -= amount
+        position.quantity += quantity
+        position.cost_basis += amount
+        entry = LedgerEntry(
+            account_id=account.id, amount=-amount, kind=LedgerKind.BUY, order_id=order.id, created_at=now
+        )
+    else:
+        removed = (
+            position.cost_basis
+            if quantity == position.quantity
+            else (position.cost_basis * quantity / position.quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+        )
+        account.cash += amount
+        position.quantity -= quantity
+        position.cost_basis -= removed
+        position.realized_pnl += amount - removed
+        entry = LedgerEntry(
+            account_id=account.id, amount=amount, kind=LedgerKind.SELL, order_id=order.id, created_at=now
+        )
+    order.filled_quantity = order.quantity
+    order.avg_fill_price = price
+    order.status = OrderStatus.FILLED
+    order.filled_at = order.updated_at = account.updated_at = position.updated_at = now
+    return [entry]
+
+
+# -- decisions -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Market:
+    """What an order meets: the latest quote of its symbol (None before the first), whether the feed is live, and
+    the clock of trading hours."""
+
+    quote: Quote | None
+    live: bool
+    clock: MarketClock
+
+
+def execution_price(order: Order, quote: Quote, now: datetime) -> Decimal | None:
+    """The price `order` executes at against `quote` now, or None while it must rest.
+
+    A stop whose trigger the last price reaches becomes a market (stop) or limit (stop_limit) order, which
+    is recorded on the order as `triggered_at`.
+    """
+    if order.stop_price is not None and order.triggered_at is None:
+        reached = quote.last >= order.stop_price if order.side == Side.BUY else quote.last <= order.stop_price
+        if not reached:
+            return None
+        order.triggered_at = now
+    price = quote.ask if order.side == Side.BUY else quote.bid
+    if order.limit_price is None:
+        return price
+    marketable = price <= order.limit_price if order.side == Side.BUY else price >= order.limit_price
+    return price if marketable else None
+
+
+def expiry(time_in_force: str, clock: MarketClock, now: datetime) -> datetime | None:
+    """A day order lives until the close of the session it is placed in (the next one, outside hours)."""
+    if time_in_force == TimeInForce.GTC:
+        return None
+    return clock.session(clock.trading_day(clock.next_open(now)))[1]
+
+
+def _refuse_if_too_small(wanted: OrderCreate, quote: Quote | None, position: Position | None) -> None:
+    """An order worth under $1 is refused (valued at its limit, else its stop, else the market), unless it sells
+    the whole position."""
+    if wanted.side == Side.SELL and position is not None and wanted.quantity == position.quantity:
+        return
+    price = wanted.limit_price or wanted.stop_price
+    if price is None and quote is not None:
+        price = quote.ask if wanted.side == Side.BUY else quote.bid
+    if price is not None and wanted.quantity * price < SMALLEST_ORDER:
+        raise DomainError(
+            "VALIDATION_ERROR",
+            f"An order must be worth at least ${SMALLEST_ORDER}.",
+            [{"field": "quantity", "message": f"the order is worth less than ${SMALLEST_ORDER}"}],
+        )
+
+
+def place(
+    wanted: OrderCreate, account: Account, position: Position | None, market: Market, now: datetime
+) -> list[SQLModel]:
+    """A new order in `account`: filled at once against a live quote when it can, else resting with what it
+    reserves; the refusals are DomainErrors. Returns the new rows, the order first."""
+    quote, is_open = market.quote, market.clock.is_open(now)
+    if wanted.order_type == OrderType.MARKET and (quote is None or (is_open and not market.live)):
+        raise DomainError("NO_QUOTE", f"There is no live quote for {wanted.symbol} to fill a market order against.")
+    if wanted.side == Side.SELL and available_shares(position) < wanted.quantity:
+        raise DomainError("INSUFFICIENT_SHARES", f"You have {available_shares(position)} shares to sell.")
+    _refuse_if_too_small(wanted, quote, position)
+    order = Order(
+        account_id=account.id,
+        symbol=wanted.symbol,
+        side=wanted.side,
+        order_type=wanted.order_type,
+        quantity=wanted.quantity,
+        limit_price=wanted.limit_price,
+        stop_price=wanted.stop_price,
+        time_in_force=wanted.time_in_force,
+        expires_at=expiry(wanted.time_in_force, market.clock, now),
+        created_at=now,
+        updated_at=now,
+    )
+    # Only a live quote fills at once; against a stale one even a marketable limit rests for the engine.
+    price = execution_price(order, quote, now) if quote is not None and market.live and is_open else None
+    if price is None:
+        amount = Decimal(0)
+        if wanted.side == Side.BUY:
+            amount = buy_reservation(order, quote.ask if quote else None)
+            if amount > buying_power(account):
+                raise DomainError("INSUFFICIENT_FUNDS", "Not enough buying power to reserve for this order.")
+        reserve(account, position, order, amount)
+        return [order]
+    if wanted.side == Side.BUY and cost(wanted.quantity, price) > buying_power(account):
+        raise DomainError("INSUFFICIENT_FUNDS", "Not enough buying power for this order.")
+    opened = [] if position is not None else [Position(account_id=account.id, symbol=wanted.symbol)]
+    return [order, *opened, *fill(account, position or opened[0], order, price, now)]
+
+
+def try_fill(
+    account: Account, position: Position | None, order: Order, quote: Quote, now: datetime
+) -> list[SQLModel] | None:
+    """A resting order meets a quote: None while it rests (a stop_limit whose stop fired now rests as a limit,
+    `triggered_at` set), else the new rows of its fill, or none if it is rejected: a stop buy whose market gapped
+    past its 5 % collar."""
+    price = execution_price(order, quote, now)
+    if price is None:
+        return None
+    release(account, position, order)
+    if order.side == Side.BUY and cost(order.quantity, price) > buying_power(account):
+        order.status, order.updated_at = OrderStatus.REJECTED, now
+        order.reject_reason = "The price moved past what was reserved for this order."
+        return []
+    opened = [] if position is not None else [Position(account_id=account.id, symbol=order.symbol)]
+    return [*opened, *fill(account, position or opened[0], order, price, now)]
+
+
+def end(account: Account, position: Position | None, order: Order, status: OrderStatus, now: datetime) -> None:
+    """End a resting order without a fill (canceled, expired), giving back what it holds."""
+    release(account, position, order)
+    order.status, order.updated_at = status, now
+
+
+def end_all(account: Account, positions: list[Position], resting: list[Order], now: datetime) -> None:
+    """Cancel every resting order of the account."""
+    held = {p.symbol: p for p in positions}
+    for order in resting:
+        end(account, held.get(order.symbol), order, OrderStatus.CANCELED, now)
+
+
+def reset(account: Account, now: datetime) -> LedgerEntry:
+    """Cash back to the starting cash (the caller has ended the resting orders and removes the positions); the
+    ledger entry records the difference, and the account's history starts again from it."""
+    entry = LedgerEntry(
+        account_id=account.id, amount=account.starting_cash - account.cash, kind=LedgerKind.RESET, created_at=now
+    )
+    account.cash, account.updated_at = account.starting_cash, now
+    return entry
