@@ -8,6 +8,7 @@ run:
 test:
 	@scripts/setup.sh test
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports
 	.venv/bin/python -m pytest -q
 
 # Two instances behind nginx on one PostgreSQL and one Redis (also part of `make test`).
@@ -22,6 +23,7 @@ test-faults:
 
 lint:
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports
 
 bench-ws:
 	@scripts/setup.sh test

@@ -15,7 +15,8 @@ from api import auth as auth_api
 from api.http_guards import BodyLimit, SecurityHeaders
 from api.origin import OriginCheck
 from api.rate_limit import ApiRateLimit
-from services import log_setup, runtime
+from services import runtime
+from services.infra import log_setup
 from services.runtime import Runtime
 from settings import DATA_DIR, ROOT, ConfigError, load_settings
 
@@ -64,7 +65,7 @@ def _mount_ui(app: FastAPI, rt: Runtime) -> None:
     from nicegui import ui
     from nicegui.storage import Storage
 
-    import pages  # noqa: F401 - registers the pages
+    import pages
     from components import live
     from pages.session import RequireLogin
 
@@ -72,6 +73,7 @@ def _mount_ui(app: FastAPI, rt: Runtime) -> None:
     Storage.path = DATA_DIR / "browser-storage"
     Storage.redis_url = rt.settings.redis_url
     Storage.redis_key_prefix = rt.settings.redis_namespace() + "nicegui:"
+    pages.register()
     nicegui_app.add_middleware(RequireLogin)
     live.start(rt.hub)
     ui.run_with(

@@ -10,8 +10,9 @@ from api.errors import documented
 from models.account import Account, AccountChange, AccountCreate, AccountEnvelope, AccountList, AccountPublic
 from models.order import OrderPublic
 from models.types import utcnow
-from services import accounts, orders, portfolio, runtime
-from services.db import session_scope
+from services import runtime
+from services.infra.db import session_scope
+from services.trading import accounts, orders, portfolio
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 

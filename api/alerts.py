@@ -6,7 +6,8 @@ from api.deps import CurrentUser, DbDep
 from api.errors import documented
 from models.alert import AlertCreate, AlertEnvelope, AlertList
 from models.types import utcnow
-from services import alerts, runtime
+from services import runtime
+from services.alerts import alerts
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request, Response, status
 from api.deps import CurrentUser, DbDep, TokenDep
 from api.errors import documented
 from models.user import LoginRequest, LoginResult, PasswordChange, SessionList, UserCreate, UserEnvelope
-from services import auth, runtime
+from services import runtime
+from services.identity import auth
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 

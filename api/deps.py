@@ -15,8 +15,10 @@ from starlette.concurrency import run_in_threadpool
 
 from api.rate_limit import SESSION_USER
 from models.user import UserPublic
-from services import accounts, auth, runtime
-from services.db import session_scope
+from services import runtime
+from services.identity import auth
+from services.infra.db import session_scope
+from services.trading import accounts
 
 _bearer = HTTPBearer(auto_error=False, description="The token from POST /api/auth/login")
 

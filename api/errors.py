@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.errors import INTERNAL_MESSAGE, UNAVAILABLE, UNAVAILABLE_MESSAGE, DomainError
+from services.infra.errors import INTERNAL_MESSAGE, UNAVAILABLE, UNAVAILABLE_MESSAGE, DomainError
 
 log = logging.getLogger(__name__)
 

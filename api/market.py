@@ -9,8 +9,10 @@ from api.deps import DbDep
 from api.errors import documented
 from models.market import Candle, Quote
 from models.types import utcnow
-from services import market_history, runtime, symbols
-from services.errors import DomainError
+from services import runtime
+from services.infra.errors import DomainError
+from services.market import history as market_history
+from services.market import symbols
 
 router = APIRouter(prefix="/api", tags=["market data"])
 

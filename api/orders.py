@@ -9,8 +9,9 @@ from api.deps import AccountChoice, CurrentAccount, CurrentUser, DbDep
 from api.errors import documented
 from models.order import OrderCreate, OrderEnvelope, OrderList, OrderStatus
 from models.types import utcnow
-from services import orders, runtime
-from services.errors import DomainError
+from services import runtime
+from services.infra.errors import DomainError
+from services.trading import orders
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 

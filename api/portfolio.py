@@ -8,7 +8,8 @@ from api.deps import CurrentAccount, DbDep
 from api.errors import documented
 from models.types import utcnow
 from models.user import CamelModel
-from services import portfolio, runtime
+from services import runtime
+from services.trading import portfolio
 
 router = APIRouter(prefix="/api/portfolio", tags=["portfolio"])
 

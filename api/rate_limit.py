@@ -9,9 +9,11 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import domain_error_response
-from services import auth, rate_limits, runtime
-from services.cache import Cache
-from services.errors import DomainError
+from services import runtime
+from services.identity import auth
+from services.infra import rate_limits
+from services.infra.cache import Cache
+from services.infra.errors import DomainError
 
 SESSION_USER = "session_user"  # request state: (token, user) of a session the quota check found in the cache
 

@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from api.deps import CurrentUser, DbDep
 from api.errors import documented
 from models.watchlist import WatchlistPublic
-from services import watchlist
+from services.watchlists import watchlist
 
 router = APIRouter(prefix="/api/watchlist", tags=["watchlist"])
 

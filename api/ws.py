@@ -20,11 +20,13 @@ from starlette.websockets import WebSocketDisconnected
 
 from api.ws_messages import PONG, Command, FloodGuard, ProtocolError, connected, error, parse
 from models.user import UserPublic
-from services import auth, runtime, symbols
-from services.db import session_scope
-from services.errors import DomainError
-from services.event_hub import EventHub
-from services.quote_hub import QuoteHub, wire_message
+from services import runtime
+from services.identity import auth
+from services.infra.db import session_scope
+from services.infra.errors import DomainError
+from services.infra.event_hub import EventHub
+from services.market import symbols
+from services.market.quote_hub import QuoteHub, wire_message
 
 log = logging.getLogger(__name__)
 router = APIRouter()

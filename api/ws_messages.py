@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from services import symbols
+from services.market import symbols
 
 MAX_MESSAGE_BYTES = 16 * 1024
 MAX_SYMBOLS = 200  # per subscribe / unsubscribe message

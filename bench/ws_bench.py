@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from models.market import Quote  # noqa: E402
 from services import symbols  # noqa: E402
-from services.quote_hub import BATCH_INTERVAL, QUOTES_CHANNEL, encode_batch  # noqa: E402
+from services.market.quote_hub import BATCH_INTERVAL, QUOTES_CHANNEL, encode_batch  # noqa: E402
 from settings import load_settings  # noqa: E402
 from tests.support.server import free_port, started_app  # noqa: E402
 

@@ -14,7 +14,8 @@ from sqlmodel import select
 
 from models.account import Account
 from models.user import User
-from services import backup, db, reconcile
+from services.infra import backup, db
+from services.trading import reconcile
 from settings import ConfigError, Settings, load_settings
 
 

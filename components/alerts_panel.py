@@ -7,9 +7,11 @@ from components.numbers import money
 from models.alert import AlertCreate
 from models.types import utcnow
 from models.user import UserPublic
-from pages.session import call
-from services import alerts, runtime, symbols
-from services.errors import DomainError
+from services import runtime
+from services.alerts import alerts
+from services.infra.errors import DomainError
+from services.market import symbols
+from services.runtime import call
 
 COLUMNS = [
     {"name": "symbol", "label": "Symbol", "field": "symbol", "align": "left"},

@@ -9,9 +9,10 @@ from components import live, theme, user_events
 from components.symbol_picker import SymbolPicker
 from components.user_events import BrowserListener
 from models.user import UserPublic
-from pages.session import call
-from services import auth, runtime
-from services.errors import INTERNAL_MESSAGE, UNAVAILABLE, UNAVAILABLE_MESSAGE
+from services import runtime
+from services.identity import auth
+from services.infra.errors import INTERNAL_MESSAGE, UNAVAILABLE, UNAVAILABLE_MESSAGE
+from services.runtime import call
 
 NAV = (("Portfolio", "/"), ("Orders", "/orders"), ("Alerts", "/alerts"))
 

@@ -19,7 +19,7 @@ from models.market import Quote
 from models.order import cents_text, price_text
 from models.types import utcnow
 from services import runtime
-from services.quote_hub import QuoteHub
+from services.market.quote_hub import QuoteHub
 
 if TYPE_CHECKING:
     from components.quote_board import QuoteBoard

@@ -11,10 +11,10 @@ from pydantic import ValidationError
 from components import numbers
 from models.order import OrderCreate
 from models.user import UserPublic
-from pages.session import call
-from services import accounts, orders, runtime
-from services.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE, DomainError
-from services.trading import rules
+from services import runtime
+from services.infra.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE, DomainError
+from services.runtime import call
+from services.trading import accounts, orders, rules
 
 log = logging.getLogger(__name__)
 

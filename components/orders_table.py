@@ -9,9 +9,10 @@ from components.numbers import decimal_text, money
 from models.order import OrderPublic
 from models.types import utcnow
 from models.user import UserPublic
-from pages.session import call
-from services import orders, runtime
-from services.errors import DomainError
+from services import runtime
+from services.infra.errors import DomainError
+from services.runtime import call
+from services.trading import orders
 
 COLUMNS = [
     {"name": "time", "label": "Placed", "field": "time", "align": "left"},

@@ -11,8 +11,9 @@ from nicegui import ui
 from components import live
 from components.numbers import decimal_text, direction, money, percent, signed_money
 from models.user import UserPublic
-from pages.session import call
-from services import portfolio, runtime
+from services import runtime
+from services.runtime import call
+from services.trading import portfolio
 
 COLUMNS = [
     {"name": "symbol", "label": "Symbol", "field": "symbol", "align": "left"},

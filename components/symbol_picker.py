@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from nicegui import ui
 
-from services import symbols
+from services.market import symbols
 
 
 class SymbolPicker(ui.select):

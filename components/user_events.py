@@ -6,7 +6,8 @@ import orjson
 from nicegui import Client, ui
 
 from models.user import UserPublic
-from services import auth, runtime
+from services import runtime
+from services.identity import auth
 
 
 class BrowserListener:

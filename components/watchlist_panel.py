@@ -5,9 +5,9 @@ from nicegui import ui
 from components.quote_board import QuoteBoard
 from components.symbol_picker import SymbolPicker
 from models.user import UserPublic
-from pages.session import call
-from services import watchlist
-from services.errors import DomainError
+from services.infra.errors import DomainError
+from services.runtime import call
+from services.watchlists import watchlist
 
 
 class WatchlistPanel:

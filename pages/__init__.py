@@ -1,5 +1,16 @@
-"""Importing this package registers every page with NiceGUI."""
+"""The pages of the UI. `register()` (called once by app.py) tells NiceGUI where each one is served."""
+
+from nicegui import ui
 
 from pages import account, alerts, home, login, orders, stock
 
-__all__ = ["account", "alerts", "home", "login", "orders", "stock"]
+
+def register() -> None:
+    ui.page("/account")(account.account_page)
+    ui.page("/alerts")(alerts.alerts_page)
+    ui.page("/")(home.home_page)
+    ui.page("/login")(login.login_page)
+    ui.page("/signup")(login.signup_page)
+    ui.page("/logout")(login.logout_page)
+    ui.page("/orders")(orders.orders_page)
+    ui.page("/stock/{symbol}")(stock.stock_page)

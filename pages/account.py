@@ -7,9 +7,10 @@ from nicegui import app, ui
 
 from components.frame import frame, log_out_everywhere
 from models.user import UserPublic
-from pages.session import call
-from services import auth, runtime
-from services.errors import DomainError
+from services import runtime
+from services.identity import auth
+from services.infra.errors import DomainError
+from services.runtime import call
 
 
 class PasswordForm:
@@ -99,7 +100,6 @@ class SessionsList:
         await self.refresh()
 
 
-@ui.page("/account")
 async def account_page(request: Request):
     user = request.state.user
     with frame("Account", user):

@@ -7,7 +7,6 @@ from components.alerts_panel import AlertForm, AlertsList
 from components.frame import frame
 
 
-@ui.page("/alerts")
 async def alerts_page(request: Request):
     user = request.state.user
     with frame("Alerts", user), ui.row().classes("w-full gap-6 items-start flex-wrap md:flex-nowrap"):

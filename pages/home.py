@@ -12,8 +12,9 @@ from components.orders_table import OrdersTable
 from components.positions import LivePortfolio
 from components.watchlist_panel import WatchlistPanel
 from models.types import utcnow
-from pages.session import call
-from services import portfolio, runtime
+from services import runtime
+from services.runtime import call
+from services.trading import portfolio
 
 POPULAR = ("AAPL", "NVDA", "TSLA", "MSFT", "SPY", "AMZN")
 
@@ -32,7 +33,6 @@ def _first_trade_invitation() -> None:
                     ui.label().classes("sw-num text-sm").bind_text_from(quote, "last")
 
 
-@ui.page("/")
 async def home_page(request: Request):
     user, account_id = request.state.user, request.state.account_id
     layout = "w-full gap-6 items-start flex-wrap md:flex-nowrap"

@@ -8,9 +8,11 @@ from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
 from components import theme
-from pages.session import call, safe_target
-from services import auth, runtime
-from services.errors import DomainError
+from pages.session import safe_target
+from services import runtime
+from services.identity import auth
+from services.infra.errors import DomainError
+from services.runtime import call
 
 
 def _card(title: str) -> ui.card:
@@ -70,7 +72,6 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@ui.page("/login")
 async def login_page(request: Request, redirect_to: str = "/"):
     with _card("Log in"):
         ui.label("Log in to Sherwood").classes("text-xl font-semibold")
@@ -86,7 +87,6 @@ async def login_page(request: Request, redirect_to: str = "/"):
         _switch("New to Sherwood?", "Create an account", f"/signup?redirect_to={redirect_to}")
 
 
-@ui.page("/signup")
 async def signup_page(request: Request, redirect_to: str = "/"):
     starting_cash = runtime.current().settings.starting_cash
     with _card("Sign up"):
@@ -135,7 +135,6 @@ def _password_problem(password: str) -> str | None:
     return None if len(password) >= 8 else "Choose a password of at least 8 characters."
 
 
-@ui.page("/logout")
 async def logout_page():
     token = app.storage.user.pop("token", None)
     if token:

@@ -16,7 +16,6 @@ FILTERS = {
 }
 
 
-@ui.page("/orders")
 async def orders_page(request: Request):
     user, account_id = request.state.user, request.state.account_id
     with frame("Orders", user) as events:

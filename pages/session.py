@@ -2,28 +2,19 @@
 
 from urllib.parse import quote
 
-from anyio import to_thread
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from models.user import UserPublic
-from services import accounts, auth, runtime
-from services.db import session_scope
-from services.errors import DomainError
+from services import runtime
+from services.identity import auth
+from services.infra.errors import DomainError
+from services.runtime import call
+from services.trading import accounts
 
 PUBLIC_PATHS = {"/login", "/signup", "/logout", "/favicon.ico"}  # the icon shows on the login page too
-
-
-async def call(fn, *args, **kwargs):
-    """Run a blocking service function with a database session in a worker thread."""
-
-    def work():
-        with session_scope(runtime.current().engine) as db:
-            return fn(db, *args, **kwargs)
-
-    return await to_thread.run_sync(work)
 
 
 async def signed_in_user() -> UserPublic | None:

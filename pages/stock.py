@@ -13,8 +13,12 @@ from components.order_form import OrderForm
 from components.orders_table import OrdersTable
 from components.positions import BookView
 from models.types import utcnow
-from pages.session import call
-from services import market_history, portfolio, runtime, symbols, watchlist
+from services import runtime
+from services.market import history as market_history
+from services.market import symbols
+from services.runtime import call
+from services.trading import portfolio
+from services.watchlists import watchlist
 
 
 def _quote_header(symbol: str, name: str) -> None:
@@ -77,7 +81,6 @@ class WatchToggle:
         self._show(self.symbol in await call(change, self.user.id, self.symbol))
 
 
-@ui.page("/stock/{symbol}")
 async def stock_page(request: Request, symbol: str):
     listing = symbols.get(symbol)
     if listing is None:

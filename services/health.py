@@ -1,14 +1,16 @@
 """The health check of one instance: its name, the leader roles it holds, and whether PostgreSQL and Redis answer."""
 
 import asyncio
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.cache import RedisCache
-from services.runtime import Runtime
+from services.infra.cache import RedisCache
+
+if TYPE_CHECKING:  # the runtime builds on this module
+    from services.runtime import Runtime
 
 CHECK_TIMEOUT = 3.0  # seconds; a load balancer's probe must get an answer, not hang with a dead server
 
@@ -40,7 +42,7 @@ async def _within_timeout(check, *args) -> bool:
         return False
 
 
-async def check(rt: Runtime) -> Health:
+async def check(rt: "Runtime") -> Health:
     database_ok = await _within_timeout(_database_answers, rt.engine)
     if isinstance(rt.cache, RedisCache):
         redis = "ok" if await _within_timeout(rt.cache.ping) else "unreachable"

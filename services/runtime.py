@@ -6,17 +6,18 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 
 import redis
+from anyio import to_thread
 from sqlalchemy import Engine
 
-from services import db, redis_clients
-from services.bus import Bus, LocalBus, RedisBus
-from services.cache import Cache, MemoryCache, RedisCache
-from services.event_hub import EventHub
-from services.leader import Leadership, RedisLeadership, SoleLeadership
-from services.market_clock import MarketClock, clock_for
-from services.pg_async import AsyncPostgres
-from services.quote_hub import QuoteHub
-from services.quote_store import MemoryQuoteStore, QuoteStore, RedisQuoteStore
+from services.infra import db, redis_clients
+from services.infra.bus import Bus, LocalBus, RedisBus
+from services.infra.cache import Cache, MemoryCache, RedisCache
+from services.infra.event_hub import EventHub
+from services.infra.leader import Leadership, RedisLeadership, SoleLeadership
+from services.infra.pg_async import AsyncPostgres
+from services.market.clock import MarketClock, clock_for
+from services.market.quote_hub import QuoteHub
+from services.market.quote_store import MemoryQuoteStore, QuoteStore, RedisQuoteStore
 from services.trading.store import Store
 from settings import ConfigError, Settings
 
@@ -48,9 +49,9 @@ class Runtime:
     def background_work(self) -> list[Coroutine]:
         """What runs for the life of the process: the quote subscriber, the execution and alert engines (each
         leading on one instance at a time), and the feed where configured."""
-        from services.alert_engine import AlertEngine  # these build on this module
-        from services.execution import ExecutionEngine
-        from services.market_feed import MarketFeed
+        from services.alerts.engine import AlertEngine  # these build on this module
+        from services.market.feed import MarketFeed
+        from services.trading.execution import ExecutionEngine
 
         work = [self.hub.run(), self.hub.watch(), self.events.run()]
         work.append(ExecutionEngine(self, self.leadership("execution")).run())
@@ -138,3 +139,14 @@ def current() -> Runtime:
 def _redacted(url: str) -> str:
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.rpartition('@')[2]}"
+
+
+async def call(fn, *args, **kwargs):
+    """Run a blocking service function with a database session of its own in a worker thread: how pages and
+    components reach the database without holding up the event loop."""
+
+    def work():
+        with db.session_scope(current().engine) as session:
+            return fn(session, *args, **kwargs)
+
+    return await to_thread.run_sync(work)

@@ -19,8 +19,8 @@ from sqlmodel import SQLModel
 from models.account import Account, LedgerEntry, LedgerKind, Position
 from models.market import Quote
 from models.order import Order, OrderCreate, OrderStatus, OrderType, Side, TimeInForce
-from services.errors import DomainError
-from services.market_clock import MarketClock
+from services.infra.errors import DomainError
+from services.market.clock import MarketClock
 
 CENT = Decimal("0.01")
 STOP_COLLAR = Decimal("1.05")  # a stop buy without a limit reserves 5 % above its stop: it fills at the market

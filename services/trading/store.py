@@ -17,7 +17,7 @@ from sqlalchemy import Engine, Table, and_, bindparam, delete, insert, select, u
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from services.pg_async import AsyncPostgres, Statement
+from services.infra.pg_async import AsyncPostgres, Statement
 
 Row = TypeVar("Row", bound=SQLModel)
 

@@ -9,7 +9,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from services.cache import RedisCache
+from services.infra.cache import RedisCache
 from tests.support.private_servers import private_redis
 
 pytestmark = pytest.mark.timeout(60)

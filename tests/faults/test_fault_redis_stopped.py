@@ -8,8 +8,8 @@ from decimal import Decimal
 import httpx
 from websockets.asyncio.client import connect
 
-from services.bus import RedisBus
-from services.leader import RedisLeadership
+from services.infra.bus import RedisBus
+from services.infra.leader import RedisLeadership
 from settings import load_settings
 from tests.faults.trading import assert_books_hold, assert_no_unhandled_errors, sign_up
 from tests.support.api import wait_until

@@ -12,8 +12,8 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from models.order import IdempotencyRecord, Order
-from services import db
-from services.reconcile import reconcile
+from services.infra import db
+from services.trading.reconcile import reconcile
 from settings import load_settings
 from tests.support.factories import PASSWORD, random_email
 

@@ -5,8 +5,8 @@ import uuid
 from decimal import Decimal
 
 from models.account import LedgerEntry
-from services import reconcile
-from services.db import session_scope
+from services.infra.db import session_scope
+from services.trading import reconcile
 from tests.support.api import default_account, error_code, publish, sign_up
 
 ACCOUNT_FIELDS = {

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import text
 
 from models.order import OrderCreate
-from services import accounts, db, orders, portfolio, reconcile
-from services.errors import DomainError
-from services.market_clock import AlwaysOpen
+from services.infra import db
+from services.infra.errors import DomainError
+from services.market.clock import AlwaysOpen
+from services.trading import accounts, orders, portfolio, reconcile
 from services.trading.rules import Market
 from services.trading.store import Store
 from settings import load_settings

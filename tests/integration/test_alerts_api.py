@@ -15,8 +15,8 @@ from websockets.asyncio.client import connect
 
 from models.alert import PriceAlert
 from models.types import utcnow
-from services import alerts
-from services.db import session_scope
+from services.alerts import alerts
+from services.infra.db import session_scope
 from tests.support.api import error_code, publish, sign_up, wait_until
 from tests.support.databases import REDIS_URL, fresh_postgres
 from tests.support.factories import quote

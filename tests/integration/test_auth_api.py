@@ -8,8 +8,10 @@ import redis
 from sqlmodel import select
 
 from models.user import LoginSession
-from services import accounts, auth, runtime
-from services.db import session_scope
+from services import runtime
+from services.identity import auth
+from services.infra.db import session_scope
+from services.trading import accounts
 from tests.support.factories import PASSWORD, random_email
 
 

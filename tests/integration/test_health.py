@@ -5,7 +5,8 @@ import dataclasses
 from fastapi.testclient import TestClient
 
 from app import create_app
-from services import db, runtime
+from services import runtime
+from services.infra import db
 from settings import load_settings
 
 KNOWN_ROLES = {"market_feed", "execution_engine", "alert_engine"}

@@ -6,7 +6,7 @@ import secrets
 import pytest
 import redis.asyncio as aioredis
 
-from services.leader import LeaseLostError, RedisLeadership, keeping_lease
+from services.infra.leader import LeaseLostError, RedisLeadership, keeping_lease
 from tests.support.databases import REDIS_URL
 
 

@@ -9,9 +9,10 @@ import pytest
 from models.candle import DAY, MINUTE
 from models.market import Candle, Quote
 from models.types import utcnow
-from services import market_history, symbols
-from services.db import session_scope
-from services.market_sim import MarketSimulator
+from services.infra.db import session_scope
+from services.market import history as market_history
+from services.market import symbols
+from services.market.simulator import MarketSimulator
 from tests.support.factories import quote
 
 

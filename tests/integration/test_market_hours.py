@@ -7,9 +7,11 @@ import pytest
 
 from models.market import Quote
 from models.order import OrderCreate
-from services import accounts, auth, db, orders
-from services.bus import LocalBus
-from services.market_clock import NyseSessions
+from services.identity import auth
+from services.infra import db
+from services.infra.bus import LocalBus
+from services.market.clock import NyseSessions
+from services.trading import accounts, orders
 from services.trading.rules import Market
 from services.trading.store import Store
 from settings import load_settings

@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from models.account import Account, Position
 from models.user import User
-from services import db
-from services.db import session_scope
+from services.infra import db
+from services.infra.db import session_scope
 from settings import load_settings
 
 

@@ -19,9 +19,9 @@ from sqlmodel import select
 
 from models.account import Account, LedgerEntry
 from models.order import IdempotencyRecord, Order
-from services import db
-from services.db import session_scope
-from services.reconcile import reconcile
+from services.infra import db
+from services.infra.db import session_scope
+from services.trading.reconcile import reconcile
 from settings import load_settings
 from tests.support.databases import REDIS_URL, fresh_postgres
 from tests.support.factories import PASSWORD, quote, random_email

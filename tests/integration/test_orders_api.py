@@ -11,7 +11,7 @@ from sqlmodel import select
 from models.account import Account, LedgerEntry, Position
 from models.order import Order
 from models.types import utcnow
-from services.db import session_scope
+from services.infra.db import session_scope
 from tests.support.api import default_account, error_code, publish, sign_up, wait_until
 
 

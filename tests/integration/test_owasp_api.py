@@ -11,7 +11,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from services import alerts
+from services.alerts import alerts
 from tests.support.databases import REDIS_URL
 from tests.support.factories import PASSWORD, random_email
 from tests.support.server import running_app

@@ -13,8 +13,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from models.tables import metadata
-from services import auth, db, symbols
-from services.db import session_scope
+from services.identity import auth
+from services.infra import db
+from services.infra.db import session_scope
+from services.market import symbols
 from settings import load_settings
 from tests.support.api import wait_until
 from tests.support.databases import REDIS_URL, fresh_postgres

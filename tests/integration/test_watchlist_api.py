@@ -2,7 +2,7 @@
 
 import pytest
 
-from services import watchlist
+from services.watchlists import watchlist
 from tests.support.api import error_code
 from tests.support.api import sign_up as signed_up
 

@@ -9,8 +9,8 @@ import orjson
 import pytest
 from websockets.asyncio.client import connect
 
-from services.bus import RedisBus
-from services.event_hub import publish_user_event
+from services.infra.bus import RedisBus
+from services.infra.event_hub import publish_user_event
 from settings import load_settings
 from tests.support.databases import REDIS_URL, fresh_postgres
 from tests.support.factories import quote

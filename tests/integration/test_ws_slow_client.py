@@ -9,7 +9,7 @@ import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from services import symbols
+from services.market import symbols
 from tests.support.databases import REDIS_URL, fresh_postgres
 from tests.support.factories import quote
 from tests.support.server import started_app

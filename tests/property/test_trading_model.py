@@ -27,13 +27,15 @@ from models.account import Account, LedgerEntry, Position
 from models.market import Quote
 from models.order import Order, OrderCreate
 from models.types import tick_size
-from services import accounts, auth, db, orders
-from services.bus import LocalBus
-from services.db import session_scope
-from services.errors import DomainError
-from services.market_clock import AlwaysOpen
-from services.pg_async import AsyncPostgres
-from services.reconcile import reconcile, reconcile_account
+from services.identity import auth
+from services.infra import db
+from services.infra.bus import LocalBus
+from services.infra.db import session_scope
+from services.infra.errors import DomainError
+from services.infra.pg_async import AsyncPostgres
+from services.market.clock import AlwaysOpen
+from services.trading import accounts, orders
+from services.trading.reconcile import reconcile, reconcile_account
 from services.trading.rules import Market
 from services.trading.store import Store
 from settings import load_settings

@@ -3,7 +3,7 @@
 import time
 
 from models.market import Quote
-from services.quote_hub import QUOTES_CHANNEL, encode_batch
+from services.market.quote_hub import QUOTES_CHANNEL, encode_batch
 from services.runtime import Runtime
 from tests.support.factories import PASSWORD, random_email
 from tests.support.factories import quote as make_quote

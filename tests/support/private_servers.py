@@ -17,7 +17,7 @@ import orjson
 import psycopg
 import redis
 
-from services.quote_hub import QUOTES_CHANNEL, encode_batch
+from services.market.quote_hub import QUOTES_CHANNEL, encode_batch
 from settings import load_settings
 from tests.support.api import wait_until
 from tests.support.factories import quote

@@ -13,7 +13,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from models.market import Quote
-from services.quote_hub import QUOTES_CHANNEL, encode_batch
+from services.market.quote_hub import QUOTES_CHANNEL, encode_batch
 from settings import load_settings
 from tests.support.databases import REDIS_URL
 from tests.support.factories import PASSWORD, random_email

@@ -8,9 +8,7 @@ put on the bus themselves.
 """
 
 import asyncio
-import importlib
 import os
-import pkgutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,19 +22,12 @@ from nicegui.testing.user_interaction import UserInteraction
 from sqlalchemy import create_engine
 
 import app as app_module
-import pages
 from services import runtime
-from services.quote_hub import QUOTES_CHANNEL, encode_batch
+from services.market.quote_hub import QUOTES_CHANNEL, encode_batch
 from services.trading.store import Store
 from settings import load_settings
 from tests.support.factories import PASSWORD, random_email
 from tests.support.factories import quote as make_quote
-
-
-def _register_pages() -> None:
-    """The pages register themselves at import: import them again after NiceGUI forgot them."""
-    for info in pkgutil.iter_modules(pages.__path__):
-        importlib.reload(importlib.import_module(f"pages.{info.name}"))
 
 
 @pytest.fixture
@@ -56,7 +47,6 @@ async def user(started, caplog) -> AsyncIterator[User]:
     with nicegui_reset_globals():
         os.environ["NICEGUI_USER_SIMULATION"] = "true"
         try:
-            _register_pages()
             served = app_module.create_app(started)
             async with served.router.lifespan_context(served):  # NiceGUI's start-up, then the runtime's work
                 transport = httpx.ASGITransport(core.app)

@@ -3,7 +3,7 @@
 import uuid
 from decimal import Decimal
 
-from services.alert_engine import AlertBook, apply_change
+from services.alerts.engine import AlertBook, apply_change
 
 
 def ids(n: int) -> list[uuid.UUID]:

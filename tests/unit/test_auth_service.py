@@ -11,10 +11,11 @@ from sqlmodel import select
 from models.account import Account, LedgerEntry
 from models.types import utcnow
 from models.user import LoginSession, User
-from services import auth, db
-from services.bus import LocalBus
-from services.cache import MemoryCache
-from services.errors import DomainError
+from services.identity import auth
+from services.infra import db
+from services.infra.bus import LocalBus
+from services.infra.cache import MemoryCache
+from services.infra.errors import DomainError
 from settings import load_settings
 from tests.support.factories import PASSWORD, random_email
 

@@ -5,9 +5,8 @@ import uuid
 
 import orjson
 
-from services.auth import EVENTS_CHANNEL
-from services.bus import LocalBus
-from services.event_hub import EventHub, apublish_user_event, publish_user_event
+from services.infra.bus import LocalBus
+from services.infra.event_hub import EVENTS_CHANNEL, EventHub, apublish_user_event, publish_user_event
 
 
 class Listener:

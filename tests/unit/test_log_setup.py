@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from services.log_setup import RedactSecrets, redact
+from services.infra.log_setup import RedactSecrets, redact
 
 TOKEN = "wYGyJPVSRUgdu86wuqSIjmkmBKUP1yc8WvE_nnP2a3Q"
 HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.market_clock import AlwaysOpen, NyseSessions, midnight
+from services.market.clock import AlwaysOpen, NyseSessions, midnight
 
 
 def utc(text: str) -> datetime:

@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models.market import Candle, Quote
-from services import symbols
-from services.candles import CandleBuilder
-from services.market_sim import (
+from services.market import symbols
+from services.market.candles import CandleBuilder
+from services.market.simulator import (
     TRADING_DAY_SECONDS,
     MarketSimulator,
     grid_index,
@@ -23,7 +23,7 @@ from services.market_sim import (
     relative_spread,
     to_grid,
 )
-from services.symbols import Listing
+from services.market.symbols import Listing
 
 NEW_YORK = ZoneInfo("America/New_York")
 START_MS = 1_764_000_000_000 - 1_764_000_000_000 % 60_000  # a minute boundary

@@ -8,7 +8,7 @@ import pytest
 
 from models.account import Account
 from models.order import Order
-from services.pg_async import _compile
+from services.infra.pg_async import _compile
 from services.trading.store import statements_of
 
 UPDATE_ACCOUNT = statements_of(Account).update

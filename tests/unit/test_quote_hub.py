@@ -7,9 +7,9 @@ from itertools import pairwise
 
 import orjson
 
-from services.bus import LocalBus
-from services.quote_hub import BATCH_INTERVAL, QUOTES_CHANNEL, STALE_AFTER, QuoteHub, encode_batch
-from services.quote_store import MemoryQuoteStore
+from services.infra.bus import LocalBus
+from services.market.quote_hub import BATCH_INTERVAL, QUOTES_CHANNEL, STALE_AFTER, QuoteHub, encode_batch
+from services.market.quote_store import MemoryQuoteStore
 from tests.support.factories import quote as make_quote
 
 

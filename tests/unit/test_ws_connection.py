@@ -7,10 +7,10 @@ import orjson
 import pytest
 
 from api import ws
-from services.bus import LocalBus
-from services.event_hub import EventHub
-from services.quote_hub import QuoteHub
-from services.quote_store import MemoryQuoteStore
+from services.infra.bus import LocalBus
+from services.infra.event_hub import EventHub
+from services.market.quote_hub import QuoteHub
+from services.market.quote_store import MemoryQuoteStore
 
 
 class Socket:

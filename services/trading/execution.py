@@ -16,16 +16,19 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from anyio import to_thread
 
 from models.market import Quote
 from models.order import Order
 from models.types import utcnow
-from services import orders, portfolio
-from services.db import session_scope
-from services.leader import RENEW_EVERY, Leadership, keeping_lease, lead_forever
-from services.runtime import Runtime
+from services.infra.db import session_scope
+from services.infra.leader import RENEW_EVERY, Leadership, keeping_lease, lead_forever
+from services.trading import orders, portfolio
+
+if TYPE_CHECKING:  # the runtime builds on this module
+    from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +87,7 @@ _MAX_ID = uuid.UUID(int=(1 << 128) - 1)  # sorts after every id at the same pric
 
 
 class ExecutionEngine:
-    def __init__(self, rt: Runtime, leadership: Leadership, *, now: Callable[[], datetime] = utcnow):
+    def __init__(self, rt: "Runtime", leadership: Leadership, *, now: Callable[[], datetime] = utcnow):
         self._rt = rt
         self._leadership = leadership
         self._now = now

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable
 import orjson
 
 from models.market import Quote
-from services.bus import Bus
-from services.quote_store import QuoteStore
+from services.infra.bus import Bus
+from services.market.quote_store import QuoteStore
 
 log = logging.getLogger(__name__)
 

@@ -19,12 +19,13 @@ from models.account import Account, Position
 from models.market import Quote
 from models.order import IdempotencyRecord, Order, OrderCreate, OrderEnvelope, OrderPublic, OrderStatus
 from models.types import utcnow
-from services import rate_limits, symbols
-from services.bus import Bus
-from services.errors import DomainError
-from services.event_hub import apublish_user_event
-from services.market_clock import MarketClock
-from services.pg_async import Statement
+from services.infra import rate_limits
+from services.infra.bus import Bus
+from services.infra.errors import DomainError
+from services.infra.event_hub import apublish_user_event
+from services.infra.pg_async import Statement
+from services.market import symbols
+from services.market.clock import MarketClock
 from services.trading import rules
 from services.trading.store import Store, Transaction, lock
 

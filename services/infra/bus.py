@@ -17,7 +17,7 @@ from typing import Protocol
 
 import redis
 
-from services import redis_clients
+from services.infra import redis_clients
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,10 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from models.alert import AlertCreate, AlertPublic, PriceAlert
-from services import symbols
-from services.auth import EVENTS_CHANNEL
-from services.bus import Bus
-from services.errors import DomainError
-from services.event_hub import publish_user_event
+from services.infra.bus import Bus
+from services.infra.errors import DomainError
+from services.infra.event_hub import EVENTS_CHANNEL, publish_user_event
+from services.market import symbols
 
 MAX_ACTIVE = 100  # per user
 MAX_FIRED_LISTED = 100  # fired alerts a list shows, newest first; older ones stay in the database

@@ -7,8 +7,8 @@ through (the cache logs it) rather than refusing or failing it.
 
 from dataclasses import dataclass
 
-from services.cache import Cache
-from services.errors import DomainError
+from services.infra.cache import Cache
+from services.infra.errors import DomainError
 
 WINDOW = 60  # seconds
 

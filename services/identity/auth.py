@@ -19,15 +19,16 @@ from sqlmodel import Session, select
 
 from models.types import utcnow
 from models.user import LoginResult, LoginSession, SessionPublic, User, UserPublic
-from services import accounts, watchlist
-from services.bus import Bus
-from services.cache import Cache
-from services.errors import DomainError
+from services.infra.bus import Bus
+from services.infra.cache import Cache
+from services.infra.errors import DomainError
+from services.infra.event_hub import EVENTS_CHANNEL
+from services.trading import accounts
+from services.watchlists import watchlist
 
 SESSION_LIFETIME = timedelta(hours=24)  # absolute: a session never outlives this, however busy
 MAX_SESSIONS = 50  # per user: a login beyond this ends the oldest session
 CACHE_TTL = 3600  # seconds a session stays in the cache after its last use
-EVENTS_CHANNEL = "events"
 
 # Failed logins, counted in fixed 15-minute windows that simply expire: an attacker can slow a
 # victim's login down but never lock the account for good. The tight limit is per (email, address),

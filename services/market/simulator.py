@@ -15,7 +15,7 @@ from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 from models.market import Candle, Quote
-from services.symbols import Listing
+from services.market.symbols import Listing
 
 # Volatility is annualised over trading time, 252 sessions of 6.5 h; every dt here is trading time.
 TRADING_DAY_SECONDS = 6.5 * 3600

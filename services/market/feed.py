@@ -7,6 +7,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import redis
 from anyio import to_thread
@@ -14,14 +15,17 @@ from anyio import to_thread
 from models.candle import DAY, MINUTE
 from models.market import Candle, Quote
 from models.types import utcnow
-from services import market_history, symbols
-from services.candles import CandleBuilder
-from services.db import session_scope
-from services.leader import RENEW_EVERY, Leadership, keeping_lease, lead_forever
-from services.market_clock import MarketClock, midnight
-from services.market_sim import MarketSimulator
-from services.quote_hub import QUOTES_CHANNEL, encode_batch
-from services.runtime import Runtime
+from services.infra.db import session_scope
+from services.infra.leader import RENEW_EVERY, Leadership, keeping_lease, lead_forever
+from services.market import history as market_history
+from services.market import symbols
+from services.market.candles import CandleBuilder
+from services.market.clock import MarketClock, midnight
+from services.market.quote_hub import QUOTES_CHANNEL, encode_batch
+from services.market.simulator import MarketSimulator
+
+if TYPE_CHECKING:  # the runtime builds on this module
+    from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +37,7 @@ MINUTE_HISTORY_DAYS = 8
 
 class MarketFeed:
     def __init__(
-        self, rt: Runtime, leadership: Leadership, clock: MarketClock, *, now: Callable[[], datetime] = utcnow
+        self, rt: "Runtime", leadership: Leadership, clock: MarketClock, *, now: Callable[[], datetime] = utcnow
     ):
         self._rt = rt
         self._leadership = leadership

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from models.account import Account, AccountKind, LedgerEntry, LedgerKind, Position
 from models.order import Order, OrderStatus
-from services.errors import DomainError
+from services.infra.errors import DomainError
 from services.trading import rules
 from services.trading.store import Store, Transaction, lock
 

@@ -15,7 +15,7 @@ from typing import Protocol, TypeVar
 
 import redis
 
-from services import redis_clients
+from services.infra import redis_clients
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,10 @@ import csv
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 
-SYMBOLS_CSV = Path(__file__).resolve().parent.parent / "data" / "symbols.csv"
+from settings import ROOT
+
+SYMBOLS_CSV = ROOT / "data" / "symbols.csv"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,8 @@ from sqlmodel import Session, select
 
 from models.types import utcnow
 from models.watchlist import WatchlistItem
-from services import symbols as listed
-from services.errors import DomainError
+from services.infra.errors import DomainError
+from services.market import symbols as listed
 
 MAX_SYMBOLS = 100
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "NVDA", "TSLA", "SPY")  # what a new user sees before choosing

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from models.candle import DAY, MINUTE, CandleRow
 from models.market import Candle
 from models.types import tick_size
-from services.market_clock import MarketClock, midnight
+from services.market.clock import MarketClock, midnight
 
 # range -> (how far back, bucket size; None keeps the stored resolution)
 RANGES: dict[str, tuple[timedelta | None, timedelta | None]] = {

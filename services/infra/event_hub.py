@@ -12,8 +12,9 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
-from services.auth import EVENTS_CHANNEL
-from services.bus import QUEUE_LIMIT, Bus, put_dropping_oldest
+from services.infra.bus import QUEUE_LIMIT, Bus, put_dropping_oldest
+
+EVENTS_CHANNEL = "events"  # user events and session revocations, between instances
 
 log = logging.getLogger(__name__)
 

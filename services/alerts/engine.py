@@ -17,15 +17,18 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from anyio import to_thread
 
 from models.market import Quote
 from models.types import utcnow
-from services import alerts
-from services.db import session_scope
-from services.leader import RENEW_EVERY, Leadership, keeping_lease, lead_forever
-from services.runtime import Runtime
+from services.alerts import alerts
+from services.infra.db import session_scope
+from services.infra.leader import RENEW_EVERY, Leadership, keeping_lease, lead_forever
+
+if TYPE_CHECKING:  # the runtime builds on this module
+    from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +87,7 @@ def apply_change(book: AlertBook, event: dict) -> str:
 
 
 class AlertEngine:
-    def __init__(self, rt: Runtime, leadership: Leadership, *, now: Callable[[], datetime] = utcnow):
+    def __init__(self, rt: "Runtime", leadership: Leadership, *, now: Callable[[], datetime] = utcnow):
         self._rt = rt
         self._leadership = leadership
         self._now = now

@@ -7,7 +7,7 @@ import orjson
 import redis
 
 from models.market import Quote
-from services import redis_clients
+from services.infra import redis_clients
 
 log = logging.getLogger(__name__)
 

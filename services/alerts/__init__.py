@@ -1,0 +1,1 @@
+"""Price alerts and the engine that fires them."""

@@ -1,0 +1,1 @@
+"""Who is calling: users, passwords and sessions."""

@@ -1,0 +1,1 @@
+"""The symbols a user watches."""
