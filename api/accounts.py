@@ -1,45 +1,24 @@
 """`/api/accounts`: a user's paper accounts: list, open another, rename, make default, reset, close."""
 
-import uuid
-
 from fastapi import APIRouter, Response, status
 
 from api.deps import CurrentUser, DbDep
 from api.errors import documented
 from models.account import Account, AccountChange, AccountCreate, AccountEnvelope, AccountList, AccountPublic
-from models.order import OrderPublic
 from models.types import utcnow
-from services import accounts, orders, portfolio, runtime
+from services import accounts, runtime
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 
 
 def _public(db, account: Account) -> AccountPublic:
-    valued = portfolio.value(db, account.id, runtime.current().hub.latest)
-    return AccountPublic(
-        id=account.id,
-        name=account.name,
-        kind=account.kind,
-        league_id=account.league_id,
-        is_default=account.is_default,
-        cash=account.cash,
-        buying_power=valued.buying_power,
-        equity=valued.equity,
-        starting_cash=account.starting_cash,
-        created_at=account.created_at,
-    )
-
-
-def _tell(user_id: uuid.UUID, canceled: list) -> None:
-    bus = runtime.current().bus
-    for order in canceled:
-        orders.notify(bus, user_id, OrderPublic.of(order))
+    return accounts.public(db, account, runtime.current().hub.latest)
 
 
 @router.get("", responses=documented(401))
 def list_accounts(user: CurrentUser, db: DbDep) -> AccountList:
     """Your open accounts, the default first."""
-    return AccountList(accounts=[_public(db, a) for a in accounts.list_accounts(db, user.id)])
+    return AccountList(accounts=accounts.list_public(db, user.id, runtime.current().hub.latest))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=documented(400, 401, 409))
@@ -68,7 +47,7 @@ def change_account(account_id: str, body: AccountChange, user: CurrentUser, db: 
 def reset_account(account_id: str, user: CurrentUser, db: DbDep) -> AccountEnvelope:
     """Cancel resting orders, clear positions and set the cash back to the starting cash; orders stay listed."""
     account, canceled = accounts.reset(db, user_id=user.id, account_id=accounts.parse_id(account_id), now=utcnow())
-    _tell(user.id, canceled)
+    accounts.announce_canceled(runtime.current().bus, user.id, canceled)
     return AccountEnvelope(account=_public(db, account))
 
 
@@ -76,5 +55,5 @@ def reset_account(account_id: str, user: CurrentUser, db: DbDep) -> AccountEnvel
 def close_account(account_id: str, user: CurrentUser, db: DbDep) -> Response:
     """Close a personal account that is not your default: its resting orders are canceled."""
     canceled = accounts.close(db, user_id=user.id, account_id=accounts.parse_id(account_id), now=utcnow())
-    _tell(user.id, canceled)
+    accounts.announce_canceled(runtime.current().bus, user.id, canceled)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

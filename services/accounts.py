@@ -5,6 +5,7 @@ waits for them, or they for it, and never sees half of one.
 """
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -12,9 +13,11 @@ from pydantic import BaseModel
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
-from models.account import Account, AccountKind, LedgerEntry, LedgerKind, Position
-from models.order import Order, OrderStatus
-from services import trading
+from models.account import Account, AccountKind, AccountPublic, LedgerEntry, LedgerKind, Position
+from models.market import Quote
+from models.order import Order, OrderPublic, OrderStatus
+from services import portfolio, trading
+from services.bus import Bus
 from services.errors import DomainError
 
 PERSONAL_LIMIT = 5  # open personal accounts per user
@@ -69,6 +72,27 @@ def list_accounts(db: Session, user_id: uuid.UUID) -> list[Account]:
     """The user's open accounts, the default first, then by age."""
     query = select(Account).where(Account.user_id == user_id, Account.closed_at.is_(None))
     return list(db.exec(query.order_by(Account.is_default.desc(), Account.created_at, Account.id)))
+
+
+def public(db: Session, account: Account, quotes: Mapping[str, Quote]) -> AccountPublic:
+    """An account as the API and the pages show it, its equity valued at these quotes."""
+    valued = portfolio.value(db, account.id, quotes)
+    return AccountPublic(
+        id=account.id,
+        name=account.name,
+        kind=account.kind,
+        league_id=account.league_id,
+        is_default=account.is_default,
+        cash=account.cash,
+        buying_power=valued.buying_power,
+        equity=valued.equity,
+        starting_cash=account.starting_cash,
+        created_at=account.created_at,
+    )
+
+
+def list_public(db: Session, user_id: uuid.UUID, quotes: Mapping[str, Quote]) -> list[AccountPublic]:
+    return [public(db, account, quotes) for account in list_accounts(db, user_id)]
 
 
 def open_personal(db: Session, *, user_id: uuid.UUID, name: str, starting_cash: Decimal, now: datetime) -> Account:
@@ -152,6 +176,15 @@ def close(db: Session, *, user_id: uuid.UUID, account_id: uuid.UUID, now: dateti
     db.add(account)
     db.commit()
     return canceled
+
+
+def announce_canceled(bus: Bus, user_id: uuid.UUID, canceled: list[Order]) -> None:
+    """Tell the user's pages and sockets about the orders a reset or a close canceled, as any cancel does
+    (blocking: the bus may be Redis)."""
+    from services import orders  # not at the top: orders -> event_hub -> auth imports this module
+
+    for order in canceled:
+        orders.notify(bus, user_id, OrderPublic.of(order))
 
 
 class Balances(BaseModel):
