@@ -8,11 +8,10 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import CurrentUser, DbDep
 from api.errors import documented
 from models.account import Account, AccountChange, AccountCreate, AccountEnvelope, AccountList, AccountPublic
-from models.order import OrderPublic
 from models.types import utcnow
 from services import runtime
 from services.infra.db import session_scope
-from services.trading import accounts, orders, portfolio
+from services.trading import accounts
 
 router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 
@@ -23,31 +22,13 @@ def _public_of(account_id: uuid.UUID) -> AccountPublic:
 
 
 def _public(db, account: Account) -> AccountPublic:
-    valued = portfolio.value(db, account.id, runtime.current().hub.latest)
-    return AccountPublic(
-        id=account.id,
-        name=account.name,
-        kind=account.kind,
-        league_id=account.league_id,
-        is_default=account.is_default,
-        cash=account.cash,
-        buying_power=valued.buying_power,
-        equity=valued.equity,
-        starting_cash=account.starting_cash,
-        created_at=account.created_at,
-    )
-
-
-async def _tell(user_id: uuid.UUID, canceled: list) -> None:
-    bus = runtime.current().bus
-    for order in canceled:
-        await orders.notify(bus, user_id, OrderPublic.of(order))
+    return accounts.public(db, account, runtime.current().hub.latest)
 
 
 @router.get("", responses=documented(401))
 def list_accounts(user: CurrentUser, db: DbDep) -> AccountList:
     """Your open accounts, the default first."""
-    return AccountList(accounts=[_public(db, a) for a in accounts.list_accounts(db, user.id)])
+    return AccountList(accounts=accounts.list_public(db, user.id, runtime.current().hub.latest))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=documented(400, 401, 409))
@@ -77,7 +58,7 @@ async def reset_account(account_id: str, user: CurrentUser) -> AccountEnvelope:
     """Cancel resting orders, clear positions and set the cash back to the starting cash; orders stay listed."""
     rt, chosen = runtime.current(), accounts.parse_id(account_id)
     account, canceled = await accounts.reset(rt.store, user_id=user.id, account_id=chosen, now=utcnow())
-    await _tell(user.id, canceled)
+    await accounts.announce_canceled(rt.bus, user.id, canceled)
     return AccountEnvelope(account=await run_in_threadpool(_public_of, account.id))
 
 
@@ -86,5 +67,5 @@ async def close_account(account_id: str, user: CurrentUser) -> Response:
     """Close a personal account that is not your default: its resting orders are canceled."""
     rt, chosen = runtime.current(), accounts.parse_id(account_id)
     canceled = await accounts.close(rt.store, user_id=user.id, account_id=chosen, now=utcnow())
-    await _tell(user.id, canceled)
+    await accounts.announce_canceled(rt.bus, user.id, canceled)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,11 +1,15 @@
-"""The page frame every signed-in page shares: header with search, navigation, market status, theme and logout."""
+"""The page frame every signed-in page shares: header with search, navigation, market status, account switcher,
+theme and logout."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
+from fastapi import Request
 from nicegui import app, ui
 
 from components import live, theme, user_events
+from components.account_switcher import AccountSwitcher
 from components.symbol_picker import SymbolPicker
 from components.user_events import BrowserListener
 from models.user import UserPublic
@@ -91,18 +95,26 @@ def _say_what_failed(exc: Exception) -> None:
         ui.notify(INTERNAL_MESSAGE, type="negative")
 
 
+@dataclass
+class Frame:
+    events: BrowserListener  # the user's alerts and the order updates of the page's account
+    switcher: AccountSwitcher
+
+
 @contextmanager
-def frame(title: str, user: UserPublic) -> Iterator[BrowserListener]:
-    """Lay out a signed-in page; yields the page's subscription to the user's order updates and alerts."""
+def frame(title: str, request: Request) -> Iterator[Frame]:
+    """Lay out a signed-in page for the user and account that pages.session.RequireLogin found."""
+    user = request.state.user
     ui.page_title(f"{title} · Sherwood")
     theme.apply()
     ui.on_exception(_say_what_failed)
     with ui.header().classes("sw-header items-center px-4 sm:px-6 py-2 gap-3 flex-wrap"):
         with ui.link(target="/").classes("no-underline").style("color: inherit"):
-            theme.brand("text-xl")
+            theme.brand("text-xl", name_on_phone=False)  # a phone's first line holds the logo, pages and account
         with ui.row().classes("gap-4 ml-2 sm:ml-6"):
             for label, target in NAV:
                 ui.link(label, target).classes("sw-nav no-underline font-medium")
+        switcher = AccountSwitcher(user, request.state.account)  # beside the pages: the account they show
         ui.space()
         _search()
         _market_status()
@@ -114,6 +126,6 @@ def frame(title: str, user: UserPublic) -> Iterator[BrowserListener]:
         with log_out:
             ui.label("Log out").classes("gt-xs ml-1")  # a phone shows the icon
     _mark_stale_numbers()
-    listener = user_events.follow(user, app.storage.user["token"])
+    events = user_events.follow(user, app.storage.user["token"], request.state.account_id)
     with ui.column().classes("w-full max-w-6xl mx-auto p-4 sm:p-6 gap-6"):
-        yield listener
+        yield Frame(events, switcher)

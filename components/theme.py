@@ -71,7 +71,7 @@ def apply() -> None:
     ui.add_body_html(f"<script>{FLASH_SCRIPT}</script>")
 
 
-def brand(size: str = "text-2xl") -> None:
+def brand(size: str = "text-2xl", *, name_on_phone: bool = True) -> None:
     with ui.row().classes("items-center gap-2 no-wrap"):
         ui.html('<img src="/static/favicon.svg" alt="" width="32" height="32">', sanitize=False)
-        ui.label("Sherwood").classes(f"sw-brand {size}")
+        ui.label("Sherwood").classes(f"sw-brand {size}" + ("" if name_on_phone else " gt-xs"))

@@ -1,5 +1,6 @@
 """Order updates and alerts of the signed-in user, delivered to their open pages from whichever instance caused them."""
 
+import uuid
 from collections.abc import Callable
 
 import orjson
@@ -11,10 +12,11 @@ from services.identity import auth
 
 
 class BrowserListener:
-    """One page's subscription to its user's events (see services.event_hub.Listener)."""
+    """One page's subscription to its user's events (see services.event_hub.Listener): every alert, and the order
+    updates of the account the page shows (the user's other accounts change nothing on it)."""
 
-    def __init__(self, client: Client):
-        self._client = client
+    def __init__(self, client: Client, account_id: uuid.UUID):
+        self._client, self._account_id = client, str(account_id)
         self.on_order: list[Callable[[dict], None]] = []
 
     def deliver(self, message: bytes) -> None:
@@ -29,7 +31,7 @@ class BrowserListener:
                     timeout=10_000,
                     close_button=True,
                 )
-            elif event["type"] == "order_update":
+            elif event["type"] == "order_update" and event["data"]["accountId"] == self._account_id:
                 for callback in list(self.on_order):
                     callback(event["data"])
 
@@ -40,10 +42,10 @@ class BrowserListener:
             ui.navigate.reload()
 
 
-def follow(user: UserPublic, token: str) -> BrowserListener:
-    """Route this user's events to the current page until the browser leaves it."""
+def follow(user: UserPublic, token: str, account_id: uuid.UUID) -> BrowserListener:
+    """Route this user's events to the current page, which shows this account, until the browser leaves it."""
     client = ui.context.client
-    listener = BrowserListener(client)
+    listener = BrowserListener(client, account_id)
     events = runtime.current().events
     events.register(listener, auth.token_hash(token), str(user.id))
     client.on_delete(lambda: events.unregister(listener))

@@ -1,10 +1,11 @@
-"""Account and security: change the password, see the sessions signed in, end one or all of them."""
+"""Account and security: the user's paper accounts, the password, the sessions signed in (end one or all of them)."""
 
 import contextlib
 
 from fastapi import Request
 from nicegui import app, ui
 
+from components.accounts_card import AccountsCard
 from components.frame import frame, log_out_everywhere
 from models.user import UserPublic
 from services import runtime
@@ -102,10 +103,13 @@ class SessionsList:
 
 async def account_page(request: Request):
     user = request.state.user
-    with frame("Account", user):
+    with frame("Account", request) as framed:
         ui.label("Account and security").classes("text-3xl font-semibold")
         ui.label(user.email).classes("text-gray-500")
+        # The header follows what is done here: a renamed account's new name, the default after a close.
+        listing = AccountsCard(user, on_listed=framed.switcher.show)
         with ui.row().classes("w-full gap-6 items-start flex-wrap"):
             sessions = SessionsList(user)
             PasswordForm(user, sessions.refresh)
+    await listing.refresh()
     await sessions.refresh()

@@ -9,7 +9,7 @@ from components.frame import frame
 
 async def alerts_page(request: Request):
     user = request.state.user
-    with frame("Alerts", user), ui.row().classes("w-full gap-6 items-start flex-wrap md:flex-nowrap"):
+    with frame("Alerts", request), ui.row().classes("w-full gap-6 items-start flex-wrap md:flex-nowrap"):
         with ui.column().classes("flex-1 min-w-0 gap-4 w-full"):
             ui.label("Price alerts").classes("text-3xl font-semibold")
             listing = AlertsList(user)

@@ -36,7 +36,7 @@ def _first_trade_invitation() -> None:
 async def home_page(request: Request):
     user, account_id = request.state.user, request.state.account_id
     layout = "w-full gap-6 items-start flex-wrap md:flex-nowrap"
-    with frame("Portfolio", user) as events, ui.row().classes(layout):
+    with frame("Portfolio", request) as framed, ui.row().classes(layout):
         main = ui.column().classes("flex-1 min-w-0 gap-6 w-full")
         with ui.column().classes("w-full md:w-72"):
             watched = WatchlistPanel(user)
@@ -71,7 +71,7 @@ async def home_page(request: Request):
                 _first_trade_invitation()
         invitation.visible = new_account
 
-    events.on_order.append(lambda _order: background_tasks.create(reload()))
+    framed.events.on_order.append(lambda _order: background_tasks.create(reload()))
     await reload()
     await watched.load()
     await chart.show()

@@ -18,7 +18,7 @@ FILTERS = {
 
 async def orders_page(request: Request):
     user, account_id = request.state.user, request.state.account_id
-    with frame("Orders", user) as events:
+    with frame("Orders", request) as framed:
         ui.label("Orders").classes("text-3xl font-semibold")
         choice = ui.toggle({key or "all": label for key, label in FILTERS.items()}, value="all")
         choice.props('no-caps dense data-testid="status-filter"')
@@ -29,5 +29,5 @@ async def orders_page(request: Request):
         await table.refresh()
 
     choice.on_value_change(show)
-    events.on_order.append(lambda _order: background_tasks.create(table.refresh()))
+    framed.events.on_order.append(lambda _order: background_tasks.create(table.refresh()))
     await show()

@@ -88,7 +88,10 @@ async def stock_page(request: Request, symbol: str):
     if listing.symbol != symbol:
         return RedirectResponse(f"/stock/{listing.symbol}")
     user, account_id = request.state.user, request.state.account_id
-    with frame(listing.symbol, user) as events, ui.row().classes("w-full gap-6 items-start flex-wrap md:flex-nowrap"):
+    with (
+        frame(listing.symbol, request) as framed,
+        ui.row().classes("w-full gap-6 items-start flex-wrap md:flex-nowrap"),
+    ):
         with ui.column().classes("flex-1 min-w-0 gap-4 w-full"):
             _quote_header(listing.symbol, listing.name)
 
@@ -120,7 +123,7 @@ async def stock_page(request: Request, symbol: str):
         await placed()
         await form.load_account()
 
-    events.on_order.append(lambda _order: background_tasks.create(on_order()))
+    framed.events.on_order.append(lambda _order: background_tasks.create(on_order()))
     await form.load_account()
     await placed()
     await watch.load()

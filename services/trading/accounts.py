@@ -5,6 +5,7 @@ waits for them, or they for it, and never sees half of one.
 """
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -12,10 +13,12 @@ from pydantic import BaseModel
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 
-from models.account import Account, AccountKind, LedgerEntry, LedgerKind, Position
-from models.order import Order, OrderStatus
+from models.account import Account, AccountKind, AccountPublic, LedgerEntry, LedgerKind, Position
+from models.market import Quote
+from models.order import Order, OrderPublic, OrderStatus
+from services.infra.bus import Bus
 from services.infra.errors import DomainError
-from services.trading import rules
+from services.trading import orders, portfolio, rules
 from services.trading.store import Store, Transaction, lock
 
 PERSONAL_LIMIT = 5  # open personal accounts per user
@@ -70,6 +73,27 @@ def list_accounts(db: Session, user_id: uuid.UUID) -> list[Account]:
     """The user's open accounts, the default first, then by age."""
     query = select(Account).where(Account.user_id == user_id, Account.closed_at.is_(None))
     return list(db.exec(query.order_by(Account.is_default.desc(), Account.created_at, Account.id)))
+
+
+def public(db: Session, account: Account, quotes: Mapping[str, Quote]) -> AccountPublic:
+    """An account as the API and the pages show it, its equity valued at these quotes."""
+    valued = portfolio.value(db, account.id, quotes)
+    return AccountPublic(
+        id=account.id,
+        name=account.name,
+        kind=account.kind,
+        league_id=account.league_id,
+        is_default=account.is_default,
+        cash=account.cash,
+        buying_power=valued.buying_power,
+        equity=valued.equity,
+        starting_cash=account.starting_cash,
+        created_at=account.created_at,
+    )
+
+
+def list_public(db: Session, user_id: uuid.UUID, quotes: Mapping[str, Quote]) -> list[AccountPublic]:
+    return [public(db, account, quotes) for account in list_accounts(db, user_id)]
 
 
 def open_personal(db: Session, *, user_id: uuid.UUID, name: str, starting_cash: Decimal, now: datetime) -> Account:
@@ -155,6 +179,12 @@ async def close(store: Store, *, user_id: uuid.UUID, account_id: uuid.UUID, now:
         account.closed_at = account.updated_at = now
         await tx.commit()
     return resting
+
+
+async def announce_canceled(bus: Bus, user_id: uuid.UUID, canceled: list[Order]) -> None:
+    """Tell the user's pages and sockets about the orders a reset or a close canceled, as any cancel does."""
+    for order in canceled:
+        await orders.notify(bus, user_id, OrderPublic.of(order))
 
 
 class Balances(BaseModel):
