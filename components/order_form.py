@@ -9,6 +9,7 @@ from nicegui import ui
 from pydantic import ValidationError
 
 from components import numbers
+from components.orders_table import TYPE_NAMES
 from models.order import OrderCreate
 from models.user import UserPublic
 from services import runtime
@@ -18,7 +19,7 @@ from services.trading import accounts, orders, rules
 
 log = logging.getLogger(__name__)
 
-TYPES = {"market": "Market", "limit": "Limit", "stop": "Stop", "stop_limit": "Stop limit"}
+
 SHARE = Decimal("0.000001")
 # Which input a refusal is about, so its sentence appears next to it.
 FIELD_OF_CODE = {"INSUFFICIENT_FUNDS": "quantity", "INSUFFICIENT_SHARES": "quantity", "UNKNOWN_SYMBOL": "form"}
@@ -46,7 +47,7 @@ class OrderForm:
         with ui.card().classes("sw-card w-full p-5 gap-3").props('data-testid="order-form"') as self.card:
             self.side = ui.toggle({"buy": f"Buy {self.symbol}", "sell": f"Sell {self.symbol}"}, value="buy")
             self.side.props('spread no-caps unelevated toggle-color=primary data-testid="side"').classes("w-full")
-            self.order_type = ui.select(TYPES, value="market", label="Order type").props(
+            self.order_type = ui.select(TYPE_NAMES, value="market", label="Order type").props(
                 'outlined dense data-testid="order-type"'
             )
             self.order_type.classes("w-full")
@@ -187,7 +188,7 @@ class OrderForm:
             verb = "Buy" if request.side == "buy" else "Sell"
             ui.label(f"{verb} {numbers.decimal_text(request.quantity)} {self.symbol}").classes("text-xl font-semibold")
             expires = "good for day" if request.time_in_force == "day" else "good till canceled"
-            ui.label(f"{TYPES[request.order_type]} order, {expires}").classes("text-gray-500")
+            ui.label(f"{TYPE_NAMES[request.order_type]} order, {expires}").classes("text-gray-500")
             if request.stop_price:
                 ui.label(f"Stop {numbers.money(request.stop_price)}").classes("sw-num")
             if request.limit_price:

@@ -6,6 +6,8 @@ from collections.abc import Callable
 import orjson
 from nicegui import Client, ui
 
+from components.numbers import decimal_text, money
+from components.orders_table import TYPE_NAMES
 from models.user import UserPublic
 from services import runtime
 from services.identity import auth
@@ -24,22 +26,40 @@ class BrowserListener:
         with self._client:
             if event["type"] == "alert":
                 alert = event["data"]
-                ui.notify(
-                    f"Alert: {alert['symbol']} is {alert['condition']} {alert['price']}",
-                    type="warning",
-                    position="top-right",
-                    timeout=10_000,
-                    close_button=True,
-                )
-            elif event["type"] == "order_update" and event["data"]["accountId"] == self._account_id:
-                for callback in list(self.on_order):
-                    callback(event["data"])
+                _tell(f"Alert: {alert['symbol']} is {alert['condition']} {money(alert['price'])}", "warning")
+            elif event["type"] == "order_update":
+                order = event["data"]
+                news = order_news(order)
+                if news is not None:
+                    _tell(*news)
+                if order["accountId"] == self._account_id:
+                    for callback in list(self.on_order):
+                        callback(order)
 
     def revoke(self) -> None:
         # Load the page again through the login guard: a browser that logged in anew (its old token ended) stays
         # where it was; one whose session is gone is sent to log in and brought back here afterwards.
         with self._client:
             ui.navigate.reload()
+
+
+def order_news(order: dict) -> tuple[str, str] | None:
+    """What the user is told, wherever they are, when an order ends later than it was placed (a resting limit
+    fills, a stop triggers, a day order expires, a stop buy is rejected), and how (a notification type); None for
+    what the user did or was told already (placing, canceling, a fill at placement)."""
+    what = f"{TYPE_NAMES[order['orderType']]} {order['side']} of {decimal_text(order['quantity'])} {order['symbol']}"
+    status = order["status"]
+    if status == "filled" and order["filledAt"] != order["createdAt"]:
+        return f"{what} filled at {money(order['avgFillPrice'])}", "positive"
+    if status == "expired":
+        return f"{what} expired", "info"
+    if status == "rejected":
+        return f"{what} was rejected: {order['rejectReason']}", "negative"
+    return None
+
+
+def _tell(message: str, kind: str) -> None:
+    ui.notify(message, type=kind, position="top-right", timeout=10_000, close_button=True)
 
 
 def follow(user: UserPublic, token: str, account_id: uuid.UUID) -> BrowserListener:

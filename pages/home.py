@@ -70,8 +70,8 @@ async def home_page(request: Request):
             with invitation:
                 _first_trade_invitation()
         invitation.visible = new_account
+        await chart.show()  # after a fill too: the chart ends where the headline stands
 
     framed.events.on_order.append(lambda _order: background_tasks.create(reload()))
     await reload()
     await watched.load()
-    await chart.show()

@@ -12,11 +12,13 @@ from models.account import Account, LedgerEntry, LedgerKind, Position
 from models.market import Quote
 from models.order import DecimalText, MoneyText, PriceText
 from models.portfolio import EquitySnapshot
+from models.types import utcnow
 from models.user import CamelModel
+from services.market.clock import NEW_YORK, midnight
 from services.trading.rules import CENT
 
 HISTORY_LOOKBACK = {
-    "1D": timedelta(days=1),
+    "1D": None,  # today: from the start of the day (see day_start)
     "1W": timedelta(days=7),
     "1M": timedelta(days=31),
     "3M": timedelta(days=92),
@@ -76,23 +78,53 @@ class Book(BaseModel):
     cash: Decimal
     reserved_cash: Decimal
     positions: list[Position]
+    day_open: Decimal | None = None  # equity at the start of the day, when known
 
 
-def load(db: Session, account_id: uuid.UUID) -> Book:
+def day_start(now: datetime) -> datetime:
+    """Where "today" begins for the day's change: midnight in New York (before any session of the day)."""
+    return midnight(now.astimezone(NEW_YORK).date())
+
+
+def _opened(db: Session, account_id: uuid.UUID) -> datetime | None:
+    """When the account began its present history: its opening deposit or its last reset."""
+    return db.exec(
+        select(LedgerEntry.created_at)
+        .where(LedgerEntry.account_id == account_id, LedgerEntry.kind.in_([LedgerKind.DEPOSIT, LedgerKind.RESET]))
+        .order_by(LedgerEntry.id.desc())
+    ).first()
+
+
+def equity_at(db: Session, account: Account, moment: datetime) -> Decimal | None:
+    """The account's equity at `moment`: its starting cash if it opened (or was reset) after, else the last
+    snapshot at or before it; None when nothing was recorded."""
+    opened = _opened(db, account.id)
+    if opened is not None and opened >= moment:
+        return account.starting_cash
+    query = select(EquitySnapshot.equity).where(EquitySnapshot.account_id == account.id, EquitySnapshot.t <= moment)
+    return db.exec(query.order_by(EquitySnapshot.t.desc())).first()
+
+
+def load(db: Session, account_id: uuid.UUID, *, now: datetime | None = None) -> Book:
     account = db.get(Account, account_id)
     held = db.exec(select(Position).where(Position.account_id == account_id).order_by(Position.symbol)).all()
-    return Book(cash=account.cash, reserved_cash=account.reserved_cash, positions=list(held))
+    day_open = equity_at(db, account, day_start(now or utcnow()))
+    return Book(cash=account.cash, reserved_cash=account.reserved_cash, positions=list(held), day_open=day_open)
 
 
 def appraise(book: Book, quotes: Mapping[str, Quote]) -> Portfolio:
     """Cash, buying power and positions valued at the latest quotes.
 
-    The day's change is the move since the previous close of the shares held now, as brokers show it.
+    The day's change is equity now less equity at the start of the day (so shares bought today count from what
+    they cost); before the first record of the day's start, the move since the previous close of the shares held.
     """
     positions = [_value(p, quotes.get(p.symbol)) for p in book.positions if p.quantity > 0]
     market_value = sum((p.market_value for p in positions), Decimal("0.00"))
-    day_change = sum((p.day_change for p in positions), Decimal("0.00"))
     equity = book.cash + market_value
+    if book.day_open is not None:
+        day_change = equity - book.day_open
+    else:
+        day_change = sum((p.day_change for p in positions), Decimal("0.00"))
     return Portfolio(
         cash=book.cash,
         buying_power=book.cash - book.reserved_cash,
@@ -118,22 +150,23 @@ def history(
     db: Session, account_id: uuid.UUID, range_name: str, *, now: datetime, current: Decimal
 ) -> list[EquityPoint]:
     """Recorded equity over the range, to this moment; an account opened (or reset) within the range starts from
-    its starting cash at that moment, and nothing from before a reset is shown."""
-    lookback = HISTORY_LOOKBACK[range_name]
-    since = now - lookback if lookback is not None else None
+    its starting cash at that moment, and nothing from before a reset is shown. 1D is today: it starts from the
+    equity at the start of the day, as the day's change does, so the chart and the headline agree."""
+    if range_name == "1D":
+        since = day_start(now)
+    else:
+        lookback = HISTORY_LOOKBACK[range_name]
+        since = now - lookback if lookback is not None else None
     account = db.get(Account, account_id)
-    opening = db.exec(
-        select(LedgerEntry.created_at)
-        .where(LedgerEntry.account_id == account_id, LedgerEntry.kind.in_([LedgerKind.DEPOSIT, LedgerKind.RESET]))
-        .order_by(LedgerEntry.id.desc())
-    ).first()
+    opening = _opened(db, account_id)
     start = max(t for t in (since, opening) if t is not None) if since or opening else None
     query = select(EquitySnapshot).where(EquitySnapshot.account_id == account_id)
     if start is not None:
-        query = query.where(EquitySnapshot.t >= start)
+        query = query.where(EquitySnapshot.t > start)
     points = [EquityPoint(t=s.t, equity=s.equity) for s in db.exec(query.order_by(EquitySnapshot.t))]
-    if opening is not None and (since is None or opening >= since):
-        points.insert(0, EquityPoint(t=opening, equity=account.starting_cash))
+    first = equity_at(db, account, start) if start is not None else None
+    if first is not None:
+        points.insert(0, EquityPoint(t=start, equity=first))
     return [*points, EquityPoint(t=now, equity=current)]
 
 

@@ -181,3 +181,17 @@ def test_rounding_never_creates_money(api, started):
     assert place(api, headers, side="sell", quantity="0.020001").status_code == 201  # $3.74678... raises $3.74
     cash = Decimal(api.get("/api/portfolio", headers=headers).json()["cash"])
     assert cash == start - 3 * Decimal("1.25") + Decimal("3.74") < start
+
+
+def test_the_day_change_counts_shares_bought_today_from_their_cost(api, started):
+    """An account that opened today and bought at the ask is down by what it paid over the last price, whatever
+    the stock did since yesterday's close; the 1D chart starts where the day's change starts."""
+    headers, _ = sign_up(api)
+    publish(started, "NVDA", "180.00", "180.10", "180.05")
+    assert place(api, headers, symbol="NVDA", quantity="10").status_code == 201  # costs $1,801.00
+    state = api.get("/api/portfolio", headers=headers).json()
+    start = started.settings.starting_cash
+    assert Decimal(state["equity"]) == start - Decimal("1801.00") + Decimal("1800.50")  # valued at the last price
+    assert Decimal(state["dayChange"]) == Decimal("-0.50")
+    day = api.get("/api/portfolio/history", params={"range": "1D"}, headers=headers).json()["points"]
+    assert Decimal(day[0]["equity"]) == start and Decimal(day[-1]["equity"]) == Decimal(state["equity"])

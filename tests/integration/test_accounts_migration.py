@@ -128,7 +128,7 @@ async def test_the_upgrade_keeps_every_cent_and_order(old_engine):
             ("AAPL", Decimal("2"), Decimal("1"))
         ]
         points = portfolio.history(session, account.id, "ALL", now=T0, current=Decimal("1000.00"))
-        assert [p.equity for p in points] == [Decimal("1000.00")] * 3  # the deposit, the snapshot, now
+        assert [p.equity for p in points] == [Decimal("1000.00")] * 2  # the deposit (its snapshot with it), now
     # The old idempotency key still belongs to the account it became part of: bound to its first order.
     store = Store(old_engine, None)
     request = OrderCreate(symbol="AAPL", side="buy", order_type="market", quantity=Decimal(1))

@@ -195,3 +195,37 @@ async def test_one_key_sent_to_two_instances_at_once_makes_one_order(apps, marke
     key = uuid.uuid4().hex
     responses = await place_all([(app.url, key, market_buy(Decimal(1))) for app in (a, b) * 10], headers)
     assert_one_order(responses, engine, account_id)
+
+
+async def test_a_reset_racing_placements_on_two_instances_leaves_the_books_whole(apps, market, engine):
+    """Buys, resting buys and sells sent to both instances while the account is reset in the middle of them: each
+    placement lands wholly before the reset (and is undone by it) or wholly after; nothing is left reserved that no
+    resting order holds, and no balance goes negative."""
+    a, b = apps
+    account_id, headers = sign_up(a.url)
+    opening = [(a.url, uuid.uuid4().hex, market_buy(Decimal(2)))]
+    assert (await place_all(opening, headers))[0].status_code == 201
+    orders = [
+        market_buy(Decimal("0.5")),
+        {"symbol": SYMBOL, "side": "buy", "orderType": "limit", "quantity": "1", "limitPrice": "90.00"},
+        {"symbol": SYMBOL, "side": "sell", "orderType": "limit", "quantity": "0.5", "limitPrice": "200.00"},
+    ]
+    requests = [(app.url, uuid.uuid4().hex, orders[n % 3]) for n, app in enumerate((a, b) * 15)]
+    limits = httpx.Limits(max_connections=len(requests) + 1)
+    async with httpx.AsyncClient(headers=headers, timeout=TIMEOUT, limits=limits) as client:
+        placing = asyncio.gather(
+            *(
+                client.post(f"{url}/api/orders", json=body, headers={"X-Idempotency-Key": key})
+                for url, key, body in requests
+            )
+        )
+        await asyncio.sleep(0.05)
+        reset = await client.post(f"{b.url}/api/accounts/{account_id}/reset")
+        answers = await placing
+    assert reset.status_code == 200, reset.text
+    assert {r.status_code for r in answers} <= {201, 400}, [r.text for r in answers if r.status_code not in (201, 400)]
+    with session_scope(engine) as session:
+        assert reconcile(session) == []
+        account = session.get(Account, account_id)
+        pending = session.exec(select(Order).where(Order.account_id == account_id, Order.status == "pending")).all()
+        assert 0 <= account.reserved_cash == sum((o.reserved_cash for o in pending), Decimal(0)) <= account.cash

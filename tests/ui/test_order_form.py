@@ -106,3 +106,16 @@ async def test_a_database_that_cannot_answer_is_said_and_the_order_can_be_sent_a
     await user.should_see("Order filled: buy 2 AAPL", retries=50)
     placed = await eventually(lambda: rows(user, "symbol-orders"), "the order in the table")
     assert [(r["side"], r["quantity"], r["status"]) for r in placed] == [("Buy", "2", "Filled")]
+
+
+async def test_a_resting_limit_that_fills_later_is_told_wherever_the_user_is(user, sign_in, started):
+    await open_stock(user, sign_in, started)
+    fill(user, "order-type", "limit")
+    fill(user, "amount", "10")
+    fill(user, "limit-price", "99.50")
+    await click(user, "review")
+    await click(user, "submit-order")
+    await user.should_see("Order placed: buy 10 AAPL", retries=50)
+    await user.open("/alerts")  # another page: the news finds the user there
+    await publish(started, "AAPL", "99.40")  # the ask comes down to $99.41, under the limit
+    await user.should_see("Limit buy of 10 AAPL filled at $99.41", retries=100)
