@@ -36,13 +36,13 @@ def _tell(user_id: uuid.UUID, canceled: list) -> None:
         orders.notify(bus, user_id, OrderPublic.of(order))
 
 
-@router.get("", responses=documented(401))
+@router.get("", responses=documented(401, 403))
 def list_accounts(user: CurrentUser, db: DbDep) -> AccountList:
     """Your open accounts, the default first."""
     return AccountList(accounts=[_public(db, a) for a in accounts.list_accounts(db, user.id)])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=documented(400, 401, 409))
+@router.post("", status_code=status.HTTP_201_CREATED, responses=documented(400, 401, 403, 409))
 def open_account(body: AccountCreate, user: CurrentUser, db: DbDep) -> AccountEnvelope:
     """Open another personal account with the platform's starting cash (at most 5 personal accounts)."""
     cash = runtime.current().settings.starting_cash
@@ -50,7 +50,7 @@ def open_account(body: AccountCreate, user: CurrentUser, db: DbDep) -> AccountEn
     return AccountEnvelope(account=_public(db, account))
 
 
-@router.patch("/{account_id}", responses=documented(400, 401, 404))
+@router.patch("/{account_id}", responses=documented(400, 401, 403, 404))
 def change_account(account_id: str, body: AccountChange, user: CurrentUser, db: DbDep) -> AccountEnvelope:
     """Rename an account, or make it the default (`isDefault: true`)."""
     account = accounts.change(
@@ -64,7 +64,7 @@ def change_account(account_id: str, body: AccountChange, user: CurrentUser, db: 
     return AccountEnvelope(account=_public(db, account))
 
 
-@router.post("/{account_id}/reset", responses=documented(401, 404, 409))
+@router.post("/{account_id}/reset", responses=documented(401, 403, 404, 409))
 def reset_account(account_id: str, user: CurrentUser, db: DbDep) -> AccountEnvelope:
     """Cancel resting orders, clear positions and set the cash back to the starting cash; orders stay listed."""
     account, canceled = accounts.reset(db, user_id=user.id, account_id=accounts.parse_id(account_id), now=utcnow())
@@ -72,9 +72,12 @@ def reset_account(account_id: str, user: CurrentUser, db: DbDep) -> AccountEnvel
     return AccountEnvelope(account=_public(db, account))
 
 
-@router.delete("/{account_id}", status_code=status.HTTP_204_NO_CONTENT, responses=documented(401, 404, 409))
+@router.delete("/{account_id}", status_code=status.HTTP_204_NO_CONTENT, responses=documented(401, 403, 404, 409))
 def close_account(account_id: str, user: CurrentUser, db: DbDep) -> Response:
-    """Close a personal account that is not your default: its resting orders are canceled."""
-    canceled = accounts.close(db, user_id=user.id, account_id=accounts.parse_id(account_id), now=utcnow())
+    """Close a personal account that is not your default: its resting orders are canceled, its API keys die."""
+    rt = runtime.current()
+    canceled = accounts.close(
+        db, rt.cache, rt.bus, user_id=user.id, account_id=accounts.parse_id(account_id), now=utcnow()
+    )
     _tell(user.id, canceled)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from api.deps import AccountChoice, CurrentAccount, CurrentUser, DbDep
+from api.deps import AccountChoice, CurrentAccount, CurrentCaller, DbDep
 from api.errors import documented
 from models.order import OrderCreate, OrderEnvelope, OrderList, OrderStatus
 from models.types import utcnow
@@ -35,14 +35,14 @@ def _idempotency_key(key: str | None) -> str:
 )
 async def place_order(
     body: OrderCreate,
-    user: CurrentUser,
+    caller: CurrentCaller,
     account_id: AccountChoice,
     x_idempotency_key: Annotated[str | None, Header(description="1-255 printable characters")] = None,
 ) -> Response:
     """Place an order. Retrying with the same key replays the first answer (`Idempotent-Replayed: true`)."""
     key = _idempotency_key(x_idempotency_key)
     rt = runtime.current()
-    placement = await orders.submit(rt, user_id=user.id, account_id=account_id, key=key, request=body)
+    placement = await orders.submit(rt, user_id=caller.user.id, account_id=account_id, key=key, request=body)
     headers = {"Idempotent-Replayed": "true"} if placement.replayed else {}
     if placement.quota is not None:  # the placement limit's headers, more telling here than the general one's
         headers.update(placement.quota.headers())
@@ -76,8 +76,8 @@ def get_order(order_id: str, account_id: CurrentAccount, db: DbDep) -> OrderEnve
 
 
 @router.delete("/{order_id}", responses=documented(401, 404, 409))
-def cancel_order(order_id: str, user: CurrentUser, account_id: CurrentAccount, db: DbDep) -> OrderEnvelope:
+def cancel_order(order_id: str, caller: CurrentCaller, account_id: CurrentAccount, db: DbDep) -> OrderEnvelope:
     """Cancel a pending order, releasing the cash or shares it reserved."""
     bus, order_id = runtime.current().bus, _order_id(order_id)
-    order = orders.cancel(db, bus, user_id=user.id, account_id=account_id, order_id=order_id, now=utcnow())
+    order = orders.cancel(db, bus, user_id=caller.user.id, account_id=account_id, order_id=order_id, now=utcnow())
     return OrderEnvelope(order=order)

@@ -14,14 +14,16 @@ from sqlmodel import Session, select
 
 from models.account import Account, AccountKind, LedgerEntry, LedgerKind, Position
 from models.order import Order, OrderStatus
-from services import trading
+from services import api_keys, trading
+from services.bus import Bus
+from services.cache import Cache
 from services.errors import DomainError
 
 PERSONAL_LIMIT = 5  # open personal accounts per user
 DEFAULT_NAME = "Individual"  # what Robinhood calls a user's first account
 
 
-def _not_found() -> DomainError:
+def not_found() -> DomainError:
     return DomainError("ACCOUNT_NOT_FOUND", "There is no such account.")
 
 
@@ -53,7 +55,7 @@ def owned(db: Session, *, user_id: uuid.UUID, account_id: uuid.UUID | None, lock
     query = query.where(Account.is_default) if account_id is None else query.where(Account.id == account_id)
     found = db.exec(query.with_for_update() if lock else query).first()
     if found is None:
-        raise _not_found()
+        raise not_found()
     return found
 
 
@@ -62,7 +64,7 @@ def parse_id(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
     except ValueError:
-        raise _not_found() from None
+        raise not_found() from None
 
 
 def list_accounts(db: Session, user_id: uuid.UUID) -> list[Account]:
@@ -141,16 +143,18 @@ def reset(db: Session, *, user_id: uuid.UUID, account_id: uuid.UUID, now: dateti
     return account, canceled
 
 
-def close(db: Session, *, user_id: uuid.UUID, account_id: uuid.UUID, now: datetime) -> list[Order]:
-    """Close a personal account that is not the default: resting orders canceled, gone from the list; its rows
-    stay in the database."""
+def close(
+    db: Session, cache: Cache, bus: Bus, *, user_id: uuid.UUID, account_id: uuid.UUID, now: datetime
+) -> list[Order]:
+    """Close a personal account that is not the default: resting orders canceled, its API keys dead everywhere,
+    gone from the list; its rows stay in the database."""
     account = owned(db, user_id=user_id, account_id=account_id, lock=True)
     if account.is_default or account.kind != AccountKind.PERSONAL:
         raise DomainError("ACCOUNT_NOT_CLOSABLE", "Only a personal account that is not the default can be closed.")
     canceled = _end_resting_orders(db, account, now)
     account.closed_at = account.updated_at = now
     db.add(account)
-    db.commit()
+    api_keys.revoke_account(db, cache, bus, account_id=account.id, now=now)  # commits
     return canceled
 
 
@@ -167,7 +171,7 @@ class Balances(BaseModel):
 def balances(db: Session, account_id: uuid.UUID) -> Balances:
     account = db.get(Account, account_id)
     if account is None:
-        raise _not_found()
+        raise not_found()
     return Balances(cash=account.cash, reserved_cash=account.reserved_cash)
 
 

@@ -14,8 +14,7 @@ from sqlmodel import Session, select
 
 from models.alert import AlertCreate, AlertPublic, PriceAlert
 from services import symbols
-from services.auth import EVENTS_CHANNEL
-from services.bus import Bus
+from services.bus import EVENTS_CHANNEL, Bus
 from services.errors import DomainError
 from services.event_hub import publish_user_event
 

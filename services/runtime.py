@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import redis
 from sqlalchemy import Engine
 
-from services import db, redis_clients
+from services import api_keys, db, redis_clients
 from services.bus import Bus, LocalBus, RedisBus
 from services.cache import Cache, MemoryCache, RedisCache
 from services.event_hub import EventHub
@@ -36,6 +36,7 @@ class Runtime:
     clock: MarketClock
     pg: AsyncPostgres | None = None  # PostgreSQL from the event loop, for placements (None on SQLite)
     roles: set[str] = field(default_factory=set)  # the leader roles this instance holds now
+    key_uses: api_keys.UseLog = field(default_factory=api_keys.UseLog)  # when API keys were used, written once a minute
 
     def leadership(self, role: str) -> Leadership:
         """The lock that makes `role` (feed, execution) run on exactly one instance."""
@@ -45,12 +46,12 @@ class Runtime:
 
     def background_work(self) -> list[Coroutine]:
         """What runs for the life of the process: the quote subscriber, the execution and alert engines (each
-        leading on one instance at a time), and the feed where configured."""
+        leading on one instance at a time), the writer of API key uses, and the feed where configured."""
         from services.alert_engine import AlertEngine  # these build on this module
         from services.execution import ExecutionEngine
         from services.market_feed import MarketFeed
 
-        work = [self.hub.run(), self.hub.watch(), self.events.run()]
+        work = [self.hub.run(), self.hub.watch(), self.events.run(), self.key_uses.run(self.engine)]
         work.append(ExecutionEngine(self, self.leadership("execution")).run())
         work.append(AlertEngine(self, self.leadership("alerts")).run())
         if self.settings.market_feed == "simulator":
@@ -73,6 +74,7 @@ class Runtime:
             await self.pg.open()
 
     async def close(self) -> None:
+        await asyncio.to_thread(self.key_uses.flush, self.engine)  # the last minute's uses
         if self.pg is not None:
             await self.pg.close()
         await self.bus.close()

@@ -57,7 +57,7 @@ def test_unregistered_listeners_hear_nothing_and_leave_no_trace():
     assert not listener.revoked and listener.messages == []
     hub.unregister(listener)
     hub.unregister(listener)
-    assert not hub._by_session and not hub._by_user and not hub._keys
+    assert not hub._by_credential and not hub._by_user and not hub._keys
 
 
 def test_malformed_and_foreign_events_are_ignored():
