@@ -7,7 +7,7 @@ import orjson
 
 from services.auth import EVENTS_CHANNEL
 from services.bus import LocalBus
-from services.event_hub import EventHub, apublish_user_event, publish_user_event
+from services.event_hub import EventHub, apublish_user_event, key_credential, publish_user_event
 
 
 class Listener:
@@ -104,3 +104,18 @@ async def test_followers_hear_their_kinds_in_order_from_the_one_subscription():
     await alerts.aclose()
     assert not hub._followers  # a follower that stops leaves no queue behind
     running.cancel()
+
+
+def test_a_keys_listener_hears_its_accounts_order_updates_only_and_its_keys_revocation():
+    hub = EventHub(LocalBus())
+    by_key, by_session = Listener(), Listener()
+    hub.register(by_key, key_credential("PKA"), "alice", "account-1")
+    hub.register(by_session, "hash-a", "alice")
+    for kind, account in (("order_update", "account-1"), ("order_update", "account-2"), ("alert", None)):
+        hub.dispatch(orjson.dumps({"type": kind, "userId": "alice", "data": {"accountId": account}}).decode())
+    assert by_key.messages == [{"type": "order_update", "data": {"accountId": "account-1"}}]
+    assert len(by_session.messages) == 3
+    hub.dispatch('{"type":"key_revoked","keyId":"PKB"}')
+    assert not by_key.revoked
+    hub.dispatch('{"type":"key_revoked","keyId":"PKA"}')
+    assert by_key.revoked and not by_session.revoked
