@@ -176,6 +176,7 @@ class Connection:
         its account's order updates only) and closes when the session or key ends."""
         by_key = credentials.token is None
         credential = key_credential(credentials.key_id) if by_key else auth.token_hash(credentials.token)
+        self._revoked_words = KEY_DELETED if by_key else SESSION_ENDED
         self._events.register(self, credential)  # a revocation racing the check below still reaches this connection
         try:
             caller = await identify(credentials)
@@ -183,7 +184,6 @@ class Connection:
             return False
         account = str(caller.key.account_id) if caller.key else None
         self._events.register(self, credential, str(caller.user.id), account)
-        self._revoked_words = KEY_DELETED if by_key else SESSION_ENDED
         return True
 
     async def _send(self, text: str) -> None:
