@@ -10,7 +10,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import accounts, alerts, errors, fallback, health, market, orders, portfolio, watchlist, ws, ws_server
+from api import accounts, alerts, errors, fallback, health, keys, market, orders, portfolio, watchlist, ws, ws_server
 from api import auth as auth_api
 from api.http_guards import BodyLimit, SecurityHeaders
 from api.origin import OriginCheck
@@ -47,6 +47,7 @@ def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
     app.include_router(auth_api.router)
     app.include_router(market.router)
     app.include_router(accounts.router)
+    app.include_router(keys.router)
     app.include_router(orders.router)
     app.include_router(portfolio.router)
     app.include_router(watchlist.router)

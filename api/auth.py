@@ -37,7 +37,7 @@ def login(body: LoginRequest, request: Request, db: DbDep) -> LoginResult:
     )
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=documented(401))
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=documented(401, 403))
 def logout(_user: CurrentUser, token: TokenDep, db: DbDep) -> Response:
     """End this session on every instance at once."""
     current = runtime.current()
@@ -45,12 +45,12 @@ def logout(_user: CurrentUser, token: TokenDep, db: DbDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/me", responses=documented(401))
+@router.get("/me", responses=documented(401, 403))
 def me(user: CurrentUser) -> UserEnvelope:
     return UserEnvelope(user=user)
 
 
-@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=documented(401))
+@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=documented(401, 403))
 def logout_everywhere(user: CurrentUser, db: DbDep) -> Response:
     """End every session of this user, this one included, on every instance at once (open sockets close with 4401)."""
     current = runtime.current()
@@ -58,13 +58,13 @@ def logout_everywhere(user: CurrentUser, db: DbDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/sessions", responses=documented(401))
+@router.get("/sessions", responses=documented(401, 403))
 def list_sessions(user: CurrentUser, token: TokenDep, db: DbDep) -> SessionList:
     """Your live sessions, newest first; `current` marks the one this token belongs to."""
     return SessionList(sessions=auth.list_sessions(db, user_id=user.id, token=token))
 
 
-@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, responses=documented(401, 404))
+@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, responses=documented(401, 403, 404))
 def revoke_session(session_id: str, user: CurrentUser, db: DbDep) -> Response:
     """End one of your sessions (this one too, if you name it) on every instance at once."""
     current = runtime.current()
@@ -72,7 +72,7 @@ def revoke_session(session_id: str, user: CurrentUser, db: DbDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/password", status_code=status.HTTP_204_NO_CONTENT, responses=documented(400, 401, 429))
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT, responses=documented(400, 401, 403, 429))
 def change_password(body: PasswordChange, user: CurrentUser, token: TokenDep, db: DbDep) -> Response:
     """Change your password: the current one is checked again; every other session ends, this one stays."""
     current = runtime.current()

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from api.deps import AccountChoice, CurrentAccount, CurrentUser, DbDep
+from api.deps import AccountChoice, CurrentAccount, CurrentCaller, DbDep
 from api.errors import documented
 from models.order import OrderCreate, OrderEnvelope, OrderList, OrderStatus
 from models.types import utcnow
@@ -36,14 +36,14 @@ def _idempotency_key(key: str | None) -> str:
 )
 async def place_order(
     body: OrderCreate,
-    user: CurrentUser,
+    caller: CurrentCaller,
     account_id: AccountChoice,
     x_idempotency_key: Annotated[str | None, Header(description="1-255 printable characters")] = None,
 ) -> Response:
     """Place an order. Retrying with the same key replays the first answer (`Idempotent-Replayed: true`)."""
     key = _idempotency_key(x_idempotency_key)
     rt = runtime.current()
-    placement = await orders.submit(rt, user_id=user.id, account_id=account_id, key=key, request=body)
+    placement = await orders.submit(rt, user_id=caller.user.id, account_id=account_id, key=key, request=body)
     headers = {"Idempotent-Replayed": "true"} if placement.replayed else {}
     if placement.quota is not None:  # the placement limit's headers, more telling here than the general one's
         headers.update(placement.quota.headers())
@@ -77,10 +77,10 @@ def get_order(order_id: str, account_id: CurrentAccount, db: DbDep) -> OrderEnve
 
 
 @router.delete("/{order_id}", responses=documented(401, 404, 409))
-async def cancel_order(order_id: str, user: CurrentUser, account_id: CurrentAccount) -> OrderEnvelope:
+async def cancel_order(order_id: str, caller: CurrentCaller, account_id: CurrentAccount) -> OrderEnvelope:
     """Cancel a pending order, releasing the cash or shares it reserved."""
     rt, order_id = runtime.current(), _order_id(order_id)
     order = await orders.cancel(
-        rt.store, rt.bus, user_id=user.id, account_id=account_id, order_id=order_id, now=utcnow()
+        rt.store, rt.bus, user_id=caller.user.id, account_id=account_id, order_id=order_id, now=utcnow()
     )
     return OrderEnvelope(order=order)

@@ -1,10 +1,12 @@
-"""`/ws`: live quotes for anyone; order updates and alerts for the user a token authenticates (see the contract).
+"""`/ws`: live quotes for anyone; order updates and alerts for the user a token authenticates, the order updates of
+its account for an API key (see the contract).
 
 Where the contract is silent: every `subscribe` is answered by a `quotes` message (empty when nothing is new),
 followed by UNKNOWN_SYMBOL when some symbols are not listed; `unsubscribe` answers only errors. Frames over
 16 KiB, more than 200 symbols or 50 messages a second (bursts of 100) are refused with an error and the
 connection stays open; a client that keeps flooding is closed with 1008, and so is one whose send has waited
-10 s (it stopped reading). Close codes: 4401 bad or logged-out token, 1008 policy, 1011 server failure.
+10 s (it stopped reading). Close codes: 4401 bad or logged-out token (or a bad or deleted key), 1008 policy, 1011
+server failure.
 A handshake from another site's page (its Origin) never gets here: api.origin refuses it with 403.
 """
 
@@ -14,17 +16,15 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketDisconnected
 
+from api.deps import Credentials, identify
 from api.ws_messages import PONG, Command, FloodGuard, ProtocolError, connected, error, parse
-from models.user import UserPublic
 from services import runtime
 from services.identity import auth
-from services.infra.db import session_scope
 from services.infra.errors import DomainError
-from services.infra.event_hub import EventHub
+from services.infra.event_hub import EventHub, key_credential
 from services.market import symbols
 from services.market.quote_hub import QuoteHub, wire_message
 
@@ -39,6 +39,8 @@ CLOSE_INTERNAL_ERROR = 1011
 
 INVALID_TOKEN = error("INVALID_TOKEN", "The token is invalid or has expired; please log in again.")
 SESSION_ENDED = error("INVALID_TOKEN", "The session has ended; please log in again.")
+INVALID_KEY = error("INVALID_TOKEN", "The API key id or secret is wrong, or the key has been deleted.")
+KEY_DELETED = error("INVALID_TOKEN", "The API key has been deleted.")
 FLOODED = error("RATE_LIMITED", "Too many messages; closing the connection.")
 
 
@@ -65,6 +67,7 @@ class Connection:
         self._loop = asyncio.get_running_loop()
         # (close code or None when the client is already gone, last message to send before closing)
         self._ending: asyncio.Future[tuple[int | None, str | None]] = self._loop.create_future()
+        self._revoked_words = SESSION_ENDED  # what the client is told when its session or key ends
 
     async def serve(self, token: str | None) -> None:
         tasks = [
@@ -98,12 +101,12 @@ class Connection:
             self._end(CLOSE_POLICY_VIOLATION)
 
     def revoke(self) -> None:
-        self._end(CLOSE_INVALID_TOKEN, SESSION_ENDED)
+        self._end(CLOSE_INVALID_TOKEN, self._revoked_words)
 
     # The three tasks.
 
     async def _read(self, token: str | None) -> None:
-        authenticated = bool(token) and await self._authenticate(token)
+        authenticated = bool(token) and await self._authenticate(Credentials(token=token))
         await self._send(connected(authenticated))
         if token and not authenticated:
             self._end(CLOSE_INVALID_TOKEN, INVALID_TOKEN)
@@ -148,10 +151,11 @@ class Connection:
             case "ping":
                 await self._send(PONG)
             case "auth":
-                if await self._authenticate(command.token):
+                credentials = Credentials(command.token or None, command.key_id or None, command.secret or None)
+                if await self._authenticate(credentials):
                     await self._send(connected(True))
                 else:
-                    self._end(CLOSE_INVALID_TOKEN, INVALID_TOKEN)
+                    self._end(CLOSE_INVALID_TOKEN, INVALID_KEY if credentials.key_id else INVALID_TOKEN)
             case "subscribe":
                 await self._subscribe(command.symbols)
             case "subscribe_all":
@@ -169,14 +173,19 @@ class Connection:
         await self._send(wire_message("quotes", self._stream.subscribe(listed)).decode())
         _refuse_unknown(unknown)
 
-    async def _authenticate(self, token: str) -> bool:
-        digest = auth.token_hash(token)
-        self._events.register(self, digest)  # a logout racing the check below still reaches this connection
+    async def _authenticate(self, credentials: Credentials) -> bool:
+        """Check a session token or an API key pair; from then on the connection hears the user's events (a key's:
+        its account's order updates only) and closes when the session or key ends."""
+        by_key = credentials.token is None
+        credential = key_credential(credentials.key_id) if by_key else auth.token_hash(credentials.token)
+        self._revoked_words = KEY_DELETED if by_key else SESSION_ENDED
+        self._events.register(self, credential)  # a revocation racing the check below still reaches this connection
         try:
-            user = await anyio.to_thread.run_sync(_user_of, token)
+            caller = await identify(credentials)
         except DomainError:
             return False
-        self._events.register(self, digest, str(user.id))
+        account = str(caller.key.account_id) if caller.key else None
+        self._events.register(self, credential, str(caller.user.id), account)
         return True
 
     async def _send(self, text: str) -> None:
@@ -197,12 +206,6 @@ class Connection:
     def _end(self, code: int | None, last_words: str | None = None) -> None:
         if not self._ending.done():
             self._ending.set_result((code, last_words))
-
-
-def _user_of(token: str) -> UserPublic:
-    current = runtime.current()
-    with session_scope(current.engine) as db:
-        return auth.authenticate(db, current.cache, token)
 
 
 def _split_listed(wanted: Iterable[str]) -> tuple[list[str], list[str]]:

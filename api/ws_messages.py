@@ -40,6 +40,8 @@ class Command:
     type: str
     symbols: tuple[str, ...] = ()  # normalized, de-duplicated
     token: str = ""
+    key_id: str = ""  # an API key pair, the other way to authenticate
+    secret: str = ""
 
 
 def parse(event: dict[str, Any]) -> Command:
@@ -61,11 +63,17 @@ def parse(event: dict[str, Any]) -> Command:
     if kind in ("subscribe", "unsubscribe"):
         return Command(kind, symbols=_symbols(message.get("symbols")))
     if kind == "auth":
-        token = message.get("token")
-        if not isinstance(token, str) or not token:
-            raise ProtocolError("INVALID_MESSAGE", '"auth" needs a non-empty string "token".')
-        return Command(kind, token=token)
+        return _auth(message)
     return Command(kind)
+
+
+def _auth(message: dict[str, Any]) -> Command:
+    token, key_id, secret = (message.get(name) for name in ("token", "keyId", "secret"))
+    if isinstance(token, str) and token:
+        return Command("auth", token=token)
+    if isinstance(key_id, str) and key_id and isinstance(secret, str) and secret:
+        return Command("auth", key_id=key_id, secret=secret)
+    raise ProtocolError("INVALID_MESSAGE", '"auth" needs a non-empty string "token", or "keyId" and "secret".')
 
 
 def _symbols(value: Any) -> tuple[str, ...]:

@@ -161,7 +161,9 @@ class AccountsCard:
         await self.refresh()
 
     async def close(self, account: AccountPublic) -> None:
-        canceled = await self._ending(functools.partial(accounts.close, account_id=account.id))
+        rt = runtime.current()
+        close = functools.partial(accounts.close, cache=rt.cache, bus=rt.bus, account_id=account.id)
+        canceled = await self._ending(close)
         if canceled is not None:
             self._say(f"Closed {account.name}{_canceled_text(canceled)}")
         await self.refresh()

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from models.account import Account, LedgerEntry, Position
 from models.alert import PriceAlert
+from models.api_key import ApiKey
 from models.candle import CandleRow
 from models.order import IdempotencyRecord, Order
 from models.portfolio import EquitySnapshot
@@ -14,6 +15,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Account",
+    "ApiKey",
     "CandleRow",
     "EquitySnapshot",
     "IdempotencyRecord",

@@ -79,6 +79,10 @@ class UserPublic(CamelModel):
     display_name: str
     created_at: datetime
 
+    @classmethod
+    def of(cls, user: User) -> "UserPublic":
+        return cls(id=user.id, email=user.email, display_name=user.display_name, created_at=user.created_at)
+
 
 class UserEnvelope(CamelModel):
     user: UserPublic

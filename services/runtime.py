@@ -18,6 +18,7 @@ from services.infra.pg_async import AsyncPostgres
 from services.market.clock import MarketClock, clock_for
 from services.market.quote_hub import QuoteHub
 from services.market.quote_store import MemoryQuoteStore, QuoteStore, RedisQuoteStore
+from services.trading import api_keys
 from services.trading.store import Store
 from settings import ConfigError, Settings
 
@@ -39,6 +40,7 @@ class Runtime:
     store: Store  # where every change of money is applied
     pg: AsyncPostgres | None = None  # PostgreSQL from the event loop, for changes of money (None on SQLite)
     roles: set[str] = field(default_factory=set)  # the leader roles this instance holds now
+    key_uses: api_keys.UseLog = field(default_factory=api_keys.UseLog)  # when API keys were used, written once a minute
 
     def leadership(self, role: str) -> Leadership:
         """The lock that makes `role` (feed, execution) run on exactly one instance."""
@@ -48,12 +50,12 @@ class Runtime:
 
     def background_work(self) -> list[Coroutine]:
         """What runs for the life of the process: the quote subscriber, the execution and alert engines (each
-        leading on one instance at a time), and the feed where configured."""
+        leading on one instance at a time), the writer of API key uses, and the feed where configured."""
         from services.alerts.engine import AlertEngine  # these build on this module
         from services.market.feed import MarketFeed
         from services.trading.execution import ExecutionEngine
 
-        work = [self.hub.run(), self.hub.watch(), self.events.run()]
+        work = [self.hub.run(), self.hub.watch(), self.events.run(), self.key_uses.run(self.engine)]
         work.append(ExecutionEngine(self, self.leadership("execution")).run())
         work.append(AlertEngine(self, self.leadership("alerts")).run())
         if self.settings.market_feed == "simulator":
@@ -76,6 +78,7 @@ class Runtime:
             await self.pg.open()
 
     async def close(self) -> None:
+        await asyncio.to_thread(self.key_uses.flush, self.engine)  # the last minute's uses
         if self.pg is not None:
             await self.pg.close()
         await self.bus.close()

@@ -13,9 +13,9 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from models.alert import AlertCreate, AlertPublic, PriceAlert
-from services.infra.bus import Bus
+from services.infra.bus import EVENTS_CHANNEL, Bus
 from services.infra.errors import DomainError
-from services.infra.event_hub import EVENTS_CHANNEL, publish_user_event
+from services.infra.event_hub import publish_user_event
 from services.market import symbols
 
 MAX_ACTIVE = 100  # per user

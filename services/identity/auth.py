@@ -19,10 +19,9 @@ from sqlmodel import Session, select
 
 from models.types import utcnow
 from models.user import LoginResult, LoginSession, SessionPublic, User, UserPublic
-from services.infra.bus import Bus
+from services.infra.bus import EVENTS_CHANNEL, Bus
 from services.infra.cache import Cache
 from services.infra.errors import DomainError
-from services.infra.event_hub import EVENTS_CHANNEL
 from services.trading import accounts
 from services.watchlists import watchlist
 
@@ -62,10 +61,6 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _public(user: User) -> UserPublic:
-    return UserPublic(id=user.id, email=user.email, display_name=user.display_name, created_at=user.created_at)
-
-
 def register(db: Session, *, email: str, password: str, display_name: str | None, starting_cash: Decimal) -> UserPublic:
     """Create a user, their default account funded with the starting cash and a starter watchlist, in one
     transaction."""
@@ -93,7 +88,7 @@ def register(db: Session, *, email: str, password: str, display_name: str | None
     )
     watchlist.add_defaults(db, user.id)
     db.commit()
-    return _public(user)
+    return UserPublic.of(user)
 
 
 def _failure_counters(email: str, address: str) -> dict[str, tuple[str, int]]:
@@ -141,7 +136,7 @@ def login(db: Session, cache: Cache, bus: Bus, *, email: str, password: str, cli
         .offset(MAX_SESSIONS)
     )
     _revoke(db, cache, bus, list(db.exec(oldest)))  # commits
-    public = _public(user)
+    public = UserPublic.of(user)
     _cache_session(cache, session.token_hash, public, session.expires_at)
     return LoginResult(token=token, user=public, expires_at=session.expires_at)
 
@@ -190,7 +185,7 @@ def authenticate(db: Session, cache: Cache, token: str | None) -> UserPublic:
     if row is None:
         raise DomainError("UNAUTHORIZED", "The session is invalid or has expired; please log in again.")
     session, user = row
-    public = _public(user)
+    public = UserPublic.of(user)
     _cache_session(cache, digest, public, session.expires_at)
     return public
 

@@ -21,6 +21,7 @@ from services.infra import redis_clients
 
 log = logging.getLogger(__name__)
 
+EVENTS_CHANNEL = "events"  # per-user events and revocations of sessions and API keys, heard by every instance
 QUEUE_LIMIT = 10_000
 RECONNECT_DELAYS = (0.1, 0.25, 0.5)  # seconds between Redis reconnect attempts, then the last one repeats
 LOCAL_POLL = 0.2  # seconds a subscriber waits on Redis before looking for messages published in-process

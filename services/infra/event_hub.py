@@ -1,7 +1,9 @@
-"""Per-user events (order updates, alerts) and session revocations, routed to the live connections of this process.
+"""Per-user events (order updates, alerts) and revocations of sessions and API keys, routed to the live connections
+of this process.
 
 Whichever instance causes an event publishes it on the bus; every instance subscribes once and hands it
-to its own connections of that user or session.
+to its own connections of that user, session or key. A connection made with an API key hears only the order
+updates of the key's account.
 """
 
 import asyncio
@@ -12,9 +14,7 @@ from typing import Any, Literal, Protocol
 
 import orjson
 
-from services.infra.bus import QUEUE_LIMIT, Bus, put_dropping_oldest
-
-EVENTS_CHANNEL = "events"  # user events and session revocations, between instances
+from services.infra.bus import EVENTS_CHANNEL, QUEUE_LIMIT, Bus, put_dropping_oldest
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,12 @@ class Listener(Protocol):
         """Take one encoded `{"type", "data"}` message for this connection's user; must not block."""
 
     def revoke(self) -> None:
-        """The session this connection authenticated with has ended."""
+        """The session or API key this connection authenticated with has ended."""
+
+
+def key_credential(key_id: str) -> str:
+    """How a connection made with an API key registers (a session's registers with its token hash)."""
+    return f"key:{key_id}"
 
 
 def publish_user_event(bus: Bus, user_id: Any, kind: UserEventKind, data: Mapping[str, Any]) -> None:
@@ -47,25 +52,28 @@ def _user_event(user_id: Any, kind: UserEventKind, data: Mapping[str, Any]) -> s
 class EventHub:
     def __init__(self, bus: Bus):
         self._bus = bus
-        self._by_session: dict[str, set[Listener]] = defaultdict(set)
+        self._by_credential: dict[str, set[Listener]] = defaultdict(set)
         self._by_user: dict[str, set[Listener]] = defaultdict(set)
-        self._keys: dict[Listener, tuple[str, str | None]] = {}
+        self._keys: dict[Listener, tuple[str, str | None, str | None]] = {}  # credential, user, account
         self._followers: dict[asyncio.Queue, frozenset[str]] = {}
 
-    def register(self, listener: Listener, token_hash: str, user_id: str | None = None) -> None:
-        """Route this session's revocation and, once the user is known, the user's events to `listener`.
+    def register(
+        self, listener: Listener, credential: str, user_id: str | None = None, account_id: str | None = None
+    ) -> None:
+        """Route the revocation of `credential` (a session's token hash, or `key_credential`) and, once the user is
+        known, the user's events to `listener`: with `account_id` (an API key's), that account's order updates only.
 
-        Register with the token hash alone before checking the token, so a logout racing the check still arrives.
+        Register with the credential alone before checking it, so a revocation racing the check still arrives.
         """
         self.unregister(listener)
-        self._keys[listener] = (token_hash, user_id)
-        self._by_session[token_hash].add(listener)
+        self._keys[listener] = (credential, user_id, account_id)
+        self._by_credential[credential].add(listener)
         if user_id is not None:
             self._by_user[user_id].add(listener)
 
     def unregister(self, listener: Listener) -> None:
-        token_hash, user_id = self._keys.pop(listener, (None, None))
-        _discard(self._by_session, token_hash, listener)
+        credential, user_id, _ = self._keys.pop(listener, (None, None, None))
+        _discard(self._by_credential, credential, listener)
         _discard(self._by_user, user_id, listener)
 
     async def follow(self, *kinds: str) -> AsyncIterator[dict[str, Any]]:
@@ -91,17 +99,27 @@ class EventHub:
             for queue, kinds in self._followers.items():
                 if kind in kinds:
                     put_dropping_oldest(queue, event)
-            if kind == "session_revoked":
-                for listener in list(self._by_session.get(event["tokenHash"], ())):
+            if kind in ("session_revoked", "key_revoked"):
+                credential = event["tokenHash"] if kind == "session_revoked" else key_credential(event["keyId"])
+                for listener in list(self._by_credential.get(credential, ())):
                     listener.revoke()
             elif kind in USER_EVENT_KINDS:
-                listeners = list(self._by_user.get(event["userId"], ()))
+                listeners = [
+                    listener
+                    for listener in self._by_user.get(event["userId"], ())
+                    if _hears(self._keys[listener][2], kind, event["data"])
+                ]
                 if listeners:
                     encoded = orjson.dumps({"type": kind, "data": event["data"]})
                     for listener in listeners:
                         listener.deliver(encoded)
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
             log.warning("ignored a malformed event: %s", exc)
+
+
+def _hears(account_id: str | None, kind: str, data: Mapping[str, Any]) -> bool:
+    """Whether a connection limited to `account_id` (None: the whole user) hears this event."""
+    return account_id is None or (kind == "order_update" and data.get("accountId") == account_id)
 
 
 def _discard(index: dict[str, set[Listener]], key: str | None, listener: Listener) -> None:

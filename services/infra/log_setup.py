@@ -1,9 +1,9 @@
 """Logging for the app process: one format, the configured level, and no secret in any line.
 
-A token, a password or a password hash can reach a log line through a URL (`/ws?token=...`, in uvicorn's access
-and handshake lines), a frame or body a library dumps at DEBUG (uvicorn logs every WebSocket frame, the `auth`
-message included), or an exception message; the filter on the handler rewrites every record on its way out,
-whichever logger it came from.
+A token, an API key's secret, a password or a password hash can reach a log line through a URL (`/ws?token=...`,
+in uvicorn's access and handshake lines), a frame or body a library dumps at DEBUG (uvicorn logs every WebSocket
+frame, the `auth` message included), or an exception message; the filter on the handler rewrites every record on
+its way out, whichever logger it came from.
 
 The filter sees every line, uvicorn's access line for each HTTP request included, so it is kept cheap: a line in
 which no pattern's literal part occurs (the vast majority) is passed over after one search instead of four
@@ -15,7 +15,8 @@ import re
 
 _SECRETS = (
     re.compile(r"(token=)[^&\s\"']+", re.IGNORECASE),  # query strings
-    re.compile(r"(\"(?:token|password|currentPassword|newPassword)\"\s*:\s*\")[^\"]*", re.IGNORECASE),  # JSON
+    re.compile(r"(\"(?:token|password|currentPassword|newPassword|secret)\"\s*:\s*\")[^\"]*", re.IGNORECASE),  # JSON
+    re.compile(r"(apca-api-secret-key['\"]?\s*[:=,]\s*['\"]?)[^\s\"',]+", re.IGNORECASE),  # API key secrets
     re.compile(r"(bearer\s+)[^\s\"',]+", re.IGNORECASE),  # Authorization headers
     re.compile(r"(\$argon2\w*\$)[^\s\"']+"),  # password hashes
 )

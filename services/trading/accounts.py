@@ -4,6 +4,7 @@ Every change that touches money (reset, close) locks the account row first, as p
 waits for them, or they for it, and never sees half of one.
 """
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -14,18 +15,20 @@ from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 
 from models.account import Account, AccountKind, AccountPublic, LedgerEntry, LedgerKind, Position
+from models.api_key import ApiKey
 from models.market import Quote
 from models.order import Order, OrderPublic, OrderStatus
 from services.infra.bus import Bus
+from services.infra.cache import Cache
 from services.infra.errors import DomainError
-from services.trading import orders, portfolio, rules
+from services.trading import api_keys, orders, portfolio, rules
 from services.trading.store import Store, Transaction, lock
 
 PERSONAL_LIMIT = 5  # open personal accounts per user
 DEFAULT_NAME = "Individual"  # what Robinhood calls a user's first account
 
 
-def _not_found() -> DomainError:
+def not_found() -> DomainError:
     return DomainError("ACCOUNT_NOT_FOUND", "There is no such account.")
 
 
@@ -57,7 +60,7 @@ def owned(db: Session, *, user_id: uuid.UUID, account_id: uuid.UUID | None, lock
     query = query.where(Account.is_default) if account_id is None else query.where(Account.id == account_id)
     found = db.exec(query.with_for_update() if lock else query).first()
     if found is None:
-        raise _not_found()
+        raise not_found()
     return found
 
 
@@ -66,7 +69,7 @@ def parse_id(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
     except ValueError:
-        raise _not_found() from None
+        raise not_found() from None
 
 
 def list_accounts(db: Session, user_id: uuid.UUID) -> list[Account]:
@@ -146,7 +149,7 @@ async def _locked_book(tx: Transaction, user_id: uuid.UUID, account_id: uuid.UUI
     )
     account = tx.load(Account, found[0] if found else None)
     if account is None or account.user_id != user_id or account.closed_at is not None:
-        raise _not_found()
+        raise not_found()
     return account, [tx.load(Order, row) for row in resting], [tx.load(Position, row) for row in positions]
 
 
@@ -168,16 +171,24 @@ async def reset(
     return account, resting
 
 
-async def close(store: Store, *, user_id: uuid.UUID, account_id: uuid.UUID, now: datetime) -> list[Order]:
-    """Close a personal account that is not the default: resting orders canceled, gone from the list; its rows
-    stay in the database. Returns the orders it canceled."""
+async def close(
+    store: Store, cache: Cache, bus: Bus, *, user_id: uuid.UUID, account_id: uuid.UUID, now: datetime
+) -> list[Order]:
+    """Close a personal account that is not the default: resting orders canceled and its API keys ended in the
+    same transaction (then dead on every instance), gone from the list; its rows stay in the database. Returns
+    the orders it canceled."""
     async with store.transaction() as tx:
         account, resting, positions = await _locked_book(tx, user_id, account_id)
         if account.is_default or account.kind != AccountKind.PERSONAL:
             raise DomainError("ACCOUNT_NOT_CLOSABLE", "Only a personal account that is not the default can be closed.")
+        (live,) = await tx.read([(api_keys.LOCK_LIVE_OF_ACCOUNT, {"account": account_id})])
+        keys = [tx.load(ApiKey, row) for row in live]
+        for key in keys:
+            key.revoked_at = now
         rules.end_all(account, positions, resting, now)
         account.closed_at = account.updated_at = now
         await tx.commit()
+    await asyncio.to_thread(api_keys.announce_revoked, cache, bus, [key.key_id for key in keys])
     return resting
 
 
@@ -200,7 +211,7 @@ class Balances(BaseModel):
 def balances(db: Session, account_id: uuid.UUID) -> Balances:
     account = db.get(Account, account_id)
     if account is None:
-        raise _not_found()
+        raise not_found()
     return Balances(cash=account.cash, reserved_cash=account.reserved_cash)
 
 

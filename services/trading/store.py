@@ -31,8 +31,8 @@ def _key_of(table: Table) -> tuple[str, ...]:
 
 
 def _by_key(table: Table):
-    """WHERE the primary key equals the `key_<column>` parameters (apart from the columns being set)."""
-    return and_(*(table.c[name] == bindparam(f"key_{name}") for name in _key_of(table)))
+    """WHERE the primary key equals the `pk_<column>` parameters (apart from the columns being set)."""
+    return and_(*(table.c[name] == bindparam(f"pk_{name}") for name in _key_of(table)))
 
 
 class _Statements:
@@ -60,7 +60,7 @@ def statements_of(model: type[SQLModel]) -> _Statements:
 
 def lock(model: type[SQLModel], **key: Any) -> Statement:
     """Read one row by its primary key, locked for the rest of the transaction."""
-    return statements_of(model).lock, {f"key_{name}": value for name, value in key.items()}
+    return statements_of(model).lock, {f"pk_{name}": value for name, value in key.items()}
 
 
 class _Batches(Protocol):
@@ -128,7 +128,7 @@ class Transaction:
 
     @staticmethod
     def _key(row: SQLModel) -> dict[str, Any]:
-        return {f"key_{name}": getattr(row, name) for name in statements_of(type(row)).key}
+        return {f"pk_{name}": getattr(row, name) for name in statements_of(type(row)).key}
 
     async def commit(self) -> None:
         await self._batches.commit(self._writes())

@@ -143,7 +143,7 @@ async def test_watchlist_follows_prices_and_an_alert_fires(page, app_url):
     await page.goto(f"{app_url}/stock/AAPL")
     await page.get_by_test_id("alert-price").fill("1.00")  # far below the market: fires at once
     await page.get_by_test_id("create-alert").click()
-    await expect(page.get_by_text("Alert: AAPL is above 1.00")).to_be_visible()
+    await expect(page.get_by_text("Alert: AAPL is above $1.00")).to_be_visible()
     await page.get_by_role("link", name="Alerts").click()
     await expect(page.get_by_test_id("alerts")).to_contain_text("Triggered")
     await page.screenshot(path=screenshot_path("alerts"))

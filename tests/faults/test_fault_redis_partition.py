@@ -23,7 +23,7 @@ async def test_a_delete_that_failed_is_owed_until_redis_takes_it(caplog):
         other_instance = server.client()
         cache.set("session:abc", "user-1", ttl=3600)
         server.stop()
-        with caplog.at_level(logging.WARNING, logger="services.cache"):
+        with caplog.at_level(logging.WARNING, logger="services.infra.cache"):
             cache.delete("session:abc")  # the logout, while Redis cannot be reached
             for _ in range(3):
                 assert cache.get("session:abc") is None

@@ -57,7 +57,7 @@ def fill_the_old_schema(engine) -> tuple[uuid.UUID, uuid.UUID]:
         (lambda a: _scaled(engine, a, 6)),
         (lambda a: _scaled(engine, a, 4)),
     )
-    t = T0.isoformat() if engine.dialect.name == "sqlite" else T0
+    t = T0.strftime("%Y-%m-%d %H:%M:%S.%f") if engine.dialect.name == "sqlite" else T0  # as SQLAlchemy stores it
     rows = [
         (
             "INSERT INTO users (id, email, display_name, password_hash, created_at) VALUES (:id, :e, 'Friar', 'x', :t)",

@@ -70,6 +70,27 @@ def test_a_users_calls_count_once_across_instances(postgres_url, tmp_path):
         assert httpx.get(f"{a}/api/auth/me", headers=other).status_code == 200
 
 
+def test_an_api_keys_calls_count_against_its_users_quota(postgres_url, tmp_path):
+    env = {"DATABASE_URL": postgres_url, "REDIS_URL": REDIS_URL, "API_RATE_LIMIT": str(LIMIT)}
+    with running_app(tmp_path / "app.log", **env) as url:
+        session = sign_up(url, "10.6.0.1")
+        creating = httpx.post(f"{url}/api/keys", json={"name": "bot"}, headers=session)
+        assert quota(creating)[1] == LIMIT - 1  # the user's first call
+        created = creating.json()
+        key = {"APCA-API-KEY-ID": created["key"]["keyId"], "APCA-API-SECRET-KEY": created["secret"]}
+        # The key's first call, before the cache knows it, counts against its address, like a made-up key.
+        first = httpx.get(f"{url}/api/orders", headers={**key, "X-Forwarded-For": "10.6.0.2"})
+        assert first.status_code == 200 and quota(first)[1] == LIMIT - 1
+        remaining = []
+        for i in range(LIMIT - 1):  # from now on the key and the session share one count
+            response = httpx.get(f"{url}/api/orders", headers=(key, session)[i % 2])
+            assert response.status_code == 200, response.text
+            remaining.append(quota(response)[1])
+        assert remaining == list(range(LIMIT - 2, -1, -1))
+        assert_limited(httpx.get(f"{url}/api/portfolio", headers=key), LIMIT)
+        assert_limited(httpx.get(f"{url}/api/portfolio", headers=session), LIMIT)
+
+
 def test_anonymous_calls_count_per_address_and_made_up_tokens_do_not_escape(postgres_url, tmp_path):
     env = {"DATABASE_URL": postgres_url, "REDIS_URL": REDIS_URL, "API_RATE_LIMIT": str(LIMIT)}
     with running_app(tmp_path / "app.log", **env) as url:

@@ -92,7 +92,7 @@ async def test_alerts_create_fire_and_delete(user, sign_in, started):
     assert price.error is None and price.value == ""
 
     await publish(started, "AAPL", "121.00")  # crosses the level: the user is told on the page they are on
-    await user.should_see("Alert: AAPL is above 120", retries=100)
+    await user.should_see("Alert: AAPL is above $120.00", retries=100)
 
     await user.open("/alerts")
     (alert,) = rows(user, "alerts")

@@ -5,8 +5,9 @@ import uuid
 
 import orjson
 
+from services.identity.auth import EVENTS_CHANNEL
 from services.infra.bus import LocalBus
-from services.infra.event_hub import EVENTS_CHANNEL, EventHub, apublish_user_event, publish_user_event
+from services.infra.event_hub import EventHub, apublish_user_event, key_credential, publish_user_event
 
 
 class Listener:
@@ -56,7 +57,7 @@ def test_unregistered_listeners_hear_nothing_and_leave_no_trace():
     assert not listener.revoked and listener.messages == []
     hub.unregister(listener)
     hub.unregister(listener)
-    assert not hub._by_session and not hub._by_user and not hub._keys
+    assert not hub._by_credential and not hub._by_user and not hub._keys
 
 
 def test_malformed_and_foreign_events_are_ignored():
@@ -103,3 +104,18 @@ async def test_followers_hear_their_kinds_in_order_from_the_one_subscription():
     await alerts.aclose()
     assert not hub._followers  # a follower that stops leaves no queue behind
     running.cancel()
+
+
+def test_a_keys_listener_hears_its_accounts_order_updates_only_and_its_keys_revocation():
+    hub = EventHub(LocalBus())
+    by_key, by_session = Listener(), Listener()
+    hub.register(by_key, key_credential("PKA"), "alice", "account-1")
+    hub.register(by_session, "hash-a", "alice")
+    for kind, account in (("order_update", "account-1"), ("order_update", "account-2"), ("alert", None)):
+        hub.dispatch(orjson.dumps({"type": kind, "userId": "alice", "data": {"accountId": account}}).decode())
+    assert by_key.messages == [{"type": "order_update", "data": {"accountId": "account-1"}}]
+    assert len(by_session.messages) == 3
+    hub.dispatch('{"type":"key_revoked","keyId":"PKB"}')
+    assert not by_key.revoked
+    hub.dispatch('{"type":"key_revoked","keyId":"PKA"}')
+    assert by_key.revoked and not by_session.revoked

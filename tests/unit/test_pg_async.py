@@ -17,13 +17,13 @@ OWNER = uuid.uuid4()
 
 
 def test_core_statements_compile_to_psycopg_placeholders():
-    compiled = _compile(UPDATE_ACCOUNT, {"key_id": OWNER, "cash": Decimal("10.00")})
-    assert "SET cash=%(cash)s" in compiled.sql and "id = %(key_id)s" in compiled.sql
-    assert compiled is _compile(UPDATE_ACCOUNT, {"key_id": uuid.uuid4(), "cash": Decimal("1.00")})
+    compiled = _compile(UPDATE_ACCOUNT, {"pk_id": OWNER, "cash": Decimal("10.00")})
+    assert "SET cash=%(cash)s" in compiled.sql and "id = %(pk_id)s" in compiled.sql
+    assert compiled is _compile(UPDATE_ACCOUNT, {"pk_id": uuid.uuid4(), "cash": Decimal("1.00")})
 
 
 def test_money_with_more_places_than_its_column_is_refused_not_rounded():
-    values = {"key_id": OWNER, "cash": Decimal("10.001"), "updated_at": datetime.now(UTC)}
+    values = {"pk_id": OWNER, "cash": Decimal("10.001"), "updated_at": datetime.now(UTC)}
     compiled = _compile(UPDATE_ACCOUNT, values)
     with pytest.raises(ValueError, match="more than 2 decimal places"):
         compiled.params(values)
@@ -32,7 +32,7 @@ def test_money_with_more_places_than_its_column_is_refused_not_rounded():
 
 
 def test_naive_timestamps_are_refused():
-    values = {"key_id": OWNER, "updated_at": datetime(2026, 1, 2, 3, 4)}
+    values = {"pk_id": OWNER, "updated_at": datetime(2026, 1, 2, 3, 4)}
     with pytest.raises(ValueError, match="naive"):
         _compile(UPDATE_ACCOUNT, values).params(values)
 

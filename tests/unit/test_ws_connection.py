@@ -52,20 +52,29 @@ async def test_a_client_that_stops_reading_is_dropped_and_forgotten(hubs, monkey
     assert not quotes._streams["AAPL"] and not events._keys
 
 
-async def test_a_logout_during_the_token_check_still_ends_the_connection(hubs, monkeypatch):
-    checking, release = threading.Event(), threading.Event()
+@pytest.mark.parametrize(
+    ("auth", "revocation"),
+    [
+        ({"token": "t0ken"}, {"type": "session_revoked", "tokenHash": ws.auth.token_hash("t0ken")}),
+        ({"keyId": "PK" + "0" * 18, "secret": "s" * 40}, {"type": "key_revoked", "keyId": "PK" + "0" * 18}),
+    ],
+)
+async def test_a_revocation_during_the_check_still_ends_the_connection(hubs, monkeypatch, auth, revocation):
+    checking, release = asyncio.Event(), threading.Event()
 
-    def slow_check(_token):
+    async def slow_check(_credentials):
         checking.set()
-        release.wait(2)
+        await asyncio.to_thread(release.wait, 2)
         raise AssertionError("the connection should not wait for this answer to end")
 
-    monkeypatch.setattr(ws, "_user_of", slow_check)
+    monkeypatch.setattr(ws, "identify", slow_check)
     quotes, events = hubs
     socket = Socket()
-    serving = asyncio.create_task(ws.Connection(socket, quotes, events).serve("t0ken"))
-    await asyncio.to_thread(checking.wait, 2)
-    events.dispatch(orjson.dumps({"type": "session_revoked", "tokenHash": ws.auth.token_hash("t0ken")}).decode())
+    serving = asyncio.create_task(ws.Connection(socket, quotes, events).serve(None))
+    await socket.incoming.put({"type": "websocket.receive", "text": orjson.dumps({"type": "auth", **auth}).decode()})
+    async with asyncio.timeout(2):
+        await checking.wait()
+    events.dispatch(orjson.dumps(revocation).decode())
     release.set()
     async with asyncio.timeout(2):
         await serving

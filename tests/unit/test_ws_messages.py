@@ -18,6 +18,7 @@ def text(message) -> dict:
         ({"type": "subscribe", "symbols": [" aapl", "AAPL", "msft"]}, Command("subscribe", symbols=("AAPL", "MSFT"))),
         ({"type": "unsubscribe", "symbols": []}, Command("unsubscribe")),
         ({"type": "auth", "token": "t0ken"}, Command("auth", token="t0ken")),
+        ({"type": "auth", "keyId": "PK1", "secret": "s3cret"}, Command("auth", key_id="PK1", secret="s3cret")),
     ],
 )
 def test_commands_are_parsed_and_symbols_normalized(message, command):
@@ -35,6 +36,9 @@ def test_commands_are_parsed_and_symbols_normalized(message, command):
         (text({"type": "subscribe", "symbols": ["A"] * 201}), "INVALID_MESSAGE"),
         (text({"type": "auth", "token": ""}), "INVALID_MESSAGE"),
         (text({"type": "auth", "token": 5}), "INVALID_MESSAGE"),
+        (text({"type": "auth", "keyId": "PK1"}), "INVALID_MESSAGE"),
+        (text({"type": "auth", "keyId": "PK1", "secret": ""}), "INVALID_MESSAGE"),
+        (text({"type": "auth", "keyId": 1, "secret": "s3cret"}), "INVALID_MESSAGE"),
         (text({"type": "sell"}), "UNKNOWN_TYPE"),
         ({"type": "websocket.receive", "text": "é" * 8193}, "MESSAGE_TOO_LARGE"),  # 8193 characters, 16386 bytes
     ],
