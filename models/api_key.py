@@ -51,14 +51,7 @@ class ApiKeyPublic(CamelModel):
 
     @classmethod
     def of(cls, key: ApiKey) -> "ApiKeyPublic":
-        return cls(
-            id=key.id,
-            name=key.name,
-            key_id=key.key_id,
-            account_id=key.account_id,
-            created_at=key.created_at,
-            last_used_at=key.last_used_at,
-        )
+        return cls.model_validate(key, from_attributes=True)
 
 
 class ApiKeyCreated(CamelModel):

@@ -60,6 +60,15 @@ async def user(started, caplog) -> AsyncIterator[User]:
     assert not errors, f"the pages logged errors: {errors}"  # as NiceGUI's own fixture checks
 
 
+def shown(user: User, testid: str) -> bool:
+    """Whether the open page shows an element with this `data-testid`."""
+    try:
+        by_testid(user, testid)
+    except AssertionError:
+        return False
+    return True
+
+
 def by_testid(user: User, testid: str) -> UserInteraction:
     """The visible elements of the open page with this `data-testid` (the hooks the browser tests use too)."""
     with user:

@@ -4,15 +4,7 @@ rename reaches the header, and the header's menu lists the accounts when opened.
 from nicegui import ui
 from nicegui.testing.user_interaction import UserInteraction
 
-from tests.ui.conftest import by_testid, click, eventually, fill
-
-
-def shown(user, testid: str) -> bool:
-    try:
-        by_testid(user, testid)
-    except AssertionError:
-        return False
-    return True
+from tests.ui.conftest import by_testid, click, eventually, fill, shown
 
 
 def error_under(user, testid: str) -> str | None:

@@ -2,7 +2,7 @@
 
 from nicegui import ui
 
-from tests.ui.conftest import by_testid, click, database_out_of_reach, eventually, fill, publish, rows
+from tests.ui.conftest import by_testid, click, database_out_of_reach, eventually, fill, publish, rows, shown
 
 
 async def open_stock(user, sign_in, started, symbol: str = "AAPL", last: str = "100.00") -> None:
@@ -52,14 +52,6 @@ async def test_stop_and_limit_fields_appear_only_when_needed(user, sign_in, star
     assert shown(user, "limit-price") and shown(user, "stop-price") and shown(user, "tif")
     fill(user, "order-type", "stop")
     assert shown(user, "stop-price") and not shown(user, "limit-price")
-
-
-def shown(user, testid: str) -> bool:
-    try:
-        by_testid(user, testid)
-    except AssertionError:
-        return False
-    return True
 
 
 async def test_dollars_are_turned_into_fractional_shares(user, sign_in, started):
