@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 from pydantic import ValidationError
 
+from components import dialogs
 from components.numbers import money
 from models.account import AccountChange, AccountCreate, AccountKind, AccountPublic
 from models.order import Order
@@ -170,26 +171,8 @@ class AccountsCard:
 
     # -- dialogs: each closes itself once its action is done, and says what happened from the card ----------------
 
-    def _dialog(self, title: str, testid: str, text: str = "") -> tuple[ui.dialog, ui.card]:
-        # In the card, not in the row whose menu opened it: refreshing the list deletes the rows.
-        with self.card, ui.dialog() as dialog, ui.card().classes("sw-card p-6 gap-3 w-full max-w-sm") as card:
-            card.props(f'data-testid="{testid}"')
-            ui.label(title).classes("text-xl font-semibold")
-            if text:
-                ui.label(text).classes("text-gray-600")
-        dialog.on_value_change(lambda event: event.value or dialog.delete())  # closed dialogs leave nothing behind
-        return dialog, card
-
-    @staticmethod
-    def _buttons(dialog: ui.dialog, label: str, on_confirm, *, colour: str = "primary") -> ui.button:
-        with ui.row().classes("w-full justify-end gap-2 mt-2"):
-            ui.button("Cancel", on_click=dialog.close).props('flat no-caps data-testid="dialog-cancel"')
-            confirm = ui.button(label, on_click=on_confirm)
-            confirm.props(f'unelevated no-caps color={colour} data-testid="dialog-confirm"')
-        return confirm
-
     def _ask_name(self, account: AccountPublic) -> None:
-        dialog, card = self._dialog(f"Rename {account.name}", "rename-dialog")
+        dialog, card = dialogs.dialog(self.card, f"Rename {account.name}", "rename-dialog")
 
         async def save() -> None:
             try:
@@ -207,19 +190,7 @@ class AccountsCard:
             field = ui.input("Name", value=account.name).props("outlined dense autofocus maxlength=50")
             field.props('data-testid="rename-name"').classes("w-full")
             field.on("keydown.enter", save)
-            save_button = self._buttons(dialog, "Save", save)
-        dialog.open()
-
-    def _confirm(self, title: str, testid: str, text: str, label: str, action) -> None:
-        dialog, card = self._dialog(title, testid, text)
-
-        async def confirmed() -> None:
-            button.props("loading")
-            await action()
-            dialog.close()
-
-        with card:
-            button = self._buttons(dialog, label, confirmed, colour="negative")
+            save_button = dialogs.buttons(dialog, "Save", save)
         dialog.open()
 
     def _confirm_reset(self, account: AccountPublic) -> None:
@@ -227,11 +198,15 @@ class AccountsCard:
             f"Its open orders are canceled, its positions cleared and its cash set back to "
             f"{money(account.starting_cash)}, its starting cash. Its order history is kept."
         )
-        self._confirm(f"Reset {account.name}?", "reset-dialog", text, "Reset account", lambda: self.reset(account))
+        dialogs.confirm(
+            self.card, f"Reset {account.name}?", "reset-dialog", text, "Reset account", lambda: self.reset(account)
+        )
 
     def _confirm_close(self, account: AccountPublic) -> None:
         text = (
             "Its open orders are canceled and it leaves your accounts, with its cash and positions; "
             "it cannot be opened again. Its history is kept."
         )
-        self._confirm(f"Close {account.name}?", "close-dialog", text, "Close account", lambda: self.close(account))
+        dialogs.confirm(
+            self.card, f"Close {account.name}?", "close-dialog", text, "Close account", lambda: self.close(account)
+        )

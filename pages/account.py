@@ -1,4 +1,4 @@
-"""Account and security: the user's paper accounts, the password, the sessions signed in (end one or all of them)."""
+"""Account and security: the user's paper accounts and API keys, the password, the sessions signed in."""
 
 import contextlib
 
@@ -6,7 +6,9 @@ from fastapi import Request
 from nicegui import app, ui
 
 from components.accounts_card import AccountsCard
+from components.api_keys_card import ApiKeysCard
 from components.frame import frame, log_out_everywhere
+from models.account import AccountPublic
 from models.user import UserPublic
 from services import runtime
 from services.identity import auth
@@ -106,10 +108,17 @@ async def account_page(request: Request):
     with frame("Account", request) as framed:
         ui.label("Account and security").classes("text-3xl font-semibold")
         ui.label(user.email).classes("text-gray-500")
-        # The header follows what is done here: a renamed account's new name, the default after a close.
-        listing = AccountsCard(user, on_listed=framed.switcher.show)
+
+        def listed(accounts: list[AccountPublic]) -> None:
+            # The header and the keys follow what is done here: a renamed account's new name, a close.
+            framed.switcher.show(accounts)
+            keys.show_accounts(accounts)
+
+        listing = AccountsCard(user, on_listed=listed)
+        keys = ApiKeysCard(user)
         with ui.row().classes("w-full gap-6 items-start flex-wrap"):
             sessions = SessionsList(user)
             PasswordForm(user, sessions.refresh)
-    await listing.refresh()
+    await listing.refresh()  # first: a key names its account
+    await keys.refresh()
     await sessions.refresh()
