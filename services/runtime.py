@@ -50,12 +50,14 @@ class Runtime:
 
     def background_work(self) -> list[Coroutine]:
         """What runs for the life of the process: the quote subscriber, the execution and alert engines (each
-        leading on one instance at a time), the writer of API key uses, and the feed where configured."""
+        leading on one instance at a time), the writer of API key uses, the watch on API key sockets while the bus
+        is down, and the feed where configured."""
         from services.alerts.engine import AlertEngine  # these build on this module
         from services.market.feed import MarketFeed
         from services.trading.execution import ExecutionEngine
 
         work = [self.hub.run(), self.hub.watch(), self.events.run(), self.key_uses.run(self.engine)]
+        work.append(api_keys.close_dead_sockets(self.engine, self.bus, self.events))
         work.append(ExecutionEngine(self, self.leadership("execution")).run())
         work.append(AlertEngine(self, self.leadership("alerts")).run())
         if self.settings.market_feed == "simulator":

@@ -30,9 +30,12 @@ class Listener(Protocol):
         """The session or API key this connection authenticated with has ended."""
 
 
+KEY_PREFIX = "key:"
+
+
 def key_credential(key_id: str) -> str:
     """How a connection made with an API key registers (a session's registers with its token hash)."""
-    return f"key:{key_id}"
+    return KEY_PREFIX + key_id
 
 
 def publish_user_event(bus: Bus, user_id: Any, kind: UserEventKind, data: Mapping[str, Any]) -> None:
@@ -76,6 +79,20 @@ class EventHub:
         _discard(self._by_credential, credential, listener)
         _discard(self._by_user, user_id, listener)
 
+    def key_ids(self) -> set[str]:
+        """The API keys this process's checked connections authenticated with (one that is still being checked
+        is left out: its check reads the key's row anyway)."""
+        return {
+            credential.removeprefix(KEY_PREFIX)
+            for credential, user_id, _ in self._keys.values()
+            if user_id is not None and credential.startswith(KEY_PREFIX)
+        }
+
+    def revoke(self, credential: str) -> None:
+        """End every connection of this credential, as a `session_revoked` or `key_revoked` event does."""
+        for listener in list(self._by_credential.get(credential, ())):
+            listener.revoke()
+
     async def follow(self, *kinds: str) -> AsyncIterator[dict[str, Any]]:
         """Every event of these kinds this process hears, in order, from the one subscription and parse that
         serves all its followers (the engines); a follower that falls behind loses its oldest events."""
@@ -100,9 +117,7 @@ class EventHub:
                 if kind in kinds:
                     put_dropping_oldest(queue, event)
             if kind in ("session_revoked", "key_revoked"):
-                credential = event["tokenHash"] if kind == "session_revoked" else key_credential(event["keyId"])
-                for listener in list(self._by_credential.get(credential, ())):
-                    listener.revoke()
+                self.revoke(event["tokenHash"] if kind == "session_revoked" else key_credential(event["keyId"]))
             elif kind in USER_EVENT_KINDS:
                 listeners = [
                     listener

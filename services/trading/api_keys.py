@@ -3,9 +3,12 @@
 A secret is 40 random characters, so a plain SHA-256 of it can be neither reversed nor guessed: checking a key costs
 a hash and a cache read, as a session's token does, never a password hash. Like a session, a key is checked against
 the cache on the event loop and against the database on a miss; a deleted key leaves a tombstone in the cache and
-word on the bus, so it fails at once on every instance and its sockets close.
+word on the bus, so it fails at once on every instance and its sockets close. While the bus is down that word
+does not reach the other instances: each of them re-checks the keys of its own sockets against the database
+instead (`close_dead_sockets`).
 
-Every function here but `authenticate_cached` and `UseLog.record` blocks (database): call it from a worker thread.
+Every function here but `authenticate_cached`, `UseLog.record` and the `run` loops blocks (database): call it from a
+worker thread.
 """
 
 import asyncio
@@ -21,15 +24,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from anyio import to_thread
 from sqlalchemy import Engine, bindparam, func, or_, update
 from sqlmodel import Session, select
 
 from models.account import Account
 from models.api_key import ApiKey, ApiKeyPublic
 from models.user import User, UserPublic
+from services.infra import db as databases
 from services.infra.bus import EVENTS_CHANNEL, Bus
 from services.infra.cache import Cache
 from services.infra.errors import DomainError
+from services.infra.event_hub import EventHub, key_credential
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +43,7 @@ KEY_LIMIT = 20  # live keys per user
 CACHE_TTL = 3600  # seconds a key stays in the cache after its last use
 USE_FLUSH_EVERY = 60.0  # seconds between writes of `lastUsedAt`, which the contract lets lag a minute
 SECRET_LENGTH = 40
+RECHECK_EVERY = 3.0  # seconds between checks of this instance's key sockets while the bus is down (contract: 10 s)
 _KEY_ID = re.compile(r"PK[A-Z0-9]{18}")
 _REVOKED = "revoked"  # the cache's tombstone: a check that read the row before the delete cannot put it back
 
@@ -135,6 +142,46 @@ def announce_revoked(cache: Cache, bus: Bus, key_ids: list[str]) -> None:
         cache.set(name, _REVOKED, ttl=CACHE_TTL)
     for key_id in key_ids:
         bus.publish(EVENTS_CHANNEL, json.dumps({"type": "key_revoked", "keyId": key_id}))
+
+
+def dead_among(db: Session, key_ids: set[str]) -> set[str]:
+    """Those of these key ids that no longer work: deleted, never existed, or of a closed account (one query)."""
+    live = db.exec(
+        select(ApiKey.key_id)
+        .join(Account, Account.id == ApiKey.account_id)
+        .where(ApiKey.key_id.in_(key_ids), ApiKey.revoked_at.is_(None), Account.closed_at.is_(None))
+    )
+    return key_ids - set(live)
+
+
+async def close_dead_sockets(engine: Engine, bus: Bus, events: EventHub) -> None:
+    """For the life of the process: while the bus is degraded (a `key_revoked` from another instance may be lost),
+    and once more when it recovers (for what was lost meanwhile), every RECHECK_EVERY seconds close this process's
+    sockets whose key the database says is dead, as `key_revoked` would. Nothing is read while the bus is healthy."""
+    recheck = False
+    while True:
+        await asyncio.sleep(RECHECK_EVERY)
+        if not (bus.degraded or recheck):
+            continue
+        recheck = bus.degraded
+        key_ids = events.key_ids()
+        if not key_ids:
+            continue
+        try:
+            dead = await to_thread.run_sync(_dead_in, engine, key_ids)
+        except Exception as exc:  # the loop must outlive a database outage
+            log.warning("could not re-check the keys of open sockets, retrying in %.0f s: %s", RECHECK_EVERY, exc)
+            recheck = True
+            continue
+        if dead:
+            log.info("closing the sockets of %d deleted API key(s) the bus did not tell of", len(dead))
+        for key_id in dead:
+            events.revoke(key_credential(key_id))
+
+
+def _dead_in(engine: Engine, key_ids: set[str]) -> set[str]:
+    with databases.session_scope(engine) as db:
+        return dead_among(db, key_ids)
 
 
 def _holder_of(entry: str, key_id: str, secret: str) -> KeyHolder | None:

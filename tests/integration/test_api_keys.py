@@ -10,6 +10,7 @@ import pytest
 
 from models.types import utcnow
 from services.identity import auth
+from services.infra import db
 from services.trading import api_keys
 from tests.support.api import default_account, error_code, publish, sign_up
 
@@ -183,6 +184,23 @@ def test_closing_an_account_kills_its_keys(api):
     assert error_code(api.get("/api/portfolio", headers=key_headers(on_bots)), 401) == "UNAUTHORIZED"
     assert api.get("/api/portfolio", headers=key_headers(on_main)).status_code == 200
     assert [k["id"] for k in keys_of(api, headers)] == [on_main["key"]["id"]]
+
+
+def test_the_database_tells_which_keys_of_open_sockets_are_dead(api, started):
+    """What an instance re-checks its key sockets with while the bus is down: one query for all their keys."""
+    headers, _ = sign_up(api)
+    bots = open_account(api, headers)
+    live, deleted, on_bots = (
+        create_key(api, headers),
+        create_key(api, headers),
+        create_key(api, headers, accountId=bots),
+    )
+    assert api.delete(f"/api/keys/{deleted['key']['id']}", headers=headers).status_code == 204
+    assert api.delete(f"/api/accounts/{bots}", headers=headers).status_code == 204
+    key_ids = {created["key"]["keyId"] for created in (live, deleted, on_bots)} | {"PK" + "0" * 18}
+    with db.session_scope(started.engine) as session:
+        dead = api_keys.dead_among(session, key_ids)
+    assert dead == key_ids - {live["key"]["keyId"]}
 
 
 def test_last_used_at_is_kept_without_a_write_per_call(api, started):

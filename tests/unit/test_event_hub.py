@@ -119,3 +119,15 @@ def test_a_keys_listener_hears_its_accounts_order_updates_only_and_its_keys_revo
     assert not by_key.revoked
     hub.dispatch('{"type":"key_revoked","keyId":"PKA"}')
     assert by_key.revoked and not by_session.revoked
+
+
+def test_the_keys_of_checked_connections_and_their_revocation():
+    hub = EventHub(LocalBus())
+    checked, same_key, checking, by_session = Listener(), Listener(), Listener(), Listener()
+    hub.register(checked, key_credential("PK1"), "alice", "account-1")
+    hub.register(same_key, key_credential("PK1"), "alice", "account-1")
+    hub.register(checking, key_credential("PK2"))  # still being checked: its check reads the row itself
+    hub.register(by_session, "hash-1", "alice")
+    assert hub.key_ids() == {"PK1"}
+    hub.revoke(key_credential("PK1"))
+    assert checked.revoked and same_key.revoked and not checking.revoked and not by_session.revoked
