@@ -166,14 +166,16 @@ def running_app(database_url: str, log_path: Path, access_log: bool) -> Iterator
 
 
 def wait_until_trading(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
-    """Until the app answers and quotes SYMBOL live (the simulator has started publishing)."""
+    """Until the app answers, quotes SYMBOL live and has its year of price history (a fresh database's is built
+    behind the live quotes, in a thread that would otherwise be measured with the orders)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             sys.exit(f"the app exited with {process.returncode}:\n{log_path.read_text()}")
         try:
             answer = httpx.get(f"{url}/api/quotes", params={"symbols": SYMBOL}, timeout=2).json()
-            if answer["quotes"] and not answer["stale"]:
+            history = httpx.get(f"{url}/api/quotes/{SYMBOL}/history", params={"range": "1Y"}, timeout=2).json()
+            if answer["quotes"] and not answer["stale"] and len(history["candles"]) > 200:
                 return
         except (httpx.TransportError, ValueError, KeyError):
             pass
