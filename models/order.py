@@ -57,10 +57,12 @@ class Order(SQLModel, table=True):
         Index("ix_orders_account_created", "account_id", "created_at"),
         Index("ix_orders_status_symbol", "status", "symbol"),
         Index("ix_orders_status_expires", "status", "expires_at"),
+        Index("uq_orders_account_client_order_id", "account_id", "client_order_id", unique=True),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     account_id: uuid.UUID = Field(foreign_key="accounts.id", ondelete="CASCADE")
+    client_order_id: str | None = Field(default=None, max_length=128)  # the client's own name for it
     symbol: str = Field(max_length=10)
     side: str = Field(max_length=4)
     order_type: str = Field(max_length=10)
@@ -121,6 +123,7 @@ PriceText = Annotated[Decimal, PlainSerializer(price_text, return_type=str)]
 
 MAX_QUANTITY = Decimal("1000000000")
 MAX_PRICE = Decimal("10000000")
+MAX_CLIENT_ORDER_ID = 128
 
 
 def ticker(symbol: str) -> str:
@@ -144,6 +147,9 @@ Symbol = Annotated[str, PydanticField(min_length=1, max_length=10), AfterValidat
 TickPrice = Annotated[Decimal, PydanticField(gt=0, le=MAX_PRICE, allow_inf_nan=False), AfterValidator(on_tick_grid)]
 
 
+ClientOrderId = Annotated[str, PydanticField(min_length=1, max_length=MAX_CLIENT_ORDER_ID)]
+
+
 class OrderCreate(CamelModel):
     symbol: Symbol
     side: Side
@@ -152,6 +158,7 @@ class OrderCreate(CamelModel):
     limit_price: TickPrice | None = None
     stop_price: TickPrice | None = None
     time_in_force: TimeInForce = TimeInForce.DAY
+    client_order_id: ClientOrderId | None = None
 
     @field_validator("quantity")
     @classmethod
@@ -183,6 +190,7 @@ class OrderCreate(CamelModel):
 class OrderPublic(CamelModel):
     id: uuid.UUID
     account_id: uuid.UUID
+    client_order_id: str | None
     symbol: str
     side: str
     order_type: str

@@ -48,6 +48,7 @@ class Placement:
 # -- placing -----------------------------------------------------------------------------------------------------
 
 _ACCOUNTS, _POSITIONS, _IDEMPOTENCY = Account.__table__, Position.__table__, IdempotencyRecord.__table__
+_ORDERS = Order.__table__
 
 
 def _placement_reads(chosen) -> tuple:
@@ -107,6 +108,27 @@ def _replay(fingerprint: str, first_fingerprint: str, status: int, body: str) ->
     return Placement(status, body, replayed=True)
 
 
+_CLIENT_ORDER_ID_TAKEN = select(_ORDERS.c.id).where(
+    (_ORDERS.c.account_id == bindparam("account")) & (_ORDERS.c.client_order_id == bindparam("client_order_id"))
+)
+
+
+def duplicate_client_order_id(client_order_id: str) -> DomainError:
+    return DomainError(
+        "DUPLICATE_CLIENT_ORDER_ID",
+        "An order with this clientOrderId already exists in this account.",
+        [{"field": "clientOrderId", "message": "must be unique in the account"}],
+    )
+
+
+async def _refuse_taken_client_order_id(tx: Transaction, account_id: uuid.UUID, client_order_id: str) -> None:
+    """A client's id names one order for the account's life. Read under the account's lock, so two placements
+    cannot both take it; the unique index stands behind this."""
+    (found,) = await tx.read([(_CLIENT_ORDER_ID_TAKEN, {"account": account_id, "client_order_id": client_order_id})])
+    if found:
+        raise duplicate_client_order_id(client_order_id)
+
+
 async def _place(store: Store, request: _Request) -> tuple[Placement, OrderPublic | None]:
     """Place the order, or replay the answer already given to its key, in one transaction of the store."""
     async with store.transaction() as tx:
@@ -119,6 +141,8 @@ async def _place(store: Store, request: _Request) -> tuple[Placement, OrderPubli
         if not symbols.is_listed(wanted.symbol):
             raise DomainError("UNKNOWN_SYMBOL", f"{wanted.symbol} is not listed.", {"symbols": [wanted.symbol]})
         account = tx.load(Account, accounts[0])
+        if wanted.client_order_id is not None:
+            await _refuse_taken_client_order_id(tx, account.id, wanted.client_order_id)
         position = tx.load(Position, positions[0] if positions else None)
         order, *others = rules.place(wanted, account, position, request.market, request.now)
         public = OrderPublic.of(order)
@@ -214,7 +238,6 @@ async def notify(bus: Bus, user_id: uuid.UUID, order: OrderPublic) -> None:
 
 # -- changing a resting order --------------------------------------------------------------------------------------
 
-_ORDERS = Order.__table__
 # The position an order trades, locked, found from the order's id (a cancel knows no more than that).
 _LOCK_POSITION_OF_ORDER = (
     select(*_POSITIONS.columns)
@@ -305,6 +328,14 @@ def _owned(db: Session, account_id: uuid.UUID, order_id: uuid.UUID) -> Order:
 
 def get(db: Session, *, account_id: uuid.UUID, order_id: uuid.UUID) -> OrderPublic:
     return OrderPublic.of(_owned(db, account_id, order_id))
+
+
+def get_by_client_order_id(db: Session, *, account_id: uuid.UUID, client_order_id: str) -> OrderPublic:
+    query = select(Order).where(Order.account_id == account_id, Order.client_order_id == client_order_id)
+    order = db.exec(query).first()
+    if order is None:
+        raise DomainError("ORDER_NOT_FOUND", "There is no such order.")
+    return OrderPublic.of(order)
 
 
 def list_orders(

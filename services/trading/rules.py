@@ -172,6 +172,7 @@ def place(
     _refuse_if_too_small(wanted, quote, position)
     order = Order(
         account_id=account.id,
+        client_order_id=wanted.client_order_id,
         symbol=wanted.symbol,
         side=wanted.side,
         order_type=wanted.order_type,
