@@ -113,20 +113,16 @@ _CLIENT_ORDER_ID_TAKEN = select(_ORDERS.c.id).where(
 )
 
 
-def duplicate_client_order_id(client_order_id: str) -> DomainError:
-    return DomainError(
-        "DUPLICATE_CLIENT_ORDER_ID",
-        "An order with this clientOrderId already exists in this account.",
-        [{"field": "clientOrderId", "message": "must be unique in the account"}],
-    )
-
-
 async def _refuse_taken_client_order_id(tx: Transaction, account_id: uuid.UUID, client_order_id: str) -> None:
     """A client's id names one order for the account's life. Read under the account's lock, so two placements
     cannot both take it; the unique index stands behind this."""
     (found,) = await tx.read([(_CLIENT_ORDER_ID_TAKEN, {"account": account_id, "client_order_id": client_order_id})])
     if found:
-        raise duplicate_client_order_id(client_order_id)
+        raise DomainError(
+            "DUPLICATE_CLIENT_ORDER_ID",
+            "An order with this clientOrderId already exists in this account.",
+            [{"field": "clientOrderId", "message": "must be unique in the account"}],
+        )
 
 
 async def _place(store: Store, request: _Request) -> tuple[Placement, OrderPublic | None]:
