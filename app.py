@@ -10,7 +10,21 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import accounts, alerts, errors, fallback, health, keys, market, orders, portfolio, watchlist, ws, ws_server
+from api import (
+    accounts,
+    alerts,
+    deps,
+    errors,
+    fallback,
+    health,
+    keys,
+    market,
+    orders,
+    portfolio,
+    watchlist,
+    ws,
+    ws_server,
+)
 from api import auth as auth_api
 from api.http_guards import BodyLimit, SecurityHeaders
 from api.origin import OriginCheck
@@ -39,6 +53,7 @@ def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
 
     app = FastAPI(title="Sherwood", version="0.1.0", summary="Paper trading API", lifespan=lifespan)
     errors.install(app)
+    deps.document_credentials(app)
     # Outermost last: the origin check first, security headers on every answer, bodies capped before any quota.
     app.add_middleware(ApiRateLimit)
     app.add_middleware(BodyLimit)
