@@ -30,3 +30,8 @@ def direction(value: Decimal | str) -> str:
 def decimal_text(value: Decimal) -> str:
     """Shares as people write them: 10, 0.5, 1.333333."""
     return format(Decimal(value).normalize(), "f")
+
+
+def shares(quantity: Decimal) -> str:
+    """A number of shares in words: 1 share, 2 shares, 0.5 shares."""
+    return f"{decimal_text(quantity)} {'share' if Decimal(quantity) == 1 else 'shares'}"

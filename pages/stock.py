@@ -8,7 +8,7 @@ from components import live
 from components.alerts_panel import AlertForm, AlertsList
 from components.charts import Candles, Points, RangeChart
 from components.frame import frame
-from components.numbers import decimal_text, direction, money, percent, signed_money
+from components.numbers import direction, money, percent, shares, signed_money
 from components.order_form import OrderForm
 from components.orders_table import OrdersTable
 from components.positions import BookView
@@ -52,7 +52,7 @@ class PositionCard(BookView):
         mine = next((p for p in state.positions if p.symbol == self.symbol), None)
         self.card.visible = mine is not None
         if mine is not None:
-            self.summary.text = f"{decimal_text(mine.quantity)} shares · {money(mine.market_value)}"
+            self.summary.text = f"{shares(mine.quantity)} · {money(mine.market_value)}"
             self.detail.text = (
                 f"Avg cost {money(mine.avg_cost)} · Total return {signed_money(mine.unrealized_pnl)} "
                 f"({percent(mine.unrealized_pnl_percent)})"

@@ -52,7 +52,11 @@ async def test_find_buy_watch_rest_cancel_theme_logout(page, app_url):
     await page.get_by_role("option", name="Stop", exact=True).click()
     await page.get_by_test_id("amount").fill("1")
     await page.get_by_test_id("stop-price").fill("1.00")
+    await expect(page.get_by_test_id("estimate")).to_contain_text("for 1 share")  # at the market, one share
     await page.get_by_test_id("review").click()
+    review = page.get_by_test_id("review-dialog")
+    await expect(review).to_contain_text("When NVDA trades at $1.00 or higher, this becomes a market order")
+    await expect(review.get_by_test_id("review-warning")).to_contain_text("this order would trigger at once")
     await page.get_by_test_id("submit-order").click()
     await expect_told(page, "Order filled: buy 1 NVDA")
     await expect(page.get_by_test_id("symbol-orders")).to_contain_text("stop $1.00")  # filled, its stop still said
@@ -114,6 +118,22 @@ async def test_find_buy_watch_rest_cancel_theme_logout(page, app_url):
 async def test_order_form_says_what_is_wrong_next_to_the_field(page, app_url):
     await sign_up(page, app_url)
     await page.goto(f"{app_url}/stock/AAPL")
+    await page.get_by_test_id("amount").fill("1e3")
+    await page.get_by_test_id("review").click()
+    await expect(page.get_by_text("Enter a number, like 10 or 2.5.")).to_be_visible()
+    await page.get_by_test_id("order-type").click()
+    await page.get_by_role("option", name="Stop limit", exact=True).click()
+    stop, limit = page.get_by_test_id("stop-price"), page.get_by_test_id("limit-price")
+    assert (await stop.bounding_box())["y"] < (await limit.bounding_box())["y"]  # the stop first, as it works
+    await page.get_by_test_id("amount").fill("1")
+    await page.get_by_test_id("review").click()
+    await expect(page.get_by_text("Enter a stop price.")).to_be_visible()
+    await expect(page.get_by_text("Enter a limit price.")).to_be_visible()
+    await page.get_by_test_id("order-type").click()
+    await page.get_by_role("option", name="Market", exact=True).click()
+    await page.get_by_test_id("amount").fill("0.001")
+    await page.get_by_test_id("review").click()
+    await expect(page.get_by_text("An order must be worth at least $1.00.")).to_be_visible()
     await page.get_by_test_id("amount").fill("100000")
     await page.get_by_test_id("review").click()  # checked before the review opens
     await expect(page.get_by_text("Not enough buying power: this costs about")).to_be_visible()
