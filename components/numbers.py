@@ -35,3 +35,17 @@ def decimal_text(value: Decimal) -> str:
 def shares(quantity: Decimal) -> str:
     """A number of shares in words: 1 share, 2 shares, 0.5 shares."""
     return f"{decimal_text(quantity)} {'share' if Decimal(quantity) == 1 else 'shares'}"
+
+
+COMPACT = ((Decimal(10) ** 12, "T"), (Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"), (Decimal(10) ** 3, "K"))
+
+
+def compact(value: Decimal | int | None) -> str:
+    """A large number as statistics show it: 4.01T, 52.37M, 980."""
+    if value is None:
+        return "—"
+    amount = Decimal(value)
+    for size, suffix in COMPACT:
+        if abs(amount) >= size:
+            return f"{amount / size:.2f}{suffix}"
+    return f"{amount:,.0f}"
