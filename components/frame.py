@@ -18,7 +18,7 @@ from services.identity import auth
 from services.infra.errors import INTERNAL_MESSAGE, UNAVAILABLE, UNAVAILABLE_MESSAGE
 from services.runtime import call
 
-NAV = (("Portfolio", "/"), ("Orders", "/orders"), ("Alerts", "/alerts"))
+NAV = (("Portfolio", "/"), ("Discover", "/discover"), ("Orders", "/orders"), ("Alerts", "/alerts"))
 
 
 def _search() -> None:

@@ -152,6 +152,7 @@ async def test_phone_sized_screen(browser, app_url):
         ("portfolio", "/", "equity"),
         ("stock", "/stock/AAPL", "order-form"),
         ("orders", "/orders", "all-orders"),
+        ("discover", "/discover", "gainers"),
         ("alerts", "/alerts", "alert-form"),
     ):
         await page.goto(f"{app_url}{path}")
