@@ -82,7 +82,7 @@ def _mount_ui(app: FastAPI, rt: Runtime) -> None:
     from nicegui.storage import Storage
 
     import pages
-    from components import live
+    from components import live, movers_board
     from pages.session import RequireLogin
 
     # Browser storage must be shared when several instances serve one site.
@@ -92,6 +92,7 @@ def _mount_ui(app: FastAPI, rt: Runtime) -> None:
     pages.register()
     nicegui_app.add_middleware(RequireLogin)
     live.start(rt.hub)
+    movers_board.start()
     ui.run_with(
         app,
         title="Sherwood",

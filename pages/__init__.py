@@ -2,12 +2,13 @@
 
 from nicegui import ui
 
-from pages import account, alerts, home, login, orders, stock
+from pages import account, alerts, discover, home, login, orders, stock
 
 
 def register() -> None:
     ui.page("/account")(account.account_page)
     ui.page("/alerts")(alerts.alerts_page)
+    ui.page("/discover")(discover.discover_page)
     ui.page("/")(home.home_page)
     ui.page("/login")(login.login_page)
     ui.page("/signup")(login.signup_page)
