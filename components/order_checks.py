@@ -172,10 +172,7 @@ def _refusals(
         return {QUANTITY_FIELD: f"One order can trade at most {decimal_text(MAX_QUANTITY)} shares."}
     if fields.side == Side.SELL and quantity > means.available:
         return {QUANTITY_FIELD: f"You have {shares(means.available)} available to sell."}
-    # As the server values it: at the limit, else the stop, else the market; selling a whole position is allowed.
-    worth_price = limit or stop or market_price(fields.side, quote)
-    whole_position = fields.side == Side.SELL and quantity == means.held
-    if worth_price is not None and quantity * worth_price < rules.SMALLEST_ORDER and not whole_position:
+    if rules.worth_too_little(fields.side, quantity, limit or stop, quote, means.held):
         return {QUANTITY_FIELD: f"An order must be worth at least {money(rules.SMALLEST_ORDER)}."}
     if fields.side == Side.BUY and checked.total is not None and checked.total > means.buying_power:
         return {

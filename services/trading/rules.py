@@ -143,15 +143,21 @@ def expiry(time_in_force: str, clock: MarketClock, now: datetime) -> datetime | 
     return clock.session(clock.trading_day(clock.next_open(now)))[1]
 
 
-def _refuse_if_too_small(wanted: OrderCreate, quote: Quote | None, position: Position | None) -> None:
-    """An order worth under $1 is refused (valued at its limit, else its stop, else the market), unless it sells
-    the whole position."""
-    if wanted.side == Side.SELL and position is not None and wanted.quantity == position.quantity:
-        return
-    price = wanted.limit_price or wanted.stop_price
+def worth_too_little(
+    side: Side, quantity: Decimal, price: Decimal | None, quote: Quote | None, held: Decimal | None
+) -> bool:
+    """Whether an order is worth under $1, valued at `price` (its limit, else its stop), else at the market; an
+    order selling the whole position (`held`) never is. The order form asks this too, before sending."""
+    if side == Side.SELL and held is not None and quantity == held:
+        return False
     if price is None and quote is not None:
-        price = quote.ask if wanted.side == Side.BUY else quote.bid
-    if price is not None and wanted.quantity * price < SMALLEST_ORDER:
+        price = quote.ask if side == Side.BUY else quote.bid
+    return price is not None and quantity * price < SMALLEST_ORDER
+
+
+def _refuse_if_too_small(wanted: OrderCreate, quote: Quote | None, position: Position | None) -> None:
+    held = position.quantity if position is not None else None
+    if worth_too_little(wanted.side, wanted.quantity, wanted.limit_price or wanted.stop_price, quote, held):
         raise DomainError(
             "VALIDATION_ERROR",
             f"An order must be worth at least ${SMALLEST_ORDER}.",
