@@ -9,10 +9,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, PlainSerializer, field_validator, model_validator
+from pydantic import AfterValidator, PlainSerializer, ValidationError, field_validator, model_validator
 from pydantic import Field as PydanticField
 from pydantic.alias_generators import to_snake
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -188,6 +188,8 @@ class OrderCreate(CamelModel):
     notional: Decimal | None = PydanticField(None, ge=1, le=MAX_NOTIONAL, allow_inf_nan=False)
     limit_price: TickPrice | None = None
     stop_price: TickPrice | None = None
+    trail_price: TickPrice | None = None
+    trail_percent: Decimal | None = PydanticField(None, ge=Decimal("0.1"), le=50, allow_inf_nan=False)
     time_in_force: TimeInForce = TimeInForce.DAY
     client_order_id: ClientOrderId | None = None
 
@@ -198,18 +200,23 @@ class OrderCreate(CamelModel):
             raise ValueError(f"may have at most {QUANTITY} decimal places")
         return quantity if quantity is None else quantity.normalize()
 
-    @field_validator("notional")
+    @field_validator("notional", "trail_percent")
     @classmethod
-    def _cents(cls, notional: Decimal | None) -> Decimal | None:
-        if notional is not None and _places(notional) > 2:
+    def _two_places(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and _places(value) > 2:
             raise ValueError("may have at most 2 decimal places")
-        return notional
+        return value
 
     @model_validator(mode="after")
     def _fields_fit_the_kind(self) -> "OrderCreate":
-        for name, problem in _misfits(self):
-            # `field` in the context lets the API name the field although the check spans the model.
-            raise PydanticCustomError("order_kind", f"{name} {problem}", {"field": name})
+        # Every misfit at once; `field` in the context lets the API name each field although the check spans
+        # the model.
+        problems = [
+            InitErrorDetails(type=PydanticCustomError("order_kind", message, {"field": name}), loc=(), input=name)
+            for name, message in _misfits(self)
+        ]
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
 
     def fingerprint(self) -> str:
@@ -223,7 +230,7 @@ class OrderCreate(CamelModel):
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
-_LATER_FIELDS = ("notional",)
+_LATER_FIELDS = ("notional", "trail_price", "trail_percent")
 _LIMITED = (OrderType.LIMIT, OrderType.STOP_LIMIT)
 _STOPPED = (OrderType.STOP, OrderType.STOP_LIMIT)
 
@@ -234,16 +241,24 @@ def _misfits(order: OrderCreate) -> Iterator[tuple[str, str]]:
     for name, needed in (("limitPrice", kind in _LIMITED), ("stopPrice", kind in _STOPPED)):
         given = getattr(order, to_snake(name)) is not None
         if needed != given:
-            yield name, f"{'is required for' if needed else 'is not used by'} {kind} orders"
+            yield name, f"{name} {'is required for' if needed else 'is not used by'} {kind} orders"
     if order.notional is not None:
         if order.quantity is not None:
-            yield "notional", "is not used with quantity: give one of them"
+            for name in ("notional", "quantity"):
+                yield name, "give one of notional and quantity, not both"
         if kind != OrderType.MARKET:
-            yield "notional", "is only for market orders"
+            yield "notional", "notional is only for market orders"
     elif order.quantity is None:
-        yield "quantity", "is required (or notional, for a market order)"
+        yield "quantity", "quantity is required (or notional, for a market order)"
+    trails = [name for name in ("trailPrice", "trailPercent") if getattr(order, to_snake(name)) is not None]
+    if kind == OrderType.TRAILING_STOP and len(trails) != 1:
+        for name in trails or ("trailPrice", "trailPercent"):
+            yield name, "a trailing_stop order takes exactly one of trailPrice and trailPercent"
+    elif kind != OrderType.TRAILING_STOP:
+        for name in trails:
+            yield name, f"{name} is not used by {kind} orders"
     if order.time_in_force in IMMEDIATE and kind not in (OrderType.MARKET, OrderType.LIMIT):
-        yield "timeInForce", f"{order.time_in_force} is only for market and limit orders"
+        yield "timeInForce", f"timeInForce {order.time_in_force} is only for market and limit orders"
 
 
 class OrderPublic(CamelModel):

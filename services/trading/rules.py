@@ -19,7 +19,7 @@ from sqlmodel import SQLModel
 from models.account import Account, LedgerEntry, LedgerKind, Position
 from models.market import Quote
 from models.order import IMMEDIATE, Order, OrderCreate, OrderStatus, OrderType, Side, TimeInForce
-from models.types import QUANTITY
+from models.types import QUANTITY, tick_size
 from services.infra.errors import DomainError
 from services.market.clock import MarketClock
 
@@ -127,6 +127,28 @@ def fill(account: Account, position: Position, order: Order, price: Decimal, now
     return [entry]
 
 
+def trailing_stop(order: Order) -> Decimal:
+    """Where a trailing stop stands for its high-water mark: a sell's below the high, rounded down to the tick;
+    a buy's above the low, rounded up."""
+    mark, sell = order.high_water_mark, order.side == Side.SELL
+    if order.trail_price is not None:
+        stop = mark - order.trail_price if sell else mark + order.trail_price
+    else:
+        stop = mark * (1 - order.trail_percent / 100 if sell else 1 + order.trail_percent / 100)
+    return stop.quantize(tick_size(stop), rounding=ROUND_FLOOR if sell else ROUND_CEILING)
+
+
+def follow(order: Order, last: Decimal) -> bool:
+    """A trailing stop not yet triggered follows a better last price (higher for a sell, lower for a buy):
+    the mark moves, and the stop with it, only in the trader's favour. True if they moved."""
+    mark = order.high_water_mark
+    if order.triggered_at is not None or not (last > mark if order.side == Side.SELL else last < mark):
+        return False
+    order.high_water_mark = last
+    order.stop_price = trailing_stop(order)
+    return True
+
+
 # -- decisions -------------------------------------------------------------------------------------------------
 
 
@@ -192,6 +214,8 @@ def place(
     quote, is_open = market.quote, market.clock.is_open(now)
     if wanted.order_type == OrderType.MARKET and (quote is None or (is_open and not market.live)):
         raise DomainError("NO_QUOTE", f"There is no live quote for {wanted.symbol} to fill a market order against.")
+    if wanted.order_type == OrderType.TRAILING_STOP and quote is None:
+        raise DomainError("NO_QUOTE", f"There is no quote for {wanted.symbol} to trail a stop from.")
     if wanted.side == Side.SELL:
         _refuse_if_short(wanted, position, quote)
     _refuse_if_too_small(wanted, quote, position)
@@ -205,11 +229,15 @@ def place(
         notional=wanted.notional,
         limit_price=wanted.limit_price,
         stop_price=wanted.stop_price,
+        trail_price=wanted.trail_price,
+        trail_percent=wanted.trail_percent,
         time_in_force=wanted.time_in_force,
         expires_at=expiry(wanted.time_in_force, market.clock, now),
         created_at=now,
         updated_at=now,
     )
+    if order.order_type == OrderType.TRAILING_STOP:
+        _start_trailing(order, quote.last)
     # Only a live quote fills at once; against a stale one even a marketable limit rests for the engine.
     price = execution_price(order, quote, now) if quote is not None and market.live and is_open else None
     if price is None:
@@ -230,6 +258,18 @@ def place(
         raise DomainError("INSUFFICIENT_FUNDS", "Not enough buying power for this order.")
     opened = [] if position is not None else [Position(account_id=account.id, symbol=wanted.symbol)]
     return [order, *opened, *fill(account, position or opened[0], order, price, now)]
+
+
+def _start_trailing(order: Order, last: Decimal) -> None:
+    """A trailing stop starts from the last price; a sell's trail must leave its stop above zero."""
+    order.high_water_mark = last
+    order.stop_price = trailing_stop(order)
+    if order.stop_price <= 0:
+        raise DomainError(
+            "VALIDATION_ERROR",
+            "The trail is wider than the price: the stop would be at or below zero.",
+            [{"field": "trailPrice", "message": f"must be below the last price, {last}"}],
+        )
 
 
 def _refuse_if_short(wanted: OrderCreate, position: Position | None, quote: Quote | None) -> None:
@@ -253,11 +293,20 @@ def _notional_shares(notional: Decimal, price: Decimal) -> Decimal:
 
 
 def try_fill(
-    account: Account, position: Position | None, order: Order, quote: Quote, now: datetime
+    account: Account,
+    position: Position | None,
+    order: Order,
+    quote: Quote,
+    now: datetime,
+    mark: Decimal | None = None,
 ) -> list[SQLModel] | None:
     """A resting order meets a quote: None while it rests (a stop_limit whose stop fired now rests as a limit,
-    `triggered_at` set), else the new rows of its fill, or none if it is rejected: a stop buy whose market gapped
-    past its 5 % collar."""
+    `triggered_at` set; a trailing stop has followed `mark`, the best price the engine saw, and the quote), else
+    the new rows of its fill, or none if it is rejected: a stop buy whose market gapped past its 5 % collar."""
+    if order.order_type == OrderType.TRAILING_STOP:
+        for price in (mark, quote.last):
+            if price is not None:
+                follow(order, price)
     price = execution_price(order, quote, now)
     if price is None:
         return None
