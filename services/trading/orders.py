@@ -9,6 +9,7 @@ idempotency key) stand behind the rules.
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import orjson
@@ -280,22 +281,43 @@ async def cancel(
 
 
 async def fill(
-    store: Store, bus: Bus, *, resting: Order, quote: Quote, clock: MarketClock, now: datetime
+    store: Store,
+    bus: Bus,
+    *,
+    resting: Order,
+    quote: Quote,
+    clock: MarketClock,
+    now: datetime,
+    mark: Decimal | None = None,
 ) -> Order | None:
-    """Fill a resting order if `quote` reaches it; each order fills at most once, whoever else tries. Returns the
-    order as it is now (None if it is gone)."""
+    """Fill a resting order if `quote` reaches it (a trailing stop having followed `mark`, the best price seen
+    since it was last saved); each order fills at most once, whoever else tries. Returns the order as it is now
+    (None if it is gone)."""
     if not clock.is_open(now):
         return resting
     async with store.transaction() as tx:
         account, order, position = await _locked(tx, resting.account_id, resting.id)
         if order is None or order.status != OrderStatus.PENDING:  # another fill, cancel or expiry won the race
             return order
-        filled = rules.try_fill(account, position, order, quote, now)
+        filled = rules.try_fill(account, position, order, quote, now, mark)
         for row in filled or ():
             tx.add(row)
         await tx.commit()  # also when it rests: a stop_limit whose stop fired now keeps its `triggered_at`
     if filled is not None:
         await notify(bus, account.user_id, OrderPublic.of(order))
+    return order
+
+
+async def trail(store: Store, bus: Bus, *, resting: Order, mark: Decimal, now: datetime) -> Order | None:
+    """Save where a trailing stop stands after the market moved to `mark`, so that every instance (and this one
+    after a restart) trails from there, and tell the user. Returns the order as it is now (None if it is gone)."""
+    async with store.transaction() as tx:
+        account, order, _ = await _locked(tx, resting.account_id, resting.id)
+        if order is None or order.status != OrderStatus.PENDING or not rules.follow(order, mark):
+            return order
+        order.updated_at = now
+        await tx.commit()
+    await notify(bus, account.user_id, OrderPublic.of(order))
     return order
 
 
