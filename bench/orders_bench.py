@@ -10,8 +10,8 @@ concurrency for the same time. The app's rate and p99 against pgbench's are what
 `--access-log both` runs the app with ACCESS_LOG=true and with false side by side, each on a fresh database, the
 clients placing orders on one and then the other in turns of a few seconds (the machine's other work weighs on both
 alike), and prints what the access log costs of the order rate. Then the first app takes `--few-clients` (8)
-clients, whose p99 is held to 50 ms. The verdicts are issue 10's target. The databases and their Redis keys are dropped at
-the end.
+clients, whose p99 is held to 50 ms. The verdicts are issue 10's target. The databases and their Redis keys are
+dropped at the end.
 
 The load generator shares the machine's cores with the app and PostgreSQL, so it is kept lean: one process,
 one asyncio loop, aiohttp over keep-alive connections (httpx spent about 3 ms of CPU per request here, as much
