@@ -10,7 +10,21 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import accounts, alerts, errors, fallback, health, keys, market, orders, portfolio, watchlist, ws, ws_server
+from api import (
+    accounts,
+    alerts,
+    errors,
+    fallback,
+    health,
+    keys,
+    leagues,
+    market,
+    orders,
+    portfolio,
+    watchlist,
+    ws,
+    ws_server,
+)
 from api import auth as auth_api
 from api.http_guards import BodyLimit, SecurityHeaders
 from api.origin import OriginCheck
@@ -52,6 +66,7 @@ def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
     app.include_router(portfolio.router)
     app.include_router(watchlist.router)
     app.include_router(alerts.router)
+    app.include_router(leagues.router)
     app.include_router(health.router)
     app.include_router(fallback.router)  # after every /api router
     app.include_router(ws.router)

@@ -15,6 +15,7 @@ from services.infra.cache import Cache, MemoryCache, RedisCache
 from services.infra.event_hub import EventHub
 from services.infra.leader import Leadership, RedisLeadership, SoleLeadership
 from services.infra.pg_async import AsyncPostgres
+from services.leagues.standings import Leaderboards
 from services.market.clock import MarketClock, clock_for
 from services.market.quote_hub import QuoteHub
 from services.market.quote_store import MemoryQuoteStore, QuoteStore, RedisQuoteStore
@@ -41,6 +42,7 @@ class Runtime:
     pg: AsyncPostgres | None = None  # PostgreSQL from the event loop, for changes of money (None on SQLite)
     roles: set[str] = field(default_factory=set)  # the leader roles this instance holds now
     key_uses: api_keys.UseLog = field(default_factory=api_keys.UseLog)  # when API keys were used, written once a minute
+    leaderboards: Leaderboards = field(default_factory=Leaderboards)  # each league's, computed once per interval
 
     def leadership(self, role: str) -> Leadership:
         """The lock that makes `role` (feed, execution) run on exactly one instance."""
