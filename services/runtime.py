@@ -15,11 +15,12 @@ from services.infra.cache import Cache, MemoryCache, RedisCache
 from services.infra.event_hub import EventHub
 from services.infra.leader import Leadership, RedisLeadership, SoleLeadership
 from services.infra.pg_async import AsyncPostgres
+from services.leagues.placement import LeagueRules
 from services.leagues.standings import Leaderboards
 from services.market.clock import MarketClock, clock_for
 from services.market.quote_hub import QuoteHub
 from services.market.quote_store import MemoryQuoteStore, QuoteStore, RedisQuoteStore
-from services.trading import api_keys
+from services.trading import api_keys, orders
 from services.trading.store import Store
 from settings import ConfigError, Settings
 
@@ -134,6 +135,7 @@ def install(rt: Runtime) -> Runtime:
     """Make `rt` the runtime that pages and routes use (tests switch between backends with it)."""
     global _current
     _current = rt
+    orders.use_league_rules(LeagueRules(rt.hub.latest))  # league accounts place under their league's rules
     return rt
 
 
