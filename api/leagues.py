@@ -16,7 +16,7 @@ from models.types import utcnow
 from models.user import CamelModel
 from services import runtime
 from services.infra.db import session_scope
-from services.leagues import leagues, standings
+from services.leagues import exports, leagues, standings
 from services.trading import accounts, orders, portfolio
 
 router = APIRouter(prefix="/api/leagues", tags=["leagues"])
@@ -190,6 +190,25 @@ async def remove_member(league_id: str, user_id: str, user: CurrentUser) -> Resp
     await accounts.announce_canceled(rt.bus, member.user_id, canceled)
     rt.leaderboards.forget(chosen)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{league_id}/export",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV"}, **documented(400, 401, 403, 404)},
+)
+def export(
+    league_id: str, user: CurrentUser, db: DbDep, what: Annotated[Literal["standings", "trades"], Query()] = "standings"
+) -> Response:
+    """The owner's CSV: the standings (with emails, for grading), or every fill of the league's accounts."""
+    league = leagues.owned(db, leagues.parse_id(league_id), user.id)
+    if what == "trades":
+        text = exports.trades_csv(db, league)
+    else:
+        text = exports.standings_csv(db, league, dict(runtime.current().hub.latest), utcnow())
+    filename = f"league-{league.id}-{what}.csv"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/{league_id}/leaderboard", responses=documented(401, 404))
