@@ -78,6 +78,13 @@ async def change_league(league_id: str, body: LeagueChange, user: CurrentUser) -
     return LeagueEnvelope(league=league)
 
 
+@router.post("/{league_id}/end", responses=documented(401, 403, 404, 409))
+def end_league(league_id: str, user: CurrentUser, db: DbDep) -> LeagueEnvelope:
+    """End a running league now: trading stops, and within seconds its resting orders are canceled, every position
+    is settled and the standings become final."""
+    return LeagueEnvelope(league=leagues.end(db, league_id=leagues.parse_id(league_id), user_id=user.id, now=utcnow()))
+
+
 @router.delete("/{league_id}", status_code=status.HTTP_204_NO_CONTENT, responses=documented(401, 403, 404, 409))
 async def delete_league(league_id: str, user: CurrentUser) -> Response:
     """Delete a league before it starts; its members' accounts close."""

@@ -52,10 +52,11 @@ class Runtime:
         return SoleLeadership()
 
     def background_work(self) -> list[Coroutine]:
-        """What runs for the life of the process: the quote subscriber, the execution and alert engines (each
-        leading on one instance at a time), the writer of API key uses, the watch on API key sockets while the bus
-        is down, and the feed where configured."""
+        """What runs for the life of the process: the quote subscriber, the execution and alert engines and the
+        league clock (each leading on one instance at a time), the writer of API key uses, the watch on API key
+        sockets while the bus is down, and the feed where configured."""
         from services.alerts.engine import AlertEngine  # these build on this module
+        from services.leagues.lifecycle import LeagueClock
         from services.market.feed import MarketFeed
         from services.trading.execution import ExecutionEngine
 
@@ -63,6 +64,7 @@ class Runtime:
         work.append(api_keys.close_dead_sockets(self.engine, self.bus, self.events))
         work.append(ExecutionEngine(self, self.leadership("execution")).run())
         work.append(AlertEngine(self, self.leadership("alerts")).run())
+        work.append(LeagueClock(self, self.leadership("league_clock")).run())
         if self.settings.market_feed == "simulator":
             work.append(MarketFeed(self, self.leadership("feed"), self.clock).run())
         return work

@@ -319,6 +319,23 @@ async def delete(
         )
 
 
+def end(db: Session, *, league_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> LeaguePublic:
+    """The owner ends a running league now: trading stops at once, and the league clock settles it within
+    seconds (at the close of the last minute candle ending by now) and freezes the standings."""
+    league = owned(db, league_id, user_id, lock=True)
+    status = league.status_at(now)
+    if status == LeagueStatus.ENDED:
+        raise ended()
+    if status == LeagueStatus.UPCOMING:
+        raise DomainError("LEAGUE_NOT_STARTED", "This league has not started: delete it instead.")
+    league.ends_at = league.updated_at = now
+    league.join_until = min(league.join_until, now)
+    db.add(league)
+    db.commit()
+    db.refresh(league)
+    return public_of(db, league, user_id, now)
+
+
 # -- joining and leaving -------------------------------------------------------------------------------------------
 
 

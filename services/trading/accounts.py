@@ -260,6 +260,23 @@ async def _close(store, cache, bus, *, user_id, account_id, now, check) -> list[
     return resting
 
 
+async def settle(
+    store: Store, *, user_id: uuid.UUID, account_id: uuid.UUID, prices: Mapping[str, Decimal], now: datetime
+) -> list[Order]:
+    """A league account at its league's end: resting orders canceled and every position sold at its settlement
+    price (`prices`; a symbol without one at its cost), so the account is all cash. Settling again changes nothing:
+    the account's lock and its empty positions make it happen once. Returns the orders it canceled."""
+    async with store.transaction() as tx:
+        account, resting, positions = await _locked_book(tx, user_id, account_id)
+        rules.end_all(account, positions, resting, now)
+        for position in positions:
+            if position.quantity > 0:
+                at_cost = position.cost_basis / position.quantity
+                tx.add(rules.settle(account, position, prices.get(position.symbol, at_cost), now))
+        await tx.commit()
+    return resting
+
+
 async def announce_canceled(bus: Bus, user_id: uuid.UUID, canceled: list[Order]) -> None:
     """Tell the user's pages and sockets about the orders a reset or a close canceled, as any cancel does."""
     for order in canceled:
