@@ -346,6 +346,11 @@ def _by_code(db: Session, code: str) -> uuid.UUID:
     return found
 
 
+def invited(db: Session, *, code: str, user_id: uuid.UUID, now: datetime) -> LeaguePublic:
+    """The league an invite code names, as its holder may see it before joining."""
+    return public_of(db, db.get(League, _by_code(db, code)), user_id, now)
+
+
 def join(
     db: Session,
     *,
