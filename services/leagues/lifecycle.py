@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 from models.account import Account
 from models.candle import MINUTE
 from models.league import League, LeagueMember
+from models.order import Order, OrderStatus
 from models.types import utcnow
 from services.infra.db import session_scope
 from services.infra.leader import RENEW_EVERY, Leadership, lead_forever
@@ -43,6 +44,18 @@ def due(db: Session, now: datetime) -> list[uuid.UUID]:
     """Leagues past their end (by SETTLE_AFTER) whose standings are not final yet."""
     query = select(League.id).where(League.ends_at <= now - SETTLE_AFTER, League.settled_at.is_(None))
     return list(db.exec(query.order_by(League.ends_at)))
+
+
+def resting_after_the_end(db: Session, now: datetime) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(user, account) of league accounts with resting orders in leagues that have ended but are not settled."""
+    query = (
+        select(Account.user_id, Account.id)
+        .join(League, League.id == Account.league_id)
+        .join(Order, Order.account_id == Account.id)
+        .where(League.ends_at <= now, League.settled_at.is_(None), Order.status == OrderStatus.PENDING)
+        .distinct()
+    )
+    return list(db.exec(query).all())
 
 
 def settlement_prices(db: Session, ends_at: datetime) -> dict[str, Decimal]:
@@ -117,6 +130,7 @@ class LeagueClock:
             with session_scope(self._rt.engine) as db:
                 return due(db, self._now())
 
+        await self._ring_the_bell()
         frozen = 0
         for league_id in await to_thread.run_sync(find):
             try:
@@ -124,6 +138,24 @@ class LeagueClock:
             except Exception:
                 log.exception("settling league %s failed; it is tried again", league_id)
         return frozen
+
+    async def _ring_the_bell(self) -> None:
+        """Cancel the resting orders of leagues that have just ended, at once: nothing fills while the minute
+        candle the settlement needs is being stored."""
+
+        def ringing() -> list[tuple[uuid.UUID, uuid.UUID]]:
+            with session_scope(self._rt.engine) as db:
+                return resting_after_the_end(db, self._now())
+
+        for user_id, account_id in await to_thread.run_sync(ringing):
+            try:
+                canceled = await accounts.cancel_resting(
+                    self._rt.store, user_id=user_id, account_id=account_id, now=self._now()
+                )
+            except Exception:
+                log.exception("canceling the resting orders of league account %s failed", account_id)
+                continue
+            await accounts.announce_canceled(self._rt.bus, user_id, canceled)
 
     async def _lead(self) -> None:
         renew_at = 0.0

@@ -260,6 +260,15 @@ async def _close(store, cache, bus, *, user_id, account_id, now, check) -> list[
     return resting
 
 
+async def cancel_resting(store: Store, *, user_id: uuid.UUID, account_id: uuid.UUID, now: datetime) -> list[Order]:
+    """Cancel every resting order of the account (a league account at its league's closing bell). Returns them."""
+    async with store.transaction() as tx:
+        account, resting, positions = await _locked_book(tx, user_id, account_id)
+        rules.end_all(account, positions, resting, now)
+        await tx.commit()
+    return resting
+
+
 async def settle(
     store: Store, *, user_id: uuid.UUID, account_id: uuid.UUID, prices: Mapping[str, Decimal], now: datetime
 ) -> list[Order]:

@@ -71,8 +71,10 @@ def test_the_clock_settles_at_the_last_candle_before_the_end_and_freezes_the_sta
     assert final is True
     with session_scope(started.engine) as db:
         settled_at = db.get(League, uuid.UUID(league["id"])).settled_at
-        assert db.get(Order, uuid.UUID(resting["id"])).status == "canceled"
+        canceled = db.get(Order, uuid.UUID(resting["id"]))
     assert settled_at - ends_at < timedelta(seconds=10)
+    # Resting orders stopped at the closing bell, before the settlement.
+    assert canceled.status == "canceled" and ends_at <= canceled.updated_at < settled_at
     cash, held = book(started, account["id"])
     assert held == [] and cash == Decimal("10000") - Decimal("1000.20") + Decimal("1050.00")
     assert [e.amount for e in ledger(started, account["id"]) if e.kind == LedgerKind.SETTLEMENT] == [Decimal("1050.00")]
