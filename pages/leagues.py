@@ -52,7 +52,7 @@ class CreateForm:
     """The create dialog: name, dates, cash, visibility and the rules; the server's refusal is shown as is."""
 
     def __init__(self, container: ui.element, user: UserPublic):
-        self.user = user
+        self.user, self.container = user, container
         self.shown, card = dialogs.dialog(container, "Create a league", "create-league-dialog")
         start = utcnow().replace(second=0, microsecond=0) + timedelta(minutes=1)
         with card:
@@ -121,8 +121,9 @@ class CreateForm:
             problems = "; ".join(f"{d['field']} {d['message']}" for d in exc.details or [])
             self.message.text = f"{exc.message} {problems}".strip()
             return
+        with self.container:  # not the dialog's slot: it is gone once the dialog closes
+            ui.navigate.to(f"/leagues/{league.id}")
         self.shown.close()
-        ui.navigate.to(f"/leagues/{league.id}")
 
 
 async def leagues_page(request: Request):
