@@ -3,6 +3,7 @@
 Everything here needs a session except the leaderboard, which an API key may read (a league of bots)."""
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
@@ -11,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import CurrentCaller, CurrentUser, DbDep
 from api.errors import documented
 from models.league import InviteCode, Joined, LeagueChange, LeagueCreate, LeagueEnvelope, LeagueList
-from models.order import OrderList, OrderStatus
+from models.order import MoneyText, OrderList, OrderStatus
 from models.types import utcnow
 from models.user import CamelModel
 from services import runtime
@@ -27,8 +28,8 @@ class Member(CamelModel):
     email: str
     display_name: str
     account_id: uuid.UUID
-    joined_at: str
-    equity: str
+    joined_at: datetime
+    equity: MoneyText
     trades: int
 
 
@@ -130,8 +131,8 @@ def _members(league_id: uuid.UUID, owner_id: uuid.UUID) -> MemberList:
                 email=e.email,
                 display_name=e.display_name,
                 account_id=e.account_id,
-                joined_at=e.joined_at.isoformat(),
-                equity=f"{e.equity:.2f}",
+                joined_at=e.joined_at,
+                equity=e.equity,
                 trades=e.trades,
             )
             for e in entries

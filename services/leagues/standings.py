@@ -129,7 +129,7 @@ def compute(db, league: League, quotes: Mapping[str, Quote], now: datetime, day_
     day_start = portfolio.day_start(now)
     for account_id, member in members.items():
         row = member["row"]
-        if account_id not in day_open:
+        if account_id not in day_open:  # equity_at reads only the account's id and starting cash
             account = Account(id=account_id, user_id=row.user_id, name="", starting_cash=row.starting_cash, cash=0)
             day_open[account_id] = portfolio.equity_at(db, account, day_start)
         book = portfolio.Book(
