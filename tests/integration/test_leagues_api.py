@@ -312,3 +312,16 @@ def test_an_api_key_may_not_organise(api):
     bot = {"APCA-API-KEY-ID": key["key"]["keyId"], "APCA-API-SECRET-KEY": key["secret"]}
     assert error_code(api.get("/api/leagues", headers=bot), 403) == "SESSION_REQUIRED"
     assert error_code(api.post("/api/leagues", json={"name": "x"}, headers=bot), 403) == "SESSION_REQUIRED"
+
+
+def test_leaving_with_the_league_account_as_default_moves_the_default_back(api):
+    owner, _ = sign_up(api)
+    student, _ = sign_up(api)
+    league = create(api, owner)
+    account = join(api, student, league)["account"]
+    personal = next(a["id"] for a in accounts_of(api, student) if a["kind"] == "personal")
+    made = api.patch(f"/api/accounts/{account['id']}", json={"isDefault": True}, headers=student)
+    assert made.status_code == 200 and made.json()["account"]["isDefault"] is True
+    assert api.post(f"/api/leagues/{league['id']}/leave", headers=student).status_code == 204
+    (left,) = accounts_of(api, student)
+    assert (left["id"], left["isDefault"]) == (personal, True)
