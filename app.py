@@ -18,6 +18,7 @@ from api import (
     fallback,
     health,
     keys,
+    leagues,
     market,
     orders,
     portfolio,
@@ -67,6 +68,7 @@ def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
     app.include_router(portfolio.router)
     app.include_router(watchlist.router)
     app.include_router(alerts.router)
+    app.include_router(leagues.router)
     app.include_router(health.router)
     app.include_router(fallback.router)  # after every /api router
     app.include_router(ws.router)

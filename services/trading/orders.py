@@ -7,6 +7,7 @@ idempotency key) stand behind the rules.
 """
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -16,7 +17,7 @@ import orjson
 from sqlalchemy import bindparam, tuple_
 from sqlmodel import Session, select
 
-from models.account import Account, Position
+from models.account import Account, AccountKind, Position
 from models.market import Quote
 from models.order import IdempotencyRecord, Order, OrderCreate, OrderEnvelope, OrderPublic, OrderStatus
 from models.types import utcnow
@@ -126,6 +127,29 @@ async def _refuse_taken_client_order_id(tx: Transaction, account_id: uuid.UUID, 
         )
 
 
+# -- the league hook: a league account places under its league's rules ---------------------------------------------
+
+LeagueRules = Callable[[Transaction, Account, OrderCreate, rules.Market, datetime], Awaitable[None]]
+_league_rules: LeagueRules | None = None
+
+
+def use_league_rules(check: LeagueRules | None) -> None:
+    """Set what a league account's placement asks, under the account's lock, before it is placed (it raises the
+    refusal). services.leagues builds on this module, so the runtime hands it in."""
+    global _league_rules
+    _league_rules = check
+
+
+async def _refuse_if_league_forbids(
+    tx: Transaction, account: Account, wanted: OrderCreate, market: rules.Market, now: datetime
+) -> None:
+    if account.kind != AccountKind.LEAGUE:
+        return
+    if _league_rules is None:  # no rules to ask: a league account does not trade unchecked
+        raise DomainError("LEAGUE_NOT_RUNNING", "This league account cannot trade now.")
+    await _league_rules(tx, account, wanted, market, now)
+
+
 async def _place(store: Store, request: _Request) -> tuple[Placement, OrderPublic | None]:
     """Place the order, or replay the answer already given to its key, in one transaction of the store."""
     async with store.transaction() as tx:
@@ -141,6 +165,7 @@ async def _place(store: Store, request: _Request) -> tuple[Placement, OrderPubli
         if wanted.client_order_id is not None:
             await _refuse_taken_client_order_id(tx, account.id, wanted.client_order_id)
         position = tx.load(Position, positions[0] if positions else None)
+        await _refuse_if_league_forbids(tx, account, wanted, request.market, request.now)
         order, *others = rules.place(wanted, account, position, request.market, request.now)
         public = OrderPublic.of(order)
         body = OrderEnvelope(order=public).model_dump_json(by_alias=True)

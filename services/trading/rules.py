@@ -354,3 +354,14 @@ def reset(account: Account, now: datetime) -> LedgerEntry:
     )
     account.cash, account.updated_at = account.starting_cash, now
     return entry
+
+
+def settle(account: Account, position: Position, price: Decimal, now: datetime) -> LedgerEntry:
+    """Sell the whole position at `price` without an order (a league's end; the caller has ended the resting
+    orders, so nothing is reserved): the proceeds round down, the whole cost basis goes, the difference is realized."""
+    amount = proceeds(position.quantity, price)
+    account.cash += amount
+    position.realized_pnl += amount - position.cost_basis
+    position.quantity, position.cost_basis = Decimal(0), Decimal(0)
+    account.updated_at = position.updated_at = now
+    return LedgerEntry(account_id=account.id, amount=amount, kind=LedgerKind.SETTLEMENT, created_at=now)
