@@ -1,0 +1,120 @@
+"""Alpaca's JSON objects, as alpaca-py 0.44 parses them: every documented key present (null where it does not
+apply), money and quantities as decimal strings, ids as UUIDs, times as RFC 3339 in UTC with `Z`."""
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.order import plain
+from services.market import symbols
+from services.market.symbols import Listing
+
+# Sherwood's simulated listings carry no exchange; every asset is reported on one of alpaca-py's safe values.
+EXCHANGE = "NASDAQ"
+_ASSET_NAMESPACE = uuid.UUID("5f1c0a3e-8d4b-4e43-9b0e-6a9d2c7e4b11")  # asset ids: stable per symbol, everywhere
+
+
+def ts(moment: datetime | None) -> str | None:
+    """A trading object's time: UTC, microseconds, `Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if moment is not None else None
+
+
+def text(value: Decimal | None) -> str | None:
+    """A decimal as Alpaca writes it: no exponent, no trailing zeros ("1", "150.25")."""
+    return plain(value) if value is not None else None
+
+
+def asset_id(symbol: str) -> uuid.UUID:
+    return uuid.uuid5(_ASSET_NAMESPACE, symbol)
+
+
+def listing_by_id(text_id: str) -> Listing | None:
+    """The listing whose asset id this is (ids are derived, so the map is built once per call from the list)."""
+    try:
+        wanted = uuid.UUID(text_id)
+    except ValueError:
+        return None
+    return next((x for x in symbols.listings() if asset_id(x.symbol) == wanted), None)
+
+
+class Asset(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: uuid.UUID
+    asset_class: str = Field("us_equity", alias="class")  # the JSON key is `class` (a Position says asset_class)
+    exchange: str = EXCHANGE
+    symbol: str
+    name: str
+    status: str = "active"
+    tradable: bool = True
+    marginable: bool = False  # cash accounts
+    shortable: bool = False
+    easy_to_borrow: bool = False
+    fractionable: bool = True
+    maintenance_margin_requirement: str = "100"
+    min_order_size: str = "0.000001"
+    min_trade_increment: str = "0.000001"
+    price_increment: str = "0.01"
+    attributes: list[str] = Field(default_factory=lambda: ["fractional_eh_enabled"])
+
+    @classmethod
+    def of(cls, listing: Listing) -> "Asset":
+        return cls(id=asset_id(listing.symbol), symbol=listing.symbol, name=listing.name)
+
+
+class Account(BaseModel):
+    id: uuid.UUID
+    account_number: str
+    status: str = "ACTIVE"
+    crypto_status: str = "INACTIVE"
+    currency: str = "USD"
+    cash: str
+    buying_power: str
+    regt_buying_power: str
+    daytrading_buying_power: str = "0"
+    non_marginable_buying_power: str
+    options_buying_power: str = "0"
+    effective_buying_power: str
+    equity: str
+    last_equity: str
+    portfolio_value: str
+    long_market_value: str
+    short_market_value: str = "0"
+    position_market_value: str
+    initial_margin: str = "0"
+    maintenance_margin: str = "0"
+    last_maintenance_margin: str = "0"
+    sma: str = "0"
+    accrued_fees: str = "0"
+    pending_transfer_in: str = "0"
+    pending_transfer_out: str = "0"
+    multiplier: str = "1"  # a cash account
+    pattern_day_trader: bool = False
+    trading_blocked: bool = False
+    transfers_blocked: bool = False
+    account_blocked: bool = False
+    trade_suspended_by_user: bool = False
+    shorting_enabled: bool = False
+    daytrade_count: int = 0
+    options_approved_level: int = 0
+    options_trading_level: int = 0
+    balance_asof: str
+    created_at: str
+
+
+class Clock(BaseModel):
+    timestamp: str
+    is_open: bool
+    next_open: str
+    next_close: str
+
+
+class CalendarDay(BaseModel):
+    date: str
+    open: str  # HH:MM, New York time
+    close: str
+    session_open: str  # HHMM
+    session_close: str
+    settlement_date: str
