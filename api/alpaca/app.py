@@ -5,7 +5,7 @@ import re
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.alpaca import account, assets, calendar, errors
+from api.alpaca import account, assets, calendar, errors, orders
 
 _DOUBLED = re.compile(r"/{2,}")
 
@@ -38,6 +38,6 @@ def create() -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(TolerantPaths)
-    for module in (account, calendar, assets):
+    for module in (account, calendar, assets, orders):
         app.include_router(module.router)
     return app

@@ -67,9 +67,22 @@ def of_domain(exc: DomainError) -> AlpacaError:
     return AlpacaError(status, code, message or exc.message)
 
 
+def body(exc: AlpacaError | DomainError) -> tuple[int, dict[str, Any]]:
+    """The status and body of a refusal (keys sorted, as Alpaca sends them): what a 207 answer lists per item."""
+    refusal = of_domain(exc) if isinstance(exc, DomainError) else exc
+    return refusal.status, dict(sorted({**refusal.extra, "code": refusal.code, "message": refusal.message}.items()))
+
+
 def response(exc: AlpacaError, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = dict(sorted({**exc.extra, "code": exc.code, "message": exc.message}.items()))
-    return JSONResponse(body, status_code=exc.status, headers=headers)
+    status, content = body(exc)
+    return JSONResponse(content, status_code=status, headers=headers)
+
+
+def domain_response(exc: DomainError) -> JSONResponse:
+    headers = dict(exc.headers or {})
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    return response(of_domain(exc), headers)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -87,10 +100,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError):
-        headers = dict(exc.headers or {})
-        if exc.retry_after is not None:
-            headers["Retry-After"] = str(exc.retry_after)
-        return response(of_domain(exc), headers)
+        return domain_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError):

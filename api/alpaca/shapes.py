@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.order import plain
+from models.order import OrderPublic, plain
 from services.market import symbols
 from services.market.symbols import Listing
 
@@ -118,3 +118,92 @@ class CalendarDay(BaseModel):
     session_open: str  # HHMM
     session_close: str
     settlement_date: str
+
+
+def order_status(status: str, filled_quantity: Decimal) -> str:
+    """Sherwood's status in Alpaca's words: a resting order is `new` (`partially_filled` once some of it traded);
+    filled, canceled, expired, rejected, held and replaced are the same words."""
+    if status == "pending":
+        return "partially_filled" if filled_quantity > 0 else "new"
+    return status
+
+
+class Order(BaseModel):
+    id: uuid.UUID
+    client_order_id: str
+    created_at: str
+    updated_at: str
+    submitted_at: str
+    filled_at: str | None
+    expired_at: str | None
+    expires_at: str | None
+    canceled_at: str | None
+    failed_at: str | None
+    replaced_at: str | None
+    replaced_by: uuid.UUID | None
+    replaces: uuid.UUID | None
+    asset_id: uuid.UUID
+    symbol: str
+    asset_class: str = "us_equity"
+    notional: str | None
+    qty: str | None
+    filled_qty: str
+    filled_avg_price: str | None
+    order_class: str
+    order_type: str
+    type: str
+    side: str
+    position_intent: str
+    time_in_force: str
+    limit_price: str | None
+    stop_price: str | None
+    status: str
+    extended_hours: bool = False
+    legs: list["Order"] | None
+    trail_percent: str | None
+    trail_price: str | None
+    hwm: str | None
+    commission: str = "0"
+    source: str | None = None
+    subtag: str | None = None
+
+    @classmethod
+    def of(cls, order: OrderPublic) -> "Order":
+        ended_at = ts(order.updated_at)
+        return cls(
+            id=order.id,
+            client_order_id=order.client_order_id or str(order.id),  # an order placed on /api without one
+            created_at=ts(order.created_at),
+            updated_at=ts(order.updated_at),
+            submitted_at=ts(order.created_at),
+            filled_at=ts(order.filled_at),
+            expired_at=ended_at if order.status == "expired" else None,
+            expires_at=ts(order.expires_at),
+            canceled_at=ended_at if order.status == "canceled" else None,
+            failed_at=ended_at if order.status == "rejected" else None,
+            asset_id=asset_id(order.symbol),
+            symbol=order.symbol,
+            qty=text(order.quantity),
+            filled_qty=text(order.filled_quantity),
+            filled_avg_price=text(order.avg_fill_price),
+            order_type=order.order_type,
+            type=order.order_type,
+            side=order.side,
+            position_intent="buy_to_open" if order.side == "buy" else "sell_to_close",
+            time_in_force=order.time_in_force,
+            limit_price=text(order.limit_price),
+            stop_price=text(order.stop_price),
+            status=order_status(order.status, order.filled_quantity),
+            # The order kinds of /api (notional, trailing stops, brackets and their legs, replace) map here once
+            # OrderPublic carries them; until then every Sherwood order is a simple one.
+            order_class="simple",
+            notional=None,
+            trail_percent=None,
+            trail_price=None,
+            hwm=None,
+            legs=None,
+            replaced_at=None,
+            replaced_by=None,
+            replaces=None,
+        )
+
