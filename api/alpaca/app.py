@@ -5,7 +5,7 @@ import re
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.alpaca import account, assets, calendar, errors, orders
+from api.alpaca import account, activities, assets, calendar, errors, history, orders, positions
 
 _DOUBLED = re.compile(r"/{2,}")
 
@@ -38,6 +38,6 @@ def create() -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(TolerantPaths)
-    for module in (account, calendar, assets, orders):
+    for module in (account, activities, history, calendar, assets, orders, positions):
         app.include_router(module.router)
     return app

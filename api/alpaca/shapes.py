@@ -207,3 +207,31 @@ class Order(BaseModel):
             replaces=None,
         )
 
+
+def fraction(part: Decimal, whole: Decimal) -> str:
+    """A ratio as Alpaca writes its `*_plpc` and `change_today`: a fraction, not a percent ("0.0084")."""
+    return text((part / whole).quantize(Decimal("0.000001"))) if whole else "0"
+
+
+class Position(BaseModel):
+    asset_id: uuid.UUID
+    symbol: str
+    exchange: str = EXCHANGE
+    asset_class: str = "us_equity"
+    asset_marginable: bool = False
+    avg_entry_price: str
+    qty: str
+    qty_available: str
+    side: str = "long"  # no short selling in Sherwood
+    market_value: str
+    cost_basis: str
+    unrealized_pl: str
+    unrealized_plpc: str
+    unrealized_intraday_pl: str
+    unrealized_intraday_plpc: str
+    current_price: str | None
+    lastday_price: str | None
+    change_today: str
+    avg_entry_swap_rate: str | None = None
+    swap_rate: str | None = None
+    usd: dict | None = None
