@@ -5,7 +5,7 @@ import re
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.alpaca import account, activities, assets, calendar, errors, history, orders, positions
+from api.alpaca import account, activities, assets, calendar, errors, history, market_data, orders, positions
 
 _DOUBLED = re.compile(r"/{2,}")
 
@@ -38,6 +38,6 @@ def create() -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(TolerantPaths)
-    for module in (account, activities, history, calendar, assets, orders, positions):
+    for module in (account, activities, history, calendar, assets, orders, positions, market_data):
         app.include_router(module.router)
     return app
