@@ -5,7 +5,19 @@ import re
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.alpaca import account, activities, assets, calendar, errors, history, market_data, orders, positions
+from api.alpaca import (
+    account,
+    activities,
+    assets,
+    calendar,
+    data_stream,
+    errors,
+    history,
+    market_data,
+    orders,
+    positions,
+    trade_stream,
+)
 
 _DOUBLED = re.compile(r"/{2,}")
 
@@ -38,6 +50,7 @@ def create() -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(TolerantPaths)
-    for module in (account, activities, history, calendar, assets, orders, positions, market_data):
+    for module in (account, activities, history, calendar, assets, orders, positions, market_data, trade_stream):
         app.include_router(module.router)
+    app.include_router(data_stream.router)  # last: its /v2/{feed} would take any one-segment /v2 path
     return app
