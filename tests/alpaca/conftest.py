@@ -71,27 +71,40 @@ def _serve(rt: Runtime) -> Iterator[str]:
         thread.join(timeout=15)
 
 
+def _installed() -> Runtime | None:
+    try:
+        return runtime.current()
+    except RuntimeError:
+        return None
+
+
+def _start(settings) -> Runtime:
+    """A runtime of our own, without leaving it installed for the tests that follow."""
+    previous = _installed()
+    rt = runtime.start(settings)
+    if previous is not None:
+        runtime.install(previous)
+    return rt
+
+
 @pytest.fixture(scope="session", params=["postgres+redis", "sqlite+memory"])
 def sherwood_server(request, tmp_path_factory) -> Iterator[Sherwood]:
     common = {"market_feed": "none", "order_rate_limit": 0, "api_rate_limit": 0}
     if request.param == "postgres+redis":
         with fresh_postgres("alpaca") as database:
-            rt = runtime.start(load_settings(database_url=database, redis_url=REDIS_URL, **common))
+            rt = _start(load_settings(database_url=database, redis_url=REDIS_URL, **common))
             with _serve(rt) as url:
                 yield Sherwood(url, rt)
     else:
         sqlite_file = tmp_path_factory.mktemp("alpaca") / "sherwood.db"
-        rt = runtime.start(load_settings(database_url=f"sqlite:///{sqlite_file}", redis_url=None, **common))
+        rt = _start(load_settings(database_url=f"sqlite:///{sqlite_file}", redis_url=None, **common))
         with _serve(rt) as url:
             yield Sherwood(url, rt)
 
 
 @pytest.fixture
 def sherwood(sherwood_server) -> Iterator[Sherwood]:
-    try:
-        previous = runtime.current()
-    except RuntimeError:
-        previous = None
+    previous = _installed()
     runtime.install(sherwood_server.rt)  # routes find the runtime here; other tests install their own
     yield sherwood_server
     if previous is not None:
