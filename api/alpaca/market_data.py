@@ -4,6 +4,7 @@ Alpaca sends them; a symbol with no data is left out of a map, never null."""
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from services import runtime
 from services.market import history, symbols
 from services.market.bars import TimeFrame, bars
 from services.market.clock import NEW_YORK, midnight
+from services.market.tape import Tick
 
 router = APIRouter()
 
@@ -33,23 +35,31 @@ def _time(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def quote_json(quote: Quote) -> dict[str, Any]:
+def quote_json(timestamp_ms: int, bid: float, ask: float) -> dict[str, Any]:
     return {
-        "t": _time(quote.timestamp),
+        "t": _time(timestamp_ms),
         "bx": EXCHANGE,
-        "bp": float(quote.bid),
+        "bp": bid,
         "bs": LOT,
         "ax": EXCHANGE,
-        "ap": float(quote.ask),
+        "ap": ask,
         "as": LOT,
         "c": ["R"],
         "z": "C",
     }
 
 
-def trade_json(quote: Quote) -> dict[str, Any]:
-    stamp = quote.timestamp
-    return {"t": _time(stamp), "x": EXCHANGE, "p": float(quote.last), "s": LOT, "c": ["@"], "i": stamp, "z": "C"}
+def trade_json(timestamp_ms: int, price: float, size: int) -> dict[str, Any]:
+    # The tick's time doubles as the trade id: unique per symbol, as Alpaca's ids are.
+    return {"t": _time(timestamp_ms), "x": EXCHANGE, "p": price, "s": size, "c": ["@"], "i": timestamp_ms, "z": "C"}
+
+
+def latest_quote_json(quote: Quote) -> dict[str, Any]:
+    return quote_json(quote.timestamp, float(quote.bid), float(quote.ask))
+
+
+def latest_trade_json(quote: Quote) -> dict[str, Any]:
+    return trade_json(quote.timestamp, float(quote.last), LOT)
 
 
 def bar_json(bar: Candle) -> dict[str, Any]:
@@ -92,12 +102,12 @@ def _latest_bar(db: Session, symbol: str, quote: Quote | None, now: datetime) ->
 
 @router.get("/v2/stocks/quotes/latest")
 def latest_quotes(_caller: CurrentCaller, symbols_: Annotated[str | None, Query(alias="symbols")] = None):
-    return {"quotes": {s: quote_json(q) for s, q in _latest_quotes(_listed(symbols_)).items()}}
+    return {"quotes": {s: latest_quote_json(q) for s, q in _latest_quotes(_listed(symbols_)).items()}}
 
 
 @router.get("/v2/stocks/trades/latest")
 def latest_trades(_caller: CurrentCaller, symbols_: Annotated[str | None, Query(alias="symbols")] = None):
-    return {"trades": {s: trade_json(q) for s, q in _latest_quotes(_listed(symbols_)).items()}}
+    return {"trades": {s: latest_trade_json(q) for s, q in _latest_quotes(_listed(symbols_)).items()}}
 
 
 @router.get("/v2/stocks/bars/latest")
@@ -116,8 +126,8 @@ def _snapshot(db: Session, symbol: str, quote: Quote | None, now: datetime) -> d
     previous = [bar for bar in days if bar.t < today]
     minute = _latest_bar(db, symbol, quote, now)
     return {
-        "latestTrade": trade_json(quote) if quote else None,
-        "latestQuote": quote_json(quote) if quote else None,
+        "latestTrade": latest_trade_json(quote) if quote else None,
+        "latestQuote": latest_quote_json(quote) if quote else None,
         "minuteBar": bar_json(minute) if minute else None,
         "dailyBar": bar_json(daily) if daily else None,
         "prevDailyBar": bar_json(previous[-1]) if previous else None,
@@ -132,62 +142,98 @@ def snapshots(_caller: CurrentCaller, db: DbDep, symbols_: Annotated[str | None,
     return {name: _snapshot(db, name, quotes.get(name), now) for name in names}
 
 
-def _token(symbol: str, t: datetime) -> str:
-    return base64.urlsafe_b64encode(f"{symbol}|{t.isoformat()}".encode()).decode()
+def _token(symbol: str, t: datetime, skip: int) -> str:
+    return base64.urlsafe_b64encode(f"{symbol}|{t.isoformat()}|{skip}".encode()).decode()
 
 
-def _resume_at(token: str | None) -> tuple[str, datetime] | None:
+def _resume_at(token: str | None) -> tuple[str, datetime, int] | None:
     if not token:
         return None
     try:
-        symbol, _, stamp = base64.urlsafe_b64decode(token.encode()).decode().partition("|")
-        return symbol, datetime.fromisoformat(stamp)
+        symbol, stamp, skip = base64.urlsafe_b64decode(token.encode()).decode().split("|")
+        return symbol, datetime.fromisoformat(stamp), int(skip)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise invalid("invalid page_token") from None
 
 
-def _bars_page(
-    db: Session,
+Series = Callable[[str, datetime, datetime], list[tuple[datetime, dict[str, Any]]]]
+
+
+def _page(
     names: list[str],
-    timeframe: str,
+    series_of: Series,
     start: str | None,
     end: str | None,
     limit: int | None,
     page_token: str | None,
     sort: str,
 ) -> tuple[dict[str, list[dict[str, Any]]], str | None]:
-    """One page of bars: symbols in order, each oldest first (`sort=desc`: newest first); `limit` counts bars
-    across all symbols; the token resumes at a symbol and a bar's time."""
-    try:
-        frame = TimeFrame.parse(timeframe)
-    except ValueError as exc:
-        raise invalid(str(exc)) from None
+    """One page: symbols in order, each oldest first (`sort=desc`: newest first); `limit` counts items across
+    all symbols; the token resumes at a symbol, a time and how many items of that time were already given."""
     if sort.lower() not in ("asc", "desc"):
         raise invalid(f"invalid sort: {sort}")
     size = limit or DEFAULT_LIMIT
     if not 1 <= size <= MAX_LIMIT:
         raise invalid(f"limit must be between 1 and {MAX_LIMIT}")
-    rt, now = runtime.current(), utcnow()
+    now = utcnow()
     first = params.moment(start, "start") or midnight(now.astimezone(NEW_YORK).date())
     last = params.moment(end, "end") or now
     resume = _resume_at(page_token)
+    newest_first = sort.lower() == "desc"
     page: dict[str, list[dict[str, Any]]] = {}
     taken = 0
     for name in sorted(names):
         if resume is not None and name < resume[0]:
             continue
-        series = bars(db, name, frame, start=first, end=last, clock=rt.clock, now=now)
-        if sort.lower() == "desc":
+        series = series_of(name, first, last)
+        if newest_first:
             series.reverse()
         if resume is not None and name == resume[0]:
-            after = resume[1]
-            series = [b for b in series if (b.t >= after if sort.lower() == "asc" else b.t <= after)]
-        for bar in series:
+            _, at, skip = resume
+            series = [item for item in series if (item[0] <= at if newest_first else item[0] >= at)]
+            while skip and series and series[0][0] == at:
+                series, skip = series[1:], skip - 1
+        for i, (t, item) in enumerate(series):
             if taken == size:
-                return page, _token(name, bar.t)
-            page.setdefault(name, []).append(bar_json(bar))
+                same = sum(1 for earlier, _ in series[:i] if earlier == t)
+                return page, _token(name, t, same)
+            page.setdefault(name, []).append(item)
             taken += 1
     return page, None
+
+
+def _bars_of(db: Session, timeframe: str) -> Series:
+    try:
+        frame = TimeFrame.parse(timeframe)
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
+    rt, now = runtime.current(), utcnow()
+
+    def series(name: str, first: datetime, last: datetime):
+        found = bars(db, name, frame, start=first, end=last, clock=rt.clock, now=now)
+        return [(bar.t, bar_json(bar)) for bar in found]
+
+    return series
+
+
+def _ticks_of(render: Callable[[Tick], dict[str, Any] | None]) -> Series:
+    tape = runtime.current().tape
+
+    def series(name: str, first: datetime, last: datetime):
+        ticks = tape.ticks(name, int(first.timestamp() * 1000), int(last.timestamp() * 1000))
+        rendered = ((datetime.fromtimestamp(t.timestamp / 1000, tz=UTC), render(t)) for t in ticks)
+        return [(t, item) for t, item in rendered if item is not None]
+
+    return series
+
+
+def tick_quote(tick: Tick) -> dict[str, Any]:
+    return quote_json(tick.timestamp, tick.bid, tick.ask)
+
+
+def tick_trade(tick: Tick) -> dict[str, Any] | None:
+    """A tick that reports a trade (the day volume grew): its print."""
+    return None if tick.printed is None else trade_json(tick.timestamp, tick.last, tick.printed)
 
 
 @router.get("/v2/stocks/bars")
@@ -204,8 +250,38 @@ def historical_bars(
 ):
     """Bars from the stored candles (`adjustment`, `feed`, `asof` and `currency` are accepted and change nothing:
     Sherwood's market has no splits or dividends and one feed)."""
-    page, token = _bars_page(db, _listed(symbols_), timeframe, start, end, limit, page_token, sort)
+    page, token = _page(_listed(symbols_), _bars_of(db, timeframe), start, end, limit, page_token, sort)
     return {"bars": page, "next_page_token": token}
+
+
+@router.get("/v2/stocks/trades")
+def historical_trades(
+    _caller: CurrentCaller,
+    symbols_: Annotated[str | None, Query(alias="symbols")] = None,
+    start: Annotated[str | None, Query()] = None,
+    end: Annotated[str | None, Query()] = None,
+    limit: Annotated[int | None, Query()] = None,
+    page_token: Annotated[str | None, Query()] = None,
+    sort: Annotated[str, Query()] = "asc",
+):
+    """Trades within the recent window Sherwood keeps (the last 20 minutes); older ranges are empty pages."""
+    page, token = _page(_listed(symbols_), _ticks_of(tick_trade), start, end, limit, page_token, sort)
+    return {"trades": page, "next_page_token": token}
+
+
+@router.get("/v2/stocks/quotes")
+def historical_quotes(
+    _caller: CurrentCaller,
+    symbols_: Annotated[str | None, Query(alias="symbols")] = None,
+    start: Annotated[str | None, Query()] = None,
+    end: Annotated[str | None, Query()] = None,
+    limit: Annotated[int | None, Query()] = None,
+    page_token: Annotated[str | None, Query()] = None,
+    sort: Annotated[str, Query()] = "asc",
+):
+    """Quotes within the recent window Sherwood keeps (the last 20 minutes); older ranges are empty pages."""
+    page, token = _page(_listed(symbols_), _ticks_of(tick_quote), start, end, limit, page_token, sort)
+    return {"quotes": page, "next_page_token": token}
 
 
 # alpaca-trade-api's single-symbol routes.
@@ -231,22 +307,52 @@ def symbol_bars(
     sort: Annotated[str, Query()] = "asc",
 ):
     name = _one(symbol)
-    page, token = _bars_page(db, [name], timeframe, start, end, limit, page_token, sort)
+    page, token = _page([name], _bars_of(db, timeframe), start, end, limit, page_token, sort)
     return {"bars": page.get(name, []), "symbol": name, "next_page_token": token}
+
+
+@router.get("/v2/stocks/{symbol}/trades")
+def symbol_trades(
+    symbol: str,
+    _caller: CurrentCaller,
+    start: Annotated[str | None, Query()] = None,
+    end: Annotated[str | None, Query()] = None,
+    limit: Annotated[int | None, Query()] = None,
+    page_token: Annotated[str | None, Query()] = None,
+    sort: Annotated[str, Query()] = "asc",
+):
+    name = _one(symbol)
+    page, token = _page([name], _ticks_of(tick_trade), start, end, limit, page_token, sort)
+    return {"trades": page.get(name, []), "symbol": name, "next_page_token": token}
+
+
+@router.get("/v2/stocks/{symbol}/quotes")
+def symbol_quotes(
+    symbol: str,
+    _caller: CurrentCaller,
+    start: Annotated[str | None, Query()] = None,
+    end: Annotated[str | None, Query()] = None,
+    limit: Annotated[int | None, Query()] = None,
+    page_token: Annotated[str | None, Query()] = None,
+    sort: Annotated[str, Query()] = "asc",
+):
+    name = _one(symbol)
+    page, token = _page([name], _ticks_of(tick_quote), start, end, limit, page_token, sort)
+    return {"quotes": page.get(name, []), "symbol": name, "next_page_token": token}
 
 
 @router.get("/v2/stocks/{symbol}/quotes/latest")
 def symbol_latest_quote(symbol: str, _caller: CurrentCaller):
     name = _one(symbol)
     quote = _latest_quotes([name]).get(name)
-    return {"symbol": name, "quote": quote_json(quote) if quote else None}
+    return {"symbol": name, "quote": latest_quote_json(quote) if quote else None}
 
 
 @router.get("/v2/stocks/{symbol}/trades/latest")
 def symbol_latest_trade(symbol: str, _caller: CurrentCaller):
     name = _one(symbol)
     quote = _latest_quotes([name]).get(name)
-    return {"symbol": name, "trade": trade_json(quote) if quote else None}
+    return {"symbol": name, "trade": latest_trade_json(quote) if quote else None}
 
 
 @router.get("/v2/stocks/{symbol}/bars/latest")

@@ -2,6 +2,7 @@
 historical bars from the stored candles (timeframes, paging across symbols), plus alpaca-trade-api's
 single-symbol routes."""
 
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -14,7 +15,9 @@ from alpaca.data.requests import (
     StockLatestBarRequest,
     StockLatestQuoteRequest,
     StockLatestTradeRequest,
+    StockQuotesRequest,
     StockSnapshotRequest,
+    StockTradesRequest,
 )
 from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 
@@ -22,6 +25,9 @@ from models.candle import DAY, MINUTE
 from models.market import Candle
 from services.infra.db import session_scope
 from services.market import history
+from services.market.quote_hub import QUOTES_CHANNEL, encode_batch
+from tests.support.api import wait_until
+from tests.support.factories import quote as make_quote
 
 START = datetime(2024, 5, 1, 14, 0, tzinfo=UTC)  # 10:00 in New York
 
@@ -182,3 +188,35 @@ def test_single_symbol_routes_of_alpaca_trade_api(sherwood, trader, data):
     snapshot = httpx.get(f"{base}/snapshot", headers=trader.key).json()
     assert snapshot["symbol"] == "AAPL" and snapshot["latestQuote"]["bp"] == 200.0
     assert httpx.get(f"{sherwood.alpaca}/v2/stocks/NOPE/snapshot", headers=trader.key).status_code == 422
+
+
+def tick(sherwood, symbol: str, last: str, volume: int):
+    """A quote with this day volume through the bus, as the feed sends it; waits until the hub has it."""
+    previous = sherwood.rt.hub.latest.get(symbol)
+    stamp = max(time.time_ns() // 1_000_000, previous.timestamp + 1 if previous else 0)
+    sent = make_quote(symbol, last, volume=volume, timestamp=stamp)
+    sherwood.rt.bus.publish(QUOTES_CHANNEL, encode_batch([sent]))
+    wait_until(lambda: sherwood.rt.hub.latest.get(symbol) == sent, f"the hub to see {symbol}")
+    return sent
+
+
+def test_recent_trades_and_quotes_come_from_the_tape(sherwood, trader, data):
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    for last, volume in (("50.00", 1000), ("50.10", 1100), ("50.10", 1100), ("50.30", 1250)):
+        tick(sherwood, "PG", last, volume)
+    quotes = data.get_stock_quotes(StockQuotesRequest(symbol_or_symbols="PG", start=since))["PG"]
+    assert [q.bid_price for q in quotes][-4:] == [49.99, 50.09, 50.09, 50.29]
+    trades = data.get_stock_trades(StockTradesRequest(symbol_or_symbols=["PG"], start=since))["PG"]
+    assert [(t.price, t.size) for t in trades][-2:] == [(50.1, 100), (50.3, 150)]  # the unchanged volume: no print
+    url = f"{sherwood.alpaca}/v2/stocks/quotes"
+    query = {"symbols": "PG", "start": since.isoformat(), "limit": 2, "sort": "desc"}
+    first = httpx.get(url, params=query, headers=trader.key).json()
+    assert [q["bp"] for q in first["quotes"]["PG"]] == [50.29, 50.09] and first["next_page_token"]
+    second = httpx.get(url, params={**query, "page_token": first["next_page_token"]}, headers=trader.key).json()
+    assert [q["bp"] for q in second["quotes"]["PG"]][:2] == [50.09, 49.99]
+    single = httpx.get(
+        f"{sherwood.alpaca}/v2/stocks/PG/trades", params={"start": since.isoformat()}, headers=trader.key
+    )
+    assert single.json()["symbol"] == "PG" and single.json()["trades"][-1]["s"] == 150
+    old = {"symbols": "PG", "start": "2024-01-02", "end": "2024-01-03"}
+    assert httpx.get(url, params=old, headers=trader.key).json() == {"quotes": {}, "next_page_token": None}
