@@ -1,8 +1,9 @@
-"""`GET /v2/account`: the key's account as Alpaca describes a cash account (multiplier 1, no shorting)."""
+"""`GET /v2/account`: the key's account as Alpaca describes a cash account (multiplier 1, no shorting); and its
+configuration, which a Sherwood paper account has fixed."""
 
 from fastapi import APIRouter
 
-from api.alpaca.shapes import Account, text, ts
+from api.alpaca.shapes import Account, AccountConfiguration, text, ts
 from api.deps import CurrentAccount, DbDep
 from models.account import Account as AccountRow
 from models.types import utcnow
@@ -36,3 +37,14 @@ def get_account(account_id: CurrentAccount, db: DbDep) -> Account:
         balance_asof=now.astimezone(NEW_YORK).date().isoformat(),
         created_at=ts(row.created_at),
     )
+
+
+@router.get("/v2/account/configurations")
+def get_configurations(_account_id: CurrentAccount) -> AccountConfiguration:
+    return AccountConfiguration()
+
+
+@router.patch("/v2/account/configurations")
+def set_configurations(_account_id: CurrentAccount) -> AccountConfiguration:
+    """A Sherwood account's configuration does not change (cash, fractional, no shorting): answered as it stands."""
+    return AccountConfiguration()

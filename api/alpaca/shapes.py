@@ -104,6 +104,18 @@ class Account(BaseModel):
     created_at: str
 
 
+class AccountConfiguration(BaseModel):
+    dtbp_check: str = "entry"
+    fractional_trading: bool = True
+    max_margin_multiplier: str = "1"
+    max_options_trading_level: int = 0
+    no_shorting: bool = True
+    pdt_check: str = "entry"
+    ptp_no_exception_entry: bool = False
+    suspend_trade: bool = False
+    trade_confirm_email: str = "none"
+
+
 class Clock(BaseModel):
     timestamp: str
     is_open: bool

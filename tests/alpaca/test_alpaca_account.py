@@ -112,3 +112,19 @@ def test_nyse_calendar_days_have_alpacas_hours_and_early_closes():
         "settlement_date": "2024-07-05",  # the 4th is a holiday
     }
     assert not nyse.trades_on(date(2024, 7, 4)) and _calendar_day(nyse, date(2024, 7, 5)).close == "16:00"
+
+
+def test_the_account_configuration_is_a_fixed_cash_one(sherwood, trader):
+    trading = client(sherwood, trader)
+    config = trading.get_account_configurations()
+    assert (config.no_shorting, config.fractional_trading, config.max_margin_multiplier) == (True, True, "1")
+    config.trade_confirm_email = "all"
+    assert trading.set_account_configurations(config).trade_confirm_email == "none"
+
+
+def test_a_body_over_64_kib_is_413_in_alpacas_shape(sherwood, trader):
+    big = b"{" + b" " * (65 * 1024) + b"}"
+    answer = httpx.post(
+        f"{sherwood.alpaca}/v2/orders", content=big, headers={**trader.key, "Content-Type": "application/json"}
+    )
+    assert answer.status_code == 413 and answer.json()["code"] == 41310000
