@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from api.alpaca import errors, params
 from api.alpaca.errors import AlpacaError, forbidden, invalid
-from api.alpaca.shapes import Order, listing_by_id, order_status
+from api.alpaca.shapes import Order, listing_by_id, order_status, text
 from api.deps import CurrentAccount, CurrentCaller, DbDep
 from models.account import Position
 from models.order import MAX_CLIENT_ORDER_ID, OrderCreate
@@ -120,16 +120,12 @@ def _shares_refusal(account_id: uuid.UUID, wanted: OrderCreate) -> AlpacaError:
     reserved = position.reserved_quantity if position else Decimal(0)
     available = rules.available_shares(position)
     return forbidden(
-        f"insufficient qty available for order (requested: {_plain(wanted.quantity)}, available: {_plain(available)})",
-        available=_plain(available),
-        existing_qty=_plain(held),
-        held_for_orders=_plain(reserved),
+        f"insufficient qty available for order (requested: {text(wanted.quantity)}, available: {text(available)})",
+        available=text(available),
+        existing_qty=text(held),
+        held_for_orders=text(reserved),
         symbol=wanted.symbol,
     )
-
-
-def _plain(value: Decimal) -> str:
-    return format(value.normalize(), "f")
 
 
 async def place(user_id: uuid.UUID, account_id: uuid.UUID, wanted: OrderCreate) -> Order:

@@ -33,7 +33,6 @@ router = APIRouter()
 STREAM = "trade_updates"
 BACKLOG = 1000  # order updates a client may owe before it counts as gone
 AUTH_TIMEOUT = 10.0
-CLOSE_POLICY = 1008
 _EVENT_BY_STATUS = {"pending": "new", "held": "new", "filled": "fill", "canceled": "canceled"}
 _EVENT_BY_STATUS |= {"expired": "expired", "rejected": "rejected", "replaced": "replaced"}
 
@@ -97,7 +96,7 @@ class TradeUpdates:
             self.revoke()
 
     def revoke(self) -> None:
-        """The key was deleted or the session ended (or the client stopped reading): close."""
+        """The key was deleted or the session ended (or the client owes too many updates): close."""
         with contextlib.suppress(asyncio.QueueFull):
             self._outbox.put_nowait(None)
 
@@ -112,7 +111,7 @@ class TradeUpdates:
             await asyncio.gather(sender, reader, return_exceptions=True)
             self._rt.events.unregister(self)
             with contextlib.suppress(Exception):
-                await self._ws.close(CLOSE_POLICY if self._authorized else 1000)
+                await self._ws.close()
 
     async def _read(self) -> None:
         try:

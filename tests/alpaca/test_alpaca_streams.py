@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 
+import httpx
 import msgpack
 import orjson
 import pytest
@@ -30,14 +31,20 @@ def ws_url(sherwood, path: str) -> str:
 
 @contextlib.asynccontextmanager
 async def running(stream) -> AsyncIterator[None]:
-    """Run an alpaca-py stream on this loop until it has connected and authenticated."""
+    """Run an alpaca-py stream on this loop until the server has acknowledged its listen (trade updates) or its
+    subscription (market data), which the SDK reads but does not hand to the bot."""
+    acknowledged = asyncio.Event()
+    dispatch = stream._dispatch
+
+    async def spy(message):
+        if isinstance(message, dict) and (message.get("stream") == "listening" or message.get("T") == "subscription"):
+            acknowledged.set()
+        await dispatch(message)
+
+    stream._dispatch = spy
     task = asyncio.create_task(stream._run_forever())
-    deadline = time.monotonic() + WAIT
-    while not stream._running:
-        assert time.monotonic() < deadline and not task.done(), "the stream did not connect"
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(0.3)  # its listen / subscribe message is on its way
     try:
+        await asyncio.wait_for(acknowledged.wait(), WAIT)
         yield
     finally:
         await stream.stop_ws()
@@ -135,14 +142,25 @@ async def test_stock_data_stream_sends_quotes_and_trades_in_msgpack(sherwood, tr
     stream.subscribe_quotes(on_quote, "AAPL")
     stream.subscribe_trades(on_trade, "AAPL")
     async with running(stream):
-        for price in ("201", "202", "203"):  # quotes may arrive before the subscription lands: keep ticking
-            await asyncio.to_thread(sherwood.quote, "AAPL", f"{price}.00", f"{price}.10", last=f"{price}.05")
-            await asyncio.sleep(0.1)
-        seen = await asyncio.wait_for(quotes.get(), WAIT)
-        assert seen.symbol == "AAPL" and seen.ask_price - seen.bid_price == pytest.approx(0.1)
+        ticking = asyncio.create_task(keep_ticking(sherwood, "AAPL"))  # until the subscription has landed
+        try:
+            seen = await asyncio.wait_for(quotes.get(), WAIT)
+            traded = await asyncio.wait_for(trades.get(), WAIT)
+        finally:
+            ticking.cancel()
+        assert seen.symbol == "AAPL" and seen.ask_price - seen.bid_price == pytest.approx(0.02)
         assert seen.timestamp.year >= 2026 and seen.bid_size > 0
-        traded = await asyncio.wait_for(trades.get(), WAIT)
-        assert traded.symbol == "AAPL" and traded.price in (201.05, 202.05, 203.05)
+        assert traded.symbol == "AAPL" and traded.price >= 201 and traded.size > 0
+
+
+async def keep_ticking(sherwood, symbol: str) -> None:
+    """A quote every 100 ms, each a trade (the day volume grows), as the feed sends them."""
+    for n in range(1, 1000):
+        previous = sherwood.rt.hub.latest.get(symbol)
+        stamp = max(time.time_ns() // 1_000_000, previous.timestamp + 1 if previous else 0)
+        tick = make_quote(symbol, f"{200 + n}.00", volume=1000 * n, timestamp=stamp)
+        await asyncio.to_thread(sherwood.rt.bus.publish, QUOTES_CHANNEL, encode_batch([tick]))
+        await asyncio.sleep(0.1)
 
 
 async def test_stock_stream_in_json_with_bars_and_bad_auth(sherwood, trader):
@@ -179,3 +197,27 @@ async def test_stock_stream_in_json_with_bars_and_bad_auth(sherwood, trader):
         assert msgpack.unpackb(await ws.recv()) == [{"T": "success", "msg": "connected"}]
         await ws.send(msgpack.packb({"action": "auth", "key": trader.key_id, "secret": "wrong"}))
         assert msgpack.unpackb(await ws.recv()) == [{"T": "error", "code": 402, "msg": "auth failed"}]
+
+
+async def test_a_session_token_hears_its_default_accounts_updates_and_a_deleted_key_is_cut_off(sherwood, trader):
+    sherwood.quote("AAPL", "200.00", "200.10")
+    async with websockets.connect(ws_url(sherwood, "/stream")) as ws:
+        await ws.send(orjson.dumps({"action": "authenticate", "data": {"oauth_token": trader.token}}).decode())
+        assert orjson.loads(await ws.recv())["data"]["status"] == "authorized"
+        await ws.send(orjson.dumps({"action": "listen", "data": {"streams": ["trade_updates"]}}).decode())
+        await ws.recv()
+        trading = TradingClient(trader.key_id, trader.secret, url_override=sherwood.alpaca)
+        limit = LimitOrderRequest(symbol="AAPL", qty=1, side="buy", time_in_force=TimeInForce.GTC, limit_price=100)
+        placed = await asyncio.to_thread(trading.submit_order, limit)
+        update = orjson.loads(await asyncio.wait_for(ws.recv(), WAIT))
+        assert update["stream"] == "trade_updates" and update["data"]["event"] == "new"
+        assert update["data"]["order"]["id"] == str(placed.id) and "timestamp" in update["data"]
+    async with websockets.connect(ws_url(sherwood, "/stream")) as ws:
+        auth = {"action": "authenticate", "data": {"key_id": trader.key_id, "secret_key": trader.secret}}
+        await ws.send(orjson.dumps(auth).decode())
+        assert orjson.loads(await ws.recv())["data"]["status"] == "authorized"
+        keys = (await asyncio.to_thread(httpx.get, f"{sherwood.url}/api/keys", headers=trader.session)).json()
+        key_id = keys["keys"][0]["id"]
+        await asyncio.to_thread(httpx.delete, f"{sherwood.url}/api/keys/{key_id}", headers=trader.session)
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), WAIT)
