@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. The benchmarks print their figures.
-.PHONY: run test test-scaleout test-faults lint bench-ws bench-orders bench-ui screenshots
+.PHONY: run test test-scaleout test-faults lint bench-ws bench-orders bench-ui bench-alpaca screenshots
 
 run:
 	@scripts/setup.sh app
@@ -36,6 +36,10 @@ bench-orders:
 bench-ui:
 	@scripts/setup.sh test
 	.venv/bin/python bench/ui_bench.py
+
+bench-alpaca:
+	@scripts/setup.sh test
+	.venv/bin/python bench/alpaca_stream_bench.py
 
 # The browser journeys save a screenshot of each page under test-artifacts/; the README shows a stock page.
 screenshots:

@@ -27,6 +27,7 @@ from api import (
     ws_server,
 )
 from api import auth as auth_api
+from api.alpaca import app as alpaca_app
 from api.http_guards import BodyLimit, SecurityHeaders
 from api.origin import OriginCheck
 from api.rate_limit import ApiRateLimit
@@ -72,6 +73,7 @@ def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
     app.include_router(health.router)
     app.include_router(fallback.router)  # after every /api router
     app.include_router(ws.router)
+    app.mount("/alpaca", alpaca_app.create())
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     if with_ui:
         _mount_ui(app, rt)

@@ -4,6 +4,7 @@ from fastapi import HTTPException
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.alpaca import errors as alpaca_errors
 from api.errors import error_response
 
 MAX_BODY = 64 * 1024  # bytes; the largest legitimate body (an order, a login) is well under 1 KiB
@@ -76,7 +77,7 @@ class BodyLimit:
             return
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY:
-            await _too_large()(scope, receive, send)
+            await _too_large(scope["path"])(scope, receive, send)
             return
         received = 0
 
@@ -95,5 +96,7 @@ class BodyLimit:
 _MESSAGE = f"The request body is larger than {MAX_BODY // 1024} KiB."
 
 
-def _too_large():
+def _too_large(path: str):
+    if path.startswith("/alpaca/"):  # in Alpaca's shape there
+        return alpaca_errors.response(alpaca_errors.AlpacaError(413, 41310000, _MESSAGE))
     return error_response("PAYLOAD_TOO_LARGE", _MESSAGE, {"maxBytes": MAX_BODY})

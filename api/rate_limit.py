@@ -1,14 +1,16 @@
-"""The general quota on `/api` calls: API_RATE_LIMIT a minute per user (sessions and API keys alike), or per client
-address when anonymous.
+"""The general quota on `/api` and `/alpaca` calls: API_RATE_LIMIT a minute per user (sessions and API keys alike),
+or per client address when anonymous.
 
 Every `/api` answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds
-until the window starts again); one past the quota is 429 RATE_LIMITED with Retry-After. An answer that already
+until the window starts again); one past the quota is 429 RATE_LIMITED with Retry-After (under /alpaca in Alpaca's
+shape, 42910000, which its SDKs retry). An answer that already
 names a more specific quota (order placements) keeps its own headers.
 """
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.alpaca import errors as alpaca_errors
 from api.deps import CALLER, Credentials, cached_caller
 from api.errors import domain_error_response
 from services import runtime
@@ -29,12 +31,15 @@ async def _quota_key(cache: Cache, headers: Headers, address: str, state: dict) 
     return f"api:address:{address}"
 
 
+_COUNTED = ("/api/", "/alpaca/")
+
+
 class ApiRateLimit:
     def __init__(self, app: ASGIApp):
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+        if scope["type"] != "http" or not scope["path"].startswith(_COUNTED):
             await self.app(scope, receive, send)
             return
         rt = runtime.current()
@@ -47,7 +52,9 @@ class ApiRateLimit:
             key = await _quota_key(rt.cache, Headers(scope=scope), address, scope.setdefault("state", {}))
             quota = await rate_limits.take(rt.cache, key, limit=limit, what="API calls")
         except DomainError as exc:
-            await domain_error_response(exc)(scope, receive, send)
+            alpaca = scope["path"].startswith("/alpaca/")
+            refusal = alpaca_errors.domain_response(exc) if alpaca else domain_error_response(exc)
+            await refusal(scope, receive, send)
             return
         quota_headers = quota.headers()
 

@@ -25,6 +25,16 @@ python_env() {
   fi
 }
 
+test_python_env() {
+  # The SDKs the tests drive, kept out of the runtime's requirements (alpaca-py pulls in pandas).
+  local stamp=.venv/.requirements-test.sha
+  local want; want=$(sha256sum requirements-test.txt | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    .venv/bin/pip install -q -r requirements-test.txt
+    echo "$want" > "$stamp"
+  fi
+}
+
 services() {
   command -v chromium >/dev/null || apt_install chromium
   # The scale-out tests start their own nginx (never the system service) from deploy/nginx/sherwood.conf.
@@ -47,4 +57,4 @@ services() {
 }
 
 python_env
-if [ "$mode" = test ]; then services; fi
+if [ "$mode" = test ]; then test_python_env; services; fi

@@ -20,6 +20,7 @@ from services.leagues.standings import Leaderboards
 from services.market.clock import MarketClock, clock_for
 from services.market.quote_hub import QuoteHub
 from services.market.quote_store import MemoryQuoteStore, QuoteStore, RedisQuoteStore
+from services.market.tape import RecentTape
 from services.trading import api_keys, orders
 from services.trading.store import Store
 from settings import ConfigError, Settings
@@ -44,6 +45,10 @@ class Runtime:
     roles: set[str] = field(default_factory=set)  # the leader roles this instance holds now
     key_uses: api_keys.UseLog = field(default_factory=api_keys.UseLog)  # when API keys were used, written once a minute
     leaderboards: Leaderboards = field(default_factory=Leaderboards)  # each league's, computed once per interval
+    tape: RecentTape = field(default_factory=RecentTape)  # the last minutes of quotes, fed by the hub
+
+    def __post_init__(self) -> None:
+        self.hub.add_listener(self.tape.add)
 
     def leadership(self, role: str) -> Leadership:
         """The lock that makes `role` (feed, execution) run on exactly one instance."""

@@ -17,6 +17,10 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 class MarketClock(Protocol):
     def is_open(self, now: datetime) -> bool: ...
+    def trades_on(self, day: date) -> bool:
+        """Whether `day` (a New York date) has a session."""
+        ...
+
     def trading_day(self, now: datetime) -> date:
         """The day `now` belongs to (the last session that started, when the market is closed)."""
         ...
@@ -41,6 +45,9 @@ def midnight(day: date) -> datetime:
 
 class AlwaysOpen:
     def is_open(self, now):
+        return True
+
+    def trades_on(self, day):
         return True
 
     def trading_day(self, now):

@@ -76,6 +76,11 @@ def _stored(db: Session, symbol: str, resolution: str, since: datetime | None = 
     return [_candle(row) for row in db.exec(query.order_by(CandleRow.t))]
 
 
+def stored(db: Session, symbol: str, resolution: str, since: datetime | None, until: datetime | None) -> list[Candle]:
+    """The stored candles of one resolution with `since <= t < until`, oldest first."""
+    return _stored(db, symbol, resolution, since, until)
+
+
 def aggregate(candles: Iterable[Candle], bucket: timedelta, origin: datetime) -> list[Candle]:
     """Merge consecutive candles into buckets of `bucket` counted from `origin`."""
     merged: list[Candle] = []

@@ -64,8 +64,8 @@ class QuoteStream:
         self._pending[symbol] = wire
         self._ready.set()
 
-    async def next_batch(self) -> bytes:
-        """Wait for news, at most one batch per BATCH_INTERVAL; returns a `quote_batch` message."""
+    async def _next_news(self) -> dict[str, bytes]:
+        """Wait for news, at most once per BATCH_INTERVAL; the newest encoded quote of each symbol that ticked."""
         while True:
             await self._ready.wait()
             wait = self._last_batch + BATCH_INTERVAL - time.monotonic()
@@ -75,7 +75,16 @@ class QuoteStream:
             if self._pending:
                 pending, self._pending = self._pending, {}
                 self._last_batch = time.monotonic()
-                return wire_message("quote_batch", pending.values())
+                return pending
+
+    async def next_batch(self) -> bytes:
+        """Wait for news, at most one batch per BATCH_INTERVAL; returns a `quote_batch` message."""
+        return wire_message("quote_batch", (await self._next_news()).values())
+
+    async def next_symbols(self) -> list[str]:
+        """Like `next_batch`, for streams that speak another protocol: the symbols that ticked (their newest quotes
+        are the hub's `latest`)."""
+        return list(await self._next_news())
 
     def close(self) -> None:
         self.unsubscribe(list(self.symbols))
