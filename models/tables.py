@@ -9,7 +9,7 @@ from models.candle import CandleRow
 from models.order import IdempotencyRecord, Order
 from models.portfolio import EquitySnapshot
 from models.user import LoginSession, User
-from models.watchlist import WatchlistItem
+from models.watchlist import Watchlist, WatchlistItem
 
 metadata = SQLModel.metadata
 
@@ -25,6 +25,7 @@ __all__ = [
     "Position",
     "PriceAlert",
     "User",
+    "Watchlist",
     "WatchlistItem",
     "metadata",
 ]
