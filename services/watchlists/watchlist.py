@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
 from models.types import utcnow
-from models.watchlist import NamedWatchlist, Watchlist, WatchlistItem
+from models.watchlist import MAX_NAME, NamedWatchlist, Watchlist, WatchlistItem
 from services.infra.errors import DomainError
 from services.market import symbols as listed
 
@@ -82,6 +82,8 @@ def _listed(symbols: Iterable[str]) -> list[str]:
 
 
 def _check_name(db: Session, user_id: uuid.UUID, name: str, *, besides: uuid.UUID | None = None) -> None:
+    if not name.strip() or len(name) > MAX_NAME:  # the API's schema says so too; the pages call here directly
+        raise _refusal("name", f"Give the list a name of 1 to {MAX_NAME} characters.")
     taken = (
         select(func.count())
         .select_from(Watchlist)

@@ -6,7 +6,7 @@ import uuid
 
 from playwright.async_api import expect
 
-from tests.e2e.conftest import screenshot_path
+from tests.e2e.conftest import expect_told, screenshot_path
 from tests.support.factories import PASSWORD, random_email
 
 PHONE = {"width": 390, "height": 844}
@@ -94,4 +94,84 @@ async def test_scrubbing_the_chart_with_a_finger_on_a_phone(browser, app_url):
     await finger("touchEnd")  # the finger lifts: the live figures again
     await expect(change).to_have_text(LIVE)
     await expect(page).to_have_url(f"{app_url}/")  # the sideways drag was no swipe back to the sign-up page
+    await context.close()
+
+
+async def named_lists(page, app_url, viewport) -> None:
+    """Make a list, fill it, switch between lists, rename one and delete it, as the user sees them."""
+    watch = page.get_by_test_id("watchlist")
+    lists = watch.get_by_test_id("watch-lists")
+    await expect(lists).to_contain_text("My First List")
+    await expect(watch.get_by_test_id("watch-AAPL")).to_be_visible()
+
+    await watch.get_by_role("button", name="List actions").click()
+    await page.get_by_test_id("watch-new").click()
+    dialog = page.get_by_test_id("new-list-dialog")
+    await dialog.get_by_test_id("list-name").fill("my first list")  # taken, whatever the case
+    await dialog.get_by_test_id("dialog-confirm").click()
+    await expect(dialog).to_contain_text("You already have a list named my first list.")
+    await dialog.get_by_test_id("list-name").fill("Chips")
+    await dialog.get_by_test_id("dialog-confirm").click()
+    await expect(dialog).to_be_hidden()
+    await expect_told(page, "Made the list Chips")
+    await expect(lists).to_contain_text("Chips")
+    await expect(watch.get_by_test_id("watch-rows")).to_contain_text("Add symbols to follow their prices here.")
+
+    picker = watch.get_by_test_id("watch-add")
+    for symbol in ("NVDA", "AMD"):
+        await picker.click()
+        await page.keyboard.type(symbol)
+        await page.keyboard.press("Enter")
+        await expect(watch.get_by_test_id(f"watch-{symbol}")).to_be_visible()
+        await expect(picker).to_have_value("")  # ready for the next symbol
+    await page.keyboard.press("Escape")  # the picker's menu closes
+    await expect(watch.get_by_test_id("watch-last-AMD")).to_have_text(re.compile(r"^\d+\.\d{2}$"))  # live
+    await expect(watch.get_by_test_id("watch-AAPL")).to_have_count(0)  # the other list's symbols are not here
+    await watch.get_by_test_id("unwatch-NVDA").click()
+    await expect(watch.get_by_test_id("watch-NVDA")).to_have_count(0)
+    await page.screenshot(path=screenshot_path(f"portfolio-watchlists-{viewport}"), full_page=True)
+
+    await lists.click()
+    await page.get_by_role("option", name="My First List").click()
+    await expect(watch.get_by_test_id("watch-AAPL")).to_be_visible()
+    await expect(watch.get_by_test_id("watch-AMD")).to_have_count(0)
+    await page.reload()  # kept for the user, not just on the page
+    await lists.click()
+    await page.get_by_role("option", name="Chips").click()
+    await expect(watch.get_by_test_id("watch-AMD")).to_be_visible()
+
+    await watch.get_by_role("button", name="List actions").click()
+    await page.get_by_test_id("watch-rename").click()
+    dialog = page.get_by_test_id("rename-list-dialog")
+    await expect(dialog.get_by_test_id("list-name")).to_have_value("Chips")
+    await dialog.get_by_test_id("list-name").fill("Semiconductors")
+    await dialog.get_by_test_id("list-name").press("Enter")
+    await expect(dialog).to_be_hidden()
+    await expect(lists).to_contain_text("Semiconductors")
+
+    await watch.get_by_role("button", name="List actions").click()
+    await page.get_by_test_id("watch-delete").click()
+    dialog = page.get_by_test_id("delete-list-dialog")
+    await expect(dialog).to_contain_text("Delete Semiconductors?")
+    await expect(dialog).to_contain_text("Its 1 symbol will no longer be followed here.")
+    await dialog.get_by_test_id("dialog-confirm").click()
+    await expect_told(page, "Deleted the list Semiconductors")
+    await expect(lists).to_contain_text("My First List")
+    await expect(watch.get_by_test_id("watch-AAPL")).to_be_visible()
+    await lists.click()
+    await expect(page.get_by_role("option", name="Semiconductors")).to_have_count(0)
+
+
+async def test_named_watchlists_on_a_desktop(page, app_url):
+    await sign_up(page, app_url)
+    await named_lists(page, app_url, "desktop")
+
+
+async def test_named_watchlists_on_a_phone(browser, app_url):
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    await sign_up(page, app_url)
+    await named_lists(page, app_url, "phone")
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"no sideways scrolling on a phone (the portfolio is {width} px wide)"
     await context.close()
