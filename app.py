@@ -68,6 +68,7 @@ def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
     app.include_router(orders.router)
     app.include_router(portfolio.router)
     app.include_router(watchlist.router)
+    app.include_router(watchlist.lists_router)
     app.include_router(alerts.router)
     app.include_router(leagues.router)
     app.include_router(health.router)

@@ -1,5 +1,6 @@
 """Price and equity charts: a line, green when the range ends up and red when it ends down, or candles."""
 
+import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
@@ -48,6 +49,29 @@ def _options(points: Points) -> dict:
     }
 
 
+MOMENTS = {"1D": "time", "1W": "datetime", "1M": "datetime"}  # how a moment of the range reads; longer: a date
+
+
+def _scrubbing(source: str, points: Points, range_name: str) -> dict:
+    """A crosshair whose label is the moment under the pointer; the formatter (components/headline.js) also
+    shows that moment's value and its change since the range began in the headline."""
+    base = float(points[0][1]) if points else 0.0
+    args = f"{json.dumps(source)}, p, {base}, {json.dumps(MOMENTS.get(range_name, 'date'))}"
+    return {
+        "trigger": "axis",
+        "triggerOn": "mousemove|click",
+        "axisPointer": {"type": "line", "lineStyle": {"color": "#9ca3af", "width": 1}, "animation": False},
+        ":formatter": f"(p) => window.swScrub({args})",
+        ":position": "(point, _params, _dom, _rect, size) => [Math.max(0, point[0] - size.contentSize[0] / 2), 0]",
+        "backgroundColor": "transparent",
+        "borderWidth": 0,
+        "padding": 0,
+        "extraCssText": "box-shadow: none;",
+        "textStyle": {"color": "#9ca3af", "fontSize": 12},
+        "transitionDuration": 0,
+    }
+
+
 def _candle_options(candles: Candles) -> dict:
     options = _options([(t, close) for t, _, close, _, _ in candles])
     options["series"] = [
@@ -72,10 +96,18 @@ class RangeChart:
         initial: str = "1D",
         testid: str = "chart",
         on_shown: Callable[[str, Points], None] | None = None,
+        scrubs: bool = False,
     ):
+        """`scrubs`: hovering or dragging across the line shows that moment in the headline whose source is
+        `testid` (components/headline.py), in the browser alone."""
         self._load, self._candles, self._on_shown = load, candles, on_shown
-        self.range = initial
+        self.range, self._scrub_source = initial, testid if scrubs else None
         self.chart = ui.echart(_options([])).classes("w-full h-64").props(f'data-testid="{testid}"')
+        if scrubs:  # back to the live figures when the pointer leaves or the finger lifts; nothing to the server
+            self.chart.style("touch-action: pan-y")  # a sideways drag scrubs: it neither scrolls nor goes back
+            leave = f"() => window.swScrub({json.dumps(testid)}, null)"
+            self.chart.on("chart:globalout", js_handler=leave)
+            self.chart.on("touchend", js_handler=leave)
         with ui.row().classes("gap-1 items-center w-full"):
             self._buttons = {
                 name: ui.button(name, on_click=lambda name=name: self.show(name)).props(
@@ -101,6 +133,8 @@ class RangeChart:
         else:
             points = await self._load(self.range)
             options = _options(points)
+            if self._scrub_source is not None:
+                options["tooltip"] = _scrubbing(self._scrub_source, points, self.range)
         self.chart.options.clear()
         self.chart.options.update(options)
         self.chart.update()

@@ -9,6 +9,7 @@ import uuid
 from nicegui import ui
 
 from components import live
+from components.headline import Headline
 from components.numbers import decimal_text, direction, money, percent, signed_money
 from models.user import UserPublic
 from services import runtime
@@ -50,12 +51,10 @@ class BookView:
 
 
 class LivePortfolio(BookView):
-    def __init__(self, user: UserPublic, account_id: uuid.UUID):
+    def __init__(self, user: UserPublic, account_id: uuid.UUID, *, chart: str):
+        """`chart`: the test id of the chart that scrubs the headline."""
         super().__init__(user, account_id)
-        with ui.column().classes("gap-0"):
-            ui.label("Investing").classes("text-gray-500")
-            self.equity = ui.label("—").classes("text-4xl font-semibold sw-num").props('data-testid="equity"')
-            self.day = ui.label().classes("sw-num").props('data-testid="day-change"')
+        self.headline = Headline("Investing", source=chart)
 
     def cards(self) -> None:
         with ui.row().classes("gap-4 w-full"):
@@ -83,9 +82,8 @@ class LivePortfolio(BookView):
         self.positions.add_slot("no-data", '<span class="text-gray-500">You have no positions yet.</span>')
 
     def show(self, state: portfolio.Portfolio) -> None:
-        self.equity.text = money(state.equity)
-        self.day.text = f"{signed_money(state.day_change)} ({percent(state.day_change_percent)}) today"
-        self.day.classes(replace=f"sw-num {direction(state.day_change)}")
+        day = f"{signed_money(state.day_change)} ({percent(state.day_change_percent)}) today"
+        self.headline.show(money(state.equity), day, direction(state.day_change))
         if hasattr(self, "cash"):
             self.cash.text, self.buying_power.text = money(state.cash), money(state.buying_power)
         if hasattr(self, "positions"):

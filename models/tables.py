@@ -10,7 +10,7 @@ from models.league import League, LeagueMember
 from models.order import IdempotencyRecord, Order
 from models.portfolio import EquitySnapshot
 from models.user import LoginSession, User
-from models.watchlist import WatchlistItem
+from models.watchlist import Watchlist, WatchlistItem
 
 metadata = SQLModel.metadata
 
@@ -28,6 +28,7 @@ __all__ = [
     "Position",
     "PriceAlert",
     "User",
+    "Watchlist",
     "WatchlistItem",
     "metadata",
 ]

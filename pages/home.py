@@ -42,14 +42,14 @@ async def home_page(request: Request):
             watched = WatchlistPanel(user)
     with main:
         ui.label(f"Welcome, {user.display_name}").classes("text-lg text-gray-500").props('data-testid="welcome"')
-        live_book = LivePortfolio(user, account_id)
+        live_book = LivePortfolio(user, account_id, chart="equity-chart")
 
         async def equity_points(range_name: str) -> Points:
             current = portfolio.appraise(live_book.book, runtime.current().hub.latest).equity if live_book.book else 0
             points = await call(portfolio.history, account_id, range_name, now=utcnow(), current=Decimal(current))
             return [(p.t.isoformat(), p.equity) for p in points]
 
-        chart = RangeChart(equity_points, testid="equity-chart")
+        chart = RangeChart(equity_points, testid="equity-chart", scrubs=True)
         live_book.cards()
         invitation = ui.column().classes("w-full")  # filled only for an account with nothing yet: its prices cost
         ui.label("Positions").classes("text-xl font-semibold")
