@@ -23,7 +23,15 @@ class SessionKeeper:
     def __init__(self, listener: BrowserListener, path: str):
         self._listener, self._path = listener, path
         self._storage = app.storage.user  # this browser's (the timers run outside the page request)
-        self._wait(0, self._plan)
+        self._slot, self._planned = ui.context.slot, False
+        # Planned once the page is connected: a timer made now would send the page before it is built.
+        ui.context.client.on_connect(self._connected)
+
+    async def _connected(self) -> None:
+        if not self._planned:
+            self._planned = True
+            with self._slot:
+                await self._plan()
 
     @staticmethod
     def _wait(seconds: float, then) -> None:
