@@ -1,6 +1,7 @@
 """`/api/auth`: register, login, logout (here or everywhere), me, sessions and the password.
 
-Every login issues a new token (a user holds at most auth.MAX_SESSIONS; the oldest ends first). A password change
+Every login issues a new token, and every refresh trades one for a new one (a user holds at most
+auth.MAX_SESSIONS; the oldest ends first). A password change
 keeps the session that made it (its token stays valid) and ends every other one.
 """
 
@@ -33,8 +34,22 @@ def login(body: LoginRequest, request: Request, db: DbDep) -> LoginResult:
     """Exchange email and password for a session token (24 h)."""
     current = runtime.current()
     return auth.login(
-        db, current.cache, current.bus, email=body.email, password=body.password, client_address=_address(request)
+        db,
+        current.cache,
+        current.bus,
+        email=body.email,
+        password=body.password,
+        client_address=_address(request),
+        user_agent=request.headers.get("user-agent"),
     )
+
+
+@router.post("/refresh", responses=documented(401, 403))
+def refresh(_user: CurrentUser, token: TokenDep, db: DbDep) -> LoginResult:
+    """Trade this live token for one that lives 24 h from now (never past 30 days after the login that began the
+    chain); this token ends at once on every instance."""
+    current = runtime.current()
+    return auth.refresh(db, current.cache, current.bus, token)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=documented(401, 403))

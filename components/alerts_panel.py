@@ -4,6 +4,7 @@ from nicegui import ui
 from pydantic import ValidationError
 
 from components.numbers import money
+from components.tables import stacked
 from models.alert import AlertCreate
 from models.types import utcnow
 from models.user import UserPublic
@@ -24,12 +25,13 @@ COLUMNS = [
 class AlertsList:
     def __init__(self, user: UserPublic, *, symbol: str | None = None):
         self.user, self.symbol = user, symbol
-        self.table = ui.table(columns=COLUMNS, rows=[], row_key="id").classes("w-full")
+        self.table = stacked(ui.table(columns=COLUMNS, rows=[], row_key="id")).classes("w-full")
         self.table.props('flat dense data-testid="alerts" no-data-label="No alerts set."')
         self.table.add_slot("no-data", '<span class="text-gray-500">No alerts set.</span>')
         self.table.add_slot(
             "body-cell-action",
-            """<q-td :props="props"><q-btn flat dense no-caps color="grey-7" label="Delete"
+            """<q-td :props="props" :data-label="props.col.label">
+                 <q-btn flat dense no-caps color="grey-7" label="Delete"
                  :data-testid="'delete-alert-' + props.row.symbol" @click="() => $parent.$emit('remove', props.row)" />
                </q-td>""",
         )

@@ -10,6 +10,7 @@ from nicegui import app, ui
 
 from components import live, theme, user_events
 from components.account_switcher import AccountSwitcher
+from components.session_keeper import SessionKeeper
 from components.symbol_picker import SymbolPicker
 from components.user_events import BrowserListener
 from models.user import UserPublic
@@ -78,20 +79,32 @@ def _theme_toggle() -> None:
     )
 
 
-async def log_out_everywhere(user: UserPublic) -> None:
+async def log_out(events: BrowserListener) -> None:
+    """End this browser's session on every instance, then ask for a login (one page load: this page does not
+    hear its own session end, which would load the page again)."""
+    events.stop()
+    token = app.storage.user.pop("token", None)
+    if token:
+        current = runtime.current()
+        await call(auth.logout, current.cache, current.bus, token)
+    ui.navigate.to("/login")
+
+
+async def log_out_everywhere(user: UserPublic, events: BrowserListener) -> None:
     """End every session of the user on every instance (this browser's too), then ask for a login."""
+    events.stop()
     current = runtime.current()
     app.storage.user.pop("token", None)
     await call(auth.logout_everywhere, current.cache, current.bus, user_id=user.id)
     ui.navigate.to("/login")
 
 
-def _account_menu(user: UserPublic) -> None:
+def _account_menu(user: UserPublic, events: BrowserListener) -> None:
     button = ui.button(icon="account_circle").props('flat round dense color=grey-7 data-testid="account-menu"')
     with button, ui.menu():
         ui.menu_item("Account and security", lambda: ui.navigate.to("/account"))
         ui.menu_item("Leagues", lambda: ui.navigate.to("/leagues"))
-        ui.menu_item("Log out everywhere", lambda: log_out_everywhere(user))
+        ui.menu_item("Log out everywhere", lambda: log_out_everywhere(user, events))
 
 
 def _say_what_failed(exc: Exception) -> None:
@@ -115,6 +128,8 @@ def frame(title: str, request: Request) -> Iterator[Frame]:
     ui.page_title(f"{title} · Sherwood")
     theme.apply()
     ui.on_exception(_say_what_failed)
+    events = user_events.follow(user, app.storage.user["token"], request.state.account_id)
+    SessionKeeper(events, request.url.path)
     with ui.header().classes("sw-header items-center px-4 sm:px-6 py-2 gap-3 flex-wrap"):
         with ui.link(target="/").classes("no-underline").style("color: inherit"):
             theme.brand("text-xl", name_on_phone=False)  # a phone's first line holds the logo, pages and account
@@ -130,12 +145,11 @@ def frame(title: str, request: Request) -> Iterator[Frame]:
         _market_status()
         _theme_toggle()
         ui.label(user.display_name).classes("text-gray-500 gt-xs").props('data-testid="user-name"')
-        _account_menu(user)
-        log_out = ui.button(icon="logout", on_click=lambda: ui.navigate.to("/logout"))
-        log_out.props('flat dense no-caps color=grey-8 aria-label="Log out" data-testid="logout"')
-        with log_out:
+        _account_menu(user, events)
+        log_out_button = ui.button(icon="logout", on_click=lambda: log_out(events))
+        log_out_button.props('flat dense no-caps color=grey-8 aria-label="Log out" data-testid="logout"')
+        with log_out_button:
             ui.label("Log out").classes("gt-xs ml-1")  # a phone shows the icon
     _mark_stale_numbers()
-    events = user_events.follow(user, app.storage.user["token"], request.state.account_id)
     with ui.column().classes("w-full max-w-6xl mx-auto p-4 sm:p-6 gap-6"):
         yield Frame(events, switcher)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from nicegui import ui
 
-from components import numbers, order_checks
+from components import numbers, order_checks, order_quota
 from components.order_checks import FORM, LIMIT_FIELD, NEEDS_LIMIT, NEEDS_STOP, QUANTITY_FIELD, STOP_FIELD
 from components.orders_table import EXPIRIES, TYPE_NAMES
 from models.order import OrderCreate
@@ -57,6 +57,7 @@ class OrderForm:
                 self.estimate = ui.label().classes("sw-num").props('data-testid="estimate"')
                 self.remaining = ui.label().classes("sw-num text-gray-500").props('data-testid="remaining"')
             self.error = ui.label().classes("text-negative text-sm").props('data-testid="order-error"')
+            self.quota = ui.label().classes("text-warning text-sm").props('data-testid="order-quota"')
             self.review = ui.button("Review order", on_click=self._review).props(
                 'unelevated no-caps data-testid="review"'
             )
@@ -192,10 +193,27 @@ class OrderForm:
             ui.notify(
                 f"Order {done}: {order.side} {numbers.decimal_text(order.quantity)} {order.symbol}", type="positive"
             )
+            self._say_quota(order_quota.quota_note(placement.quota), placement.quota.reset if placement.quota else 0)
             await self.load_account()
             await self.on_placed()
 
+    def _say_quota(self, note: str | None, until: int) -> None:
+        """Say how near the placement limit the user is, until its window starts again."""
+        self.quota.text = note or ""
+        if note:
+
+            def window_restarted() -> None:
+                if self.quota.text == note:  # not a newer word on the quota
+                    self.quota.text = ""
+
+            with self.card:
+                ui.timer(until, window_restarted, once=True)
+
     def _refused(self, exc: Exception) -> None:
+        if isinstance(exc, DomainError) and exc.code == "RATE_LIMITED":
+            retry_after = exc.retry_after or 0
+            self._say_quota(order_quota.limit_reached(exc.details["limit"], retry_after), retry_after)
+            return
         if isinstance(exc, DomainError):
             self._show_errors({FIELD_OF_CODE.get(exc.code, FORM): exc.message})
             return

@@ -9,6 +9,7 @@ from nicegui import ui
 
 from components import dialogs
 from components.numbers import decimal_text, money
+from components.tables import stacked
 from models.order import OrderPublic, OrderStatus, Side
 from models.types import utcnow
 from models.user import UserPublic
@@ -146,13 +147,13 @@ class OrdersTable:
         # Dialogs are made in this column, which outlives the rows (a refresh replaces them).
         with ui.column().classes("w-full gap-0") as self.container:
             self.table = (
-                ui.table(columns=_columns(time), rows=[], row_key="id")
+                stacked(ui.table(columns=_columns(time), rows=[], row_key="id"))
                 .classes("w-full cursor-pointer")
                 .props(f'flat dense no-data-label="{empty}" data-testid="{testid}"')
             )
         self.table.add_slot(
             "body-cell-action",
-            """<q-td :props="props">
+            """<q-td :props="props" :data-label="props.col.label">
                  <q-btn v-if="props.row.cancelable" flat dense no-caps color="negative" label="Cancel"
                         :data-testid="'cancel-' + props.row.symbol"
                         @click.stop="() => $parent.$emit('cancel', props.row)" />
@@ -160,8 +161,8 @@ class OrdersTable:
         )
         self.table.add_slot(
             "body-cell-symbol",
-            """<q-td :props="props"><a :href="'/stock/' + props.row.symbol" class="font-medium" @click.stop>{{
-               props.value }}</a></q-td>""",
+            """<q-td :props="props" :data-label="props.col.label"><a :href="'/stock/' + props.row.symbol"
+               class="font-medium" @click.stop>{{ props.value }}</a></q-td>""",
         )
         self.table.add_slot("no-data", f'<span class="text-gray-500">{empty}</span>')
         self.table.on("cancel", lambda event: self.ask_to_cancel(event.args["id"]))

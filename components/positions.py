@@ -11,6 +11,7 @@ from nicegui import ui
 from components import live
 from components.headline import Headline
 from components.numbers import decimal_text, direction, money, percent, signed_money
+from components.tables import stacked
 from models.user import UserPublic
 from services import runtime
 from services.runtime import call
@@ -68,16 +69,17 @@ class LivePortfolio(BookView):
             return ui.label("—").classes("text-2xl font-semibold sw-num").props(f'data-testid="{testid}"')
 
     def table(self) -> None:
-        self.positions = ui.table(columns=COLUMNS, rows=[], row_key="symbol").classes("w-full")
+        self.positions = stacked(ui.table(columns=COLUMNS, rows=[], row_key="symbol")).classes("w-full")
         self.positions.props('flat dense data-testid="positions" no-data-label="You have no positions yet."')
         self.positions.add_slot(
             "body-cell-symbol",
-            """<q-td :props="props"><a :href="'/stock/' + props.row.symbol" class="font-medium">{{ props.value }}</a>
-               </q-td>""",
+            """<q-td :props="props" :data-label="props.col.label">
+                 <a :href="'/stock/' + props.row.symbol" class="font-medium">{{ props.value }}</a></q-td>""",
         )
         self.positions.add_slot(
             "body-cell-pnl",
-            """<q-td :props="props" :class="props.row.pnlClass">{{ props.value }}</q-td>""",
+            """<q-td :props="props" :data-label="props.col.label" :class="props.row.pnlClass">
+                 {{ props.value }}</q-td>""",
         )
         self.positions.add_slot("no-data", '<span class="text-gray-500">You have no positions yet.</span>')
 

@@ -28,6 +28,17 @@ body { font-family: -apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helve
 .sw-reconnecting { display: none !important; }
 body:has(#popup[aria-hidden="false"]) .sw-reconnecting { display: flex !important; }
 body:has(#popup[aria-hidden="false"]) .sw-market-state { display: none !important; }
+/* A phone stacks table rows (components/tables.py): one block per row, one line per cell, led by its column. */
+@media (max-width: 599.98px) {
+  .sw-stack thead { display: none; }
+  .sw-stack table, .sw-stack tbody { display: block; width: 100%; }
+  .sw-stack tbody tr { display: block; height: auto; padding: 6px 0; border-bottom: 1px solid rgba(128,128,128,.2); }
+  .sw-stack tbody td { display: flex; justify-content: space-between; align-items: center; gap: 12px;
+    height: auto !important; padding: 2px 8px !important; border: none !important; white-space: normal;
+    text-align: right !important; }
+  .sw-stack tbody td::before { content: attr(data-label); color: #6b7280; text-align: left; flex: none; }
+  .sw-stack tbody td:empty { display: none; }
+}
 """
 
 

@@ -17,9 +17,17 @@ class BrowserListener:
     """One page's subscription to its user's events (see services.event_hub.Listener): every alert, and the order
     updates of the account the page shows (the user's other accounts change nothing on it)."""
 
-    def __init__(self, client: Client, account_id: uuid.UUID):
-        self._client, self._account_id = client, str(account_id)
+    def __init__(self, client: Client, user_id: uuid.UUID, account_id: uuid.UUID):
+        self._client, self._user_id, self._account_id = client, str(user_id), str(account_id)
         self.on_order: list[Callable[[dict], None]] = []
+
+    def listen(self, token: str) -> None:
+        """Hear the events of the session of this token (a renewed session listens with its new token)."""
+        runtime.current().events.register(self, auth.token_hash(token), self._user_id)
+
+    def stop(self) -> None:
+        """Hear nothing more: the page is leaving, or is ending its own session (and needs no reload for it)."""
+        runtime.current().events.unregister(self)
 
     def deliver(self, message: bytes) -> None:
         event = orjson.loads(message)
@@ -65,8 +73,7 @@ def _tell(message: str, kind: str) -> None:
 def follow(user: UserPublic, token: str, account_id: uuid.UUID) -> BrowserListener:
     """Route this user's events to the current page, which shows this account, until the browser leaves it."""
     client = ui.context.client
-    listener = BrowserListener(client, account_id)
-    events = runtime.current().events
-    events.register(listener, auth.token_hash(token), str(user.id))
-    client.on_delete(lambda: events.unregister(listener))
+    listener = BrowserListener(client, user.id, account_id)
+    listener.listen(token)
+    client.on_delete(listener.stop)
     return listener

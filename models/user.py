@@ -32,8 +32,11 @@ class LoginSession(SQLModel, table=True):
 
     token_hash: str = Field(primary_key=True, max_length=64)
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    # The login's time, kept by every refresh of its token (a chain of refreshes ends auth.CHAIN_LIFETIME after it).
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    user_agent: str | None = Field(default=None, max_length=300)  # as the browser named itself at login
+    client_address: str | None = Field(default=None, max_length=64)
 
 
 # Text that is stored or looked up: no control characters (PostgreSQL cannot even hold a NUL in text).
@@ -67,6 +70,8 @@ class SessionPublic(CamelModel):
     created_at: datetime
     expires_at: datetime
     current: bool
+    browser: str  # e.g. "Chrome on Linux", read from the User-Agent of the login
+    address: str | None  # where the login came from
 
 
 class SessionList(CamelModel):

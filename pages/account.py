@@ -8,6 +8,7 @@ from nicegui import app, ui
 from components.accounts_card import AccountsCard
 from components.api_keys_card import ApiKeysCard
 from components.frame import frame, log_out_everywhere
+from components.user_events import BrowserListener
 from models.account import AccountPublic
 from models.user import UserPublic
 from services import runtime
@@ -73,12 +74,12 @@ class PasswordForm:
 class SessionsList:
     """The user's live sessions, newest first, each with a button that ends it."""
 
-    def __init__(self, user: UserPublic):
+    def __init__(self, user: UserPublic, events: BrowserListener):
         self._user = user
         with ui.card().classes("sw-card w-full max-w-md p-6 gap-3"):
             ui.label("Signed-in sessions").classes("text-lg font-semibold")
             self._rows = ui.column().classes("w-full gap-2").props('data-testid="sessions"')
-            ui.button("Log out everywhere", on_click=lambda: log_out_everywhere(user)).props(
+            ui.button("Log out everywhere", on_click=lambda: log_out_everywhere(user, events)).props(
                 'outline no-caps color=negative data-testid="logout-all"'
             ).classes("rounded-full")
 
@@ -88,9 +89,12 @@ class SessionsList:
         self._rows.clear()
         with self._rows:
             for session in sessions:
-                with ui.row().classes("w-full items-center justify-between").props('data-testid="session"'):
-                    started = session.created_at.strftime("%Y-%m-%d %H:%M UTC")
-                    ui.label(f"Signed in {started}" + (" · this browser" if session.current else ""))
+                with ui.row().classes("w-full items-center justify-between no-wrap").props('data-testid="session"'):
+                    with ui.column().classes("gap-0"):
+                        where = session.browser + (f" · {session.address}" if session.address else "")
+                        ui.label(where + (" · this browser" if session.current else "")).classes("font-medium")
+                        started = session.created_at.strftime("%Y-%m-%d %H:%M UTC")
+                        ui.label(f"Active since {started}").classes("text-sm text-gray-500")
                     if not session.current:
                         ui.button(icon="logout", on_click=lambda s=session.id: self.revoke(s)).props(
                             "flat round dense color=grey-7"
@@ -117,7 +121,7 @@ async def account_page(request: Request):
         listing = AccountsCard(user, on_listed=listed)
         keys = ApiKeysCard(user)
         with ui.row().classes("w-full gap-6 items-start flex-wrap"):
-            sessions = SessionsList(user)
+            sessions = SessionsList(user, framed.events)
             PasswordForm(user, sessions.refresh)
     await listing.refresh()  # first: a key names its account
     await keys.refresh()

@@ -8,7 +8,8 @@ from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
 from components import theme
-from pages.session import safe_target
+from components.session_keeper import ENDED_NOTICE
+from pages.session import safe_target, signed_in_user
 from services import runtime
 from services.identity import auth
 from services.infra.errors import DomainError
@@ -57,10 +58,18 @@ def _switch(question: str, link: str, target: str) -> None:
         ui.link(link, target)
 
 
-async def _open_session(email: str, password: str, address: str, target: str) -> None:
+async def _open_session(email: str, password: str, request: Request, target: str) -> None:
     """Log in with a new token; a token this browser held before is ended, never reused (no session fixation)."""
     current = runtime.current()
-    result = await call(auth.login, current.cache, current.bus, email=email, password=password, client_address=address)
+    result = await call(
+        auth.login,
+        current.cache,
+        current.bus,
+        email=email,
+        password=password,
+        client_address=_address(request),
+        user_agent=request.headers.get("user-agent"),
+    )
     previous = app.storage.user.get("token")
     app.storage.user["token"] = result.token
     if previous and previous != result.token:
@@ -72,22 +81,33 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def login_page(request: Request, redirect_to: str = "/"):
+async def _signed_in_elsewhere(redirect_to: str) -> RedirectResponse | None:
+    """A browser that is signed in already has nothing to do here: on to where it was going (the portfolio)."""
+    return RedirectResponse(safe_target(redirect_to)) if await signed_in_user() is not None else None
+
+
+async def login_page(request: Request, redirect_to: str = "/", ended: bool = False):
+    if redirect := await _signed_in_elsewhere(redirect_to):
+        return redirect
     with _card("Log in"):
         ui.label("Log in to Sherwood").classes("text-xl font-semibold")
+        if ended:
+            ui.label(ENDED_NOTICE).classes("text-sm text-orange-700").props('data-testid="session-ended"')
         email = _field("Email", "email", "username")
         password = _field("Password", "password", "current-password", password=True)
 
         async def log_in() -> None:
             if not email.value or not password.value:
                 raise DomainError("VALIDATION_ERROR", "Enter your email and password.")
-            await _open_session(email.value, password.value, _address(request), redirect_to)
+            await _open_session(email.value, password.value, request, redirect_to)
 
         _submit("Log in", log_in, password)
         _switch("New to Sherwood?", "Create an account", f"/signup?redirect_to={redirect_to}")
 
 
 async def signup_page(request: Request, redirect_to: str = "/"):
+    if redirect := await _signed_in_elsewhere(redirect_to):
+        return redirect
     starting_cash = runtime.current().settings.starting_cash
     with _card("Sign up"):
         ui.label("Create your account").classes("text-xl font-semibold")
@@ -114,7 +134,7 @@ async def signup_page(request: Request, redirect_to: str = "/"):
                     raise
                 email.error = exc.message
                 return
-            await _open_session(email.value, password.value, _address(request), redirect_to)
+            await _open_session(email.value, password.value, request, redirect_to)
 
         _submit("Sign up", sign_up, password)
         _switch("Already have an account?", "Log in", f"/login?redirect_to={redirect_to}")

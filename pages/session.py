@@ -26,7 +26,8 @@ async def signed_in_user() -> UserPublic | None:
     try:
         return await call(auth.authenticate, runtime.current().cache, token)
     except DomainError:
-        app.storage.user.pop("token", None)
+        if app.storage.user.get("token") == token:  # not one a page of this browser stored meanwhile
+            app.storage.user.pop("token", None)
         return None
 
 

@@ -127,37 +127,35 @@ async def stock_page(request: Request, symbol: str):
     if listing.symbol != symbol:
         return RedirectResponse(f"/stock/{listing.symbol}")
     user, account_id = request.state.user, request.state.account_id
-    with (
-        frame(listing.symbol, request) as framed,
-        ui.row().classes("w-full gap-6 items-start flex-wrap md:flex-nowrap"),
-    ):
-        with ui.column().classes("flex-1 min-w-0 gap-4 w-full"):
-            change = _quote_header(listing.symbol, listing.name)
+    with frame(listing.symbol, request) as framed:
+        with ui.row().classes("w-full gap-6 items-start flex-wrap md:flex-nowrap"):
+            with ui.column().classes("flex-1 min-w-0 gap-4 w-full"):
+                change = _quote_header(listing.symbol, listing.name)
 
-            async def price_candles(range_name: str) -> Candles:
-                found = await call(
-                    market_history.history, listing.symbol, range_name, clock=runtime.current().clock, now=utcnow()
-                )
-                return [(c.t.isoformat(), c.open, c.close, c.low, c.high) for c in found]
+                async def price_candles(range_name: str) -> Candles:
+                    found = await call(
+                        market_history.history, listing.symbol, range_name, clock=runtime.current().clock, now=utcnow()
+                    )
+                    return [(c.t.isoformat(), c.open, c.close, c.low, c.high) for c in found]
 
-            async def price_points(range_name: str) -> Points:
-                return [(t, close) for t, _, close, _, _ in await price_candles(range_name)]
+                async def price_points(range_name: str) -> Points:
+                    return [(t, close) for t, _, close, _, _ in await price_candles(range_name)]
 
-            chart = RangeChart(price_points, candles=price_candles, testid="price-chart", on_shown=change.shown)
-            position = PositionCard(user, account_id, listing.symbol)
-            stats = KeyStatsCard(listing)
-            ui.label(f"Your {listing.symbol} orders").classes("text-xl font-semibold")
-            history = OrdersTable(user, account_id, symbol=listing.symbol, limit=20, testid="symbol-orders")
-        with ui.column().classes("w-full md:w-80 gap-4"):
+                chart = RangeChart(price_points, candles=price_candles, testid="price-chart", on_shown=change.shown)
+                position = PositionCard(user, account_id, listing.symbol)
+                stats = KeyStatsCard(listing)
+            with ui.column().classes("w-full md:w-80 gap-4"):
+                form = OrderForm(listing.symbol, user, account_id, lambda: placed())
+                watch = WatchToggle(user, listing.symbol)
+                alert_list = AlertsList(user, symbol=listing.symbol)
+                AlertForm(user, alert_list, symbol=listing.symbol)
+        # Below both columns: on a phone, Buy and Sell come before the order history, not after it.
+        ui.label(f"Your {listing.symbol} orders").classes("text-xl font-semibold")
+        history = OrdersTable(user, account_id, symbol=listing.symbol, limit=20, testid="symbol-orders")
 
-            async def placed() -> None:
-                await position.reload()
-                await history.refresh()
-
-            form = OrderForm(listing.symbol, user, account_id, placed)
-            watch = WatchToggle(user, listing.symbol)
-            alert_list = AlertsList(user, symbol=listing.symbol)
-            AlertForm(user, alert_list, symbol=listing.symbol)
+    async def placed() -> None:
+        await position.reload()
+        await history.refresh()
 
     async def on_order() -> None:
         await placed()

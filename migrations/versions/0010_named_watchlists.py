@@ -1,7 +1,7 @@
 """Named watchlists: a user keeps several lists; the single list each user had becomes their first, "My First List"
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03 15:00:00
 """
 
@@ -17,7 +17,7 @@ import models.types
 
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

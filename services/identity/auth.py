@@ -8,6 +8,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -19,13 +20,15 @@ from sqlmodel import Session, select
 
 from models.types import utcnow
 from models.user import LoginResult, LoginSession, SessionPublic, User, UserPublic
+from services.identity.clients import browser_name
 from services.infra.bus import EVENTS_CHANNEL, Bus
 from services.infra.cache import Cache
 from services.infra.errors import DomainError
 from services.trading import accounts
 from services.watchlists import watchlist
 
-SESSION_LIFETIME = timedelta(hours=24)  # absolute: a session never outlives this, however busy
+SESSION_LIFETIME = timedelta(hours=24)  # absolute: a token never outlives this, however busy
+CHAIN_LIFETIME = timedelta(days=30)  # refreshes extend a login this long at most; then the user logs in again
 MAX_SESSIONS = 50  # per user: a login beyond this ends the oldest session
 CACHE_TTL = 3600  # seconds a session stays in the cache after its last use
 
@@ -109,9 +112,18 @@ def _refuse_if_limited(cache: Cache, counters: dict[str, tuple[str, int]]) -> No
             )
 
 
-def login(db: Session, cache: Cache, bus: Bus, *, email: str, password: str, client_address: str) -> LoginResult:
+def login(
+    db: Session,
+    cache: Cache,
+    bus: Bus,
+    *,
+    email: str,
+    password: str,
+    client_address: str,
+    user_agent: str | None = None,
+) -> LoginResult:
     """Check the password and open a new session (a new token every time; beyond MAX_SESSIONS the oldest ends);
-    an unknown email fails exactly like a wrong password."""
+    an unknown email fails exactly like a wrong password. The browser and address are kept for the sessions list."""
     email = normalize_email(email)
     counters = _failure_counters(email, client_address)
     _refuse_if_limited(cache, counters)
@@ -125,7 +137,14 @@ def login(db: Session, cache: Cache, bus: Bus, *, email: str, password: str, cli
 
     now = utcnow()
     token = secrets.token_urlsafe(32)  # 256 bits
-    session = LoginSession(token_hash=token_hash(token), user_id=user.id, expires_at=now + SESSION_LIFETIME)
+    session = LoginSession(
+        token_hash=token_hash(token),
+        user_id=user.id,
+        created_at=now,
+        expires_at=now + SESSION_LIFETIME,
+        user_agent=(user_agent or "")[:300] or None,
+        client_address=client_address[:64],
+    )
     db.execute(delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.expires_at <= now))
     db.add(session)
     db.flush()
@@ -139,6 +158,75 @@ def login(db: Session, cache: Cache, bus: Bus, *, email: str, password: str, cli
     public = UserPublic.of(user)
     _cache_session(cache, session.token_hash, public, session.expires_at)
     return LoginResult(token=token, user=public, expires_at=session.expires_at)
+
+
+def refresh(db: Session, cache: Cache, bus: Bus, token: str) -> LoginResult:
+    """Trade a live token for a new one that lives SESSION_LIFETIME from now, but not past the end of its chain
+    (CHAIN_LIFETIME after the login that began it); the old token ends at once, everywhere. UNAUTHORIZED for a
+    token that is unknown, expired, logged out, already refreshed, or whose chain has ended."""
+    result, old_digest = _next_of_chain(db, token)
+    _revoke(db, cache, bus, [old_digest])  # commits the new session with the end of the old
+    _cache_session(cache, token_hash(result.token), result.user, result.expires_at)
+    return result
+
+
+def renew(db: Session, cache: Cache, token: str) -> LoginResult:
+    """`refresh`'s new token, the old one left alive for the caller to end (with `logout`) once it holds the new
+    one: an open page stores it first, so its other tabs, reloaded by the old token's end, find it."""
+    result, _ = _next_of_chain(db, token)
+    db.commit()
+    _cache_session(cache, token_hash(result.token), result.user, result.expires_at)
+    return result
+
+
+def _next_of_chain(db: Session, token: str) -> tuple[LoginResult, str]:
+    """The next session of a live token's chain (flushed, not committed), and the old token's hash."""
+    now = utcnow()
+    row = db.exec(
+        select(LoginSession, User)
+        .join(User, User.id == LoginSession.user_id)
+        .where(LoginSession.token_hash == token_hash(token), LoginSession.expires_at > now)
+        .with_for_update(of=LoginSession)  # two refreshes of one token: the second finds it gone
+    ).first()
+    if row is None:
+        raise DomainError("UNAUTHORIZED", "The session is invalid or has expired; please log in again.")
+    old, user = row
+    chain_ends = old.created_at + CHAIN_LIFETIME
+    if chain_ends <= now:
+        raise DomainError("UNAUTHORIZED", "Sessions last 30 days from logging in; please log in again.")
+    new_token = secrets.token_urlsafe(32)
+    session = LoginSession(
+        token_hash=token_hash(new_token),
+        user_id=user.id,
+        created_at=old.created_at,  # the same login: listed, ordered and ended (MAX_SESSIONS) as it was
+        expires_at=min(now + SESSION_LIFETIME, chain_ends),
+        user_agent=old.user_agent,
+        client_address=old.client_address,
+    )
+    db.add(session)
+    db.flush()
+    return LoginResult(token=new_token, user=UserPublic.of(user), expires_at=session.expires_at), old.token_hash
+
+
+@dataclass(frozen=True)
+class SessionTimes:
+    expires_at: datetime  # when this token ends
+    chain_ends_at: datetime  # when no refresh can extend it any more
+
+    @property
+    def final(self) -> bool:
+        """No refresh can make this token live longer."""
+        return self.expires_at >= self.chain_ends_at
+
+
+def session_times(db: Session, token: str) -> SessionTimes | None:
+    """When a live token ends and when its chain does; None for a token that is not live."""
+    session = db.exec(
+        select(LoginSession).where(LoginSession.token_hash == token_hash(token), LoginSession.expires_at > utcnow())
+    ).first()
+    if session is None:
+        return None
+    return SessionTimes(session.expires_at, session.created_at + CHAIN_LIFETIME)
 
 
 def _cache_session(cache: Cache, digest: str, user: UserPublic, expires_at: datetime) -> None:
@@ -235,6 +323,8 @@ def list_sessions(db: Session, *, user_id: uuid.UUID, token: str) -> list[Sessio
             created_at=row.created_at,
             expires_at=row.expires_at,
             current=row.token_hash == current,
+            browser=browser_name(row.user_agent),
+            address=row.client_address,
         )
         for row in rows
     ]

@@ -31,19 +31,25 @@ new MutationObserver(() => {
   }
 }).observe(document, {childList: true, subtree: true});
 """
+ORDER_RATE_LIMIT = 20  # orders a minute per user: small, so a journey can come near it
 ERROR_NOTICES = ("Something went wrong", "Please retry", "please retry")
 # Signing up hashes a password on a machine that CI shares with the rest of the suite: 5 s is too tight.
 expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory) -> Iterator[str]:
+def app_database() -> Iterator[str]:
+    """The app's database, for journeys that must move time on (a session about to end)."""
     # A database of its own: this app runs the market feed, whose quotes must not reach other tests.
+    with fresh_postgres("e2e") as database:
+        yield database
+
+
+@pytest.fixture(scope="session")
+def app_url(app_database, tmp_path_factory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("e2e") / "app.log"
-    with (
-        fresh_postgres("e2e") as database,
-        running_app(log, DATABASE_URL=database, REDIS_URL=REDIS_URL, MARKET_FEED="simulator") as url,
-    ):
+    env = {"DATABASE_URL": app_database, "REDIS_URL": REDIS_URL, "MARKET_FEED": "simulator"}
+    with running_app(log, ORDER_RATE_LIMIT=str(ORDER_RATE_LIMIT), **env) as url:
         yield url
 
 

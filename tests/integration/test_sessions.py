@@ -68,7 +68,7 @@ def test_every_login_is_a_new_session_listed_with_the_current_one_marked(instanc
     assert first != second and alive(a, first) and alive(a, second)
     listed = sessions(b, second)
     assert len(listed) == 2 and [s["current"] for s in listed] == [True, False]  # newest first
-    assert set(listed[0]) == {"id", "createdAt", "expiresAt", "current"}
+    assert set(listed[0]) == {"id", "createdAt", "expiresAt", "current", "browser", "address"}
     assert first not in str(listed) and second not in str(listed)
 
 
