@@ -76,5 +76,3 @@ def portfolio_history(
         "timeframe": frame,
         "cashflow": {},
     }
-
-

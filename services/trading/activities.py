@@ -43,9 +43,7 @@ def activities(
     if cash:
         query = select(LedgerEntry).where(LedgerEntry.account_id == account_id, LedgerEntry.kind.in_(CASH_KINDS))
         query = _window(query, LedgerEntry.created_at, after, until, oldest_first).limit(limit)
-        found += [
-            Activity(e.created_at, f"ledger:{e.id}", cash_kind=e.kind, amount=e.amount) for e in db.exec(query)
-        ]
+        found += [Activity(e.created_at, f"ledger:{e.id}", cash_kind=e.kind, amount=e.amount) for e in db.exec(query)]
     found.sort(key=lambda a: (a.at, a.key), reverse=not oldest_first)
     return found[:limit]
 
