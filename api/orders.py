@@ -57,9 +57,11 @@ def list_orders(
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before: uuid.UUID | None = None,
+    nested: bool = False,
 ) -> OrderList:
-    """Your orders, newest first; page with `before=<id of the last order you have>`."""
-    found = orders.list_orders(db, account_id=account_id, status=status_, limit=limit, before=before)
+    """Your orders, newest first; page with `before=<id of the last order you have>`. Legs are listed too, each
+    with its `parentId`; `nested=true` lists the parents only, with their `legs` inside."""
+    found = orders.list_orders(db, account_id=account_id, status=status_, limit=limit, before=before, nested=nested)
     return OrderList(orders=found)
 
 
