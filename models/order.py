@@ -311,6 +311,17 @@ def _class_misfits(order: OrderCreate) -> Iterator[tuple[str, str]]:
         yield "timeInForce", f"a {cls} order is day or gtc"
 
 
+class OrderReplace(CamelModel):
+    """What PATCH may change in a pending order; the order as changed is checked like a new one."""
+
+    quantity: Decimal | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    time_in_force: TimeInForce | None = None
+
+
 class OrderPublic(CamelModel):
     id: uuid.UUID
     account_id: uuid.UUID

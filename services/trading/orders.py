@@ -7,6 +7,7 @@ idempotency key) stand behind the rules.
 """
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -18,7 +19,16 @@ from sqlmodel import Session, select
 
 from models.account import Account, Position
 from models.market import Quote
-from models.order import IdempotencyRecord, Order, OrderClass, OrderCreate, OrderEnvelope, OrderPublic, OrderStatus
+from models.order import (
+    IdempotencyRecord,
+    Order,
+    OrderClass,
+    OrderCreate,
+    OrderEnvelope,
+    OrderPublic,
+    OrderReplace,
+    OrderStatus,
+)
 from models.types import utcnow
 from services.infra import rate_limits
 from services.infra.bus import Bus
@@ -317,6 +327,54 @@ async def cancel(
         await tx.commit()
     await _announce(bus, user_id, book, now)
     return OrderPublic.of(order, rules.legs_of(order, book.group))
+
+
+async def replace_order(
+    store: Store,
+    bus: Bus,
+    *,
+    user_id: uuid.UUID,
+    account_id: uuid.UUID,
+    order_id: uuid.UUID,
+    change: OrderReplace,
+    market_of: Callable[[str], rules.Market],
+    now: datetime,
+) -> OrderPublic:
+    """Swap a pending order for a changed one in one transaction (see rules.replace), against the market of its
+    symbol (`market_of`), without the placement limit (`submit_replacement` is the one the front doors use)."""
+    async with store.transaction() as tx:
+        book = await _locked(tx, account_id, order_id)
+        account, old = book.account, book.order
+        if account is None or account.user_id != user_id or old is None:
+            raise DomainError("ORDER_NOT_FOUND", "There is no such order.")
+        new, *others = rules.replace(old, change, account, book.position, book.group, market_of(old.symbol), now)
+        tx.add(new)  # first: the old order and the new rows refer to it
+        for row in others:
+            tx.add(row)
+        await tx.commit()
+    await notify(bus, user_id, OrderPublic.of(old))
+    public = OrderPublic.of(new)
+    await notify(bus, user_id, public)
+    return public
+
+
+async def submit_replacement(
+    rt: "Runtime", *, user_id: uuid.UUID, account_id: uuid.UUID, order_id: uuid.UUID, change: OrderReplace
+) -> OrderPublic:
+    """Replace an order against this process's live market; it counts against the placement limit like a new
+    order."""
+    if rt.settings.order_rate_limit:
+        await rate_limits.take(rt.cache, f"orders:{user_id}", limit=rt.settings.order_rate_limit, what="orders")
+    return await replace_order(
+        rt.store,
+        rt.bus,
+        user_id=user_id,
+        account_id=account_id,
+        order_id=order_id,
+        change=change,
+        market_of=lambda symbol: rules.Market(rt.hub.latest.get(symbol), not rt.hub.stale, rt.clock),
+        now=utcnow(),
+    )
 
 
 async def fill(

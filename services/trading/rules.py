@@ -14,11 +14,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
+from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 from sqlmodel import SQLModel
 
 from models.account import Account, LedgerEntry, LedgerKind, Position
 from models.market import Quote
-from models.order import IMMEDIATE, Order, OrderClass, OrderCreate, OrderStatus, OrderType, Side, TimeInForce
+from models.order import (
+    IMMEDIATE,
+    Order,
+    OrderClass,
+    OrderCreate,
+    OrderReplace,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
 from models.types import QUANTITY, tick_size
 from services.infra.errors import DomainError
 from services.market.clock import MarketClock
@@ -428,6 +440,89 @@ def try_fill(
     if is_entry(order):
         activate(position, legs_of(order, group), now)
     return [*opened, *entries]
+
+
+_KEPT = (  # what a replacement keeps of the order it replaces, unless changed
+    "symbol",
+    "side",
+    "order_type",
+    "quantity",
+    "notional",
+    "limit_price",
+    "stop_price",
+    "trail_price",
+    "trail_percent",
+    "time_in_force",
+)
+
+
+def replace(
+    old: Order,
+    change: OrderReplace,
+    account: Account,
+    position: Position | None,
+    group: list[Order],
+    market: Market,
+    now: datetime,
+) -> list[SQLModel]:
+    """Swap a pending order for one with `change` applied, atomically: the old one is `replaced` and what it
+    reserved moves to the new one, which is placed like any new order (and may fill at once). An active leg keeps
+    its place in its group: same shares (the group's reservation stays where it is, now on the new leg), new
+    prices; it rests, and the engine fills it if the market already reaches it. Returns the new rows, the new
+    order first."""
+    if old.status != OrderStatus.PENDING or any(leg.status in ACTIVE for leg in legs_of(old, group)):
+        what = "a parent with active legs" if old.status == OrderStatus.PENDING else old.status
+        raise DomainError("ORDER_NOT_CANCELABLE", f"This order is {what} and cannot be replaced.")
+    wanted = _replacement(old, change)
+    if old.parent_id is None:
+        end(account, position, old, OrderStatus.REPLACED, now)
+        rows = place(wanted, account, position, market, now)
+    else:
+        misfits = [("quantity", "cannot change on a leg")] if wanted.quantity != old.quantity else []
+        if wanted.time_in_force in IMMEDIATE:
+            misfits.append(("timeInForce", "a leg is day or gtc"))
+        if misfits:
+            details = [{"field": name, "message": message} for name, message in misfits]
+            raise DomainError("VALIDATION_ERROR", "A leg sells its entry's shares until it fills.", details)
+        rows = [_moved_leg(old, wanted, market.clock, now)]
+        old.status, old.reserved_quantity, old.updated_at = OrderStatus.REPLACED, Decimal(0), now
+    rows[0].replaces, old.replaced_by = old.id, rows[0].id
+    return rows
+
+
+def _replacement(old: Order, change: OrderReplace) -> OrderCreate:
+    """The order `old` would be with `change` applied, checked like a new order (the fields named as sent)."""
+    fields = {to_camel(name): getattr(old, name) for name in _KEPT}
+    if old.order_type == OrderType.TRAILING_STOP:  # its stop is where it trailed to, not one it was given
+        del fields["stopPrice"]
+    fields.update({to_camel(name): value for name, value in change.model_dump(exclude_unset=True).items()})
+    try:
+        return OrderCreate.model_validate(fields)
+    except ValidationError as exc:
+        details = [
+            {"field": (e.get("ctx") or {}).get("field") or ".".join(map(str, e["loc"])) or "body", "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        raise DomainError("VALIDATION_ERROR", "The order as changed is not valid.", details) from None
+
+
+def _moved_leg(old: Order, wanted: OrderCreate, clock: MarketClock, now: datetime) -> Order:
+    return Order(
+        account_id=old.account_id,
+        symbol=old.symbol,
+        side=old.side,
+        order_type=old.order_type,
+        quantity=old.quantity,
+        limit_price=wanted.limit_price,
+        stop_price=wanted.stop_price,
+        time_in_force=wanted.time_in_force,
+        order_class=old.order_class,
+        parent_id=old.parent_id,
+        reserved_quantity=old.reserved_quantity,
+        expires_at=expiry(wanted.time_in_force, clock, now),
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def end(account: Account, position: Position | None, order: Order, status: OrderStatus, now: datetime) -> None:

@@ -25,7 +25,7 @@ from sqlmodel import select
 
 from models.account import Account, LedgerEntry, Position
 from models.market import Quote
-from models.order import Order, OrderCreate
+from models.order import Order, OrderCreate, OrderReplace
 from models.types import tick_size
 from services.identity import auth
 from services.infra import db
@@ -296,7 +296,9 @@ class Book:
             if order.stop <= 0:
                 return "VALIDATION_ERROR"
         price = order.price_against(quote)
-        if price is not None:
+        if price is None and request.time_in_force in ("ioc", "fok"):  # it cannot execute at once: canceled
+            order.status = "canceled"
+        elif price is not None:
             if order.is_buy and cost(request.quantity, price) > self.buying_power():
                 return "INSUFFICIENT_FUNDS"
             self._fill(order, price)
@@ -333,6 +335,35 @@ class Book:
         order.status, order.reserved_cash = status, Decimal(0)
         self._end_others(order, status)
 
+    def replace(self, old: ModelOrder, change: dict, quote: Quote, now: datetime) -> ModelOrder | str:
+        """A pending order without active legs swapped for a changed one: the old one `replaced`; a leg keeps its
+        shares and its group, anything else is placed anew (and may fill at once). Or the error's code."""
+        active = ("pending", "held")
+        if old.status != "pending" or (
+            (old.entry or old.request.order_class == "oco")
+            and any(o is not old and o.status in active for o in old.group)
+        ):
+            return "ORDER_NOT_CANCELABLE"
+        fields = old.request.model_dump(include=set(_KEPT)) | change
+        try:
+            request = OrderCreate(**fields)
+        except ValidationError:
+            return "VALIDATION_ERROR"
+        if old.group is not None and not old.entry and old is not old.group[0]:  # an exit leg
+            if request.quantity != old.request.quantity or request.time_in_force in ("ioc", "fok"):
+                return "VALIDATION_ERROR"
+            new = ModelOrder(request, end_of_trading_day(now) if request.time_in_force == "day" else None)
+            new.group = old.group
+            new.group.append(new)
+            old.status = "replaced"
+            return new
+        was = old.reserved_cash
+        old.status, old.reserved_cash = "replaced", Decimal(0)
+        new = self.place(request, quote, now)
+        if isinstance(new, str):
+            old.status, old.reserved_cash = "pending", was
+        return new
+
     def _end_others(self, order: ModelOrder, status: str) -> None:
         for other in order.group or ():
             if other is not order and other.status in ("pending", "held") and (order.entry or not other.entry):
@@ -354,6 +385,10 @@ class Book:
             self.basis[symbol] -= removed
             self.realized[symbol] += amount - removed
         order.status, order.fill_price, order.reserved_cash = "filled", price, Decimal(0)
+
+
+_KEPT = ("symbol", "side", "order_type", "quantity", "limit_price", "stop_price", "trail_price", "trail_percent")
+_KEPT += ("time_in_force",)
 
 
 def _leg(request: OrderCreate, order_type: str, **prices) -> OrderCreate:
@@ -562,6 +597,36 @@ class Trader:
         account.book.end(expected, "canceled")
         self._assert_matches(public, expected)
 
+    def replace(self, pick: int, change: dict) -> None:
+        """Replace one of this user's orders (whatever its status) with a changed one, from its own account."""
+        now = self._step()
+        known = [(owner, o) for owner in self.accounts for o in owner.book.orders.values()]
+        if not known:
+            return
+        account, old = known[pick % len(known)]
+        symbol = old.request.symbol
+        expected = account.book.replace(old, change, self.quotes[symbol], now)
+        replacing = orders.replace_order(
+            self.store,
+            self.bus,
+            user_id=self.user_id,
+            account_id=account.id,
+            order_id=old.id,
+            change=OrderReplace(**change),
+            market_of=lambda _: Market(self.quotes[symbol], live=True, clock=self.clock),
+            now=now,
+        )
+        try:
+            public = self.loop.run_until_complete(replacing)
+        except DomainError as error:
+            assert error.code == expected, f"{old.request!r} {change}: got {error.code}, the model expected {expected}"
+            return
+        assert isinstance(expected, ModelOrder), f"{old.request!r} {change} was replaced; the model said {expected}"
+        assert public.replaces == old.id
+        expected.id = public.id
+        account.book.orders[public.id] = expected
+        self._assert_matches(public, expected)
+
     def close_session(self) -> None:
         """Nothing expires early; then the day ends and every day order still pending expires, gtc ones stay."""
         everything = [(account, o) for account in self.accounts for o in account.book.orders.values()]
@@ -668,12 +733,24 @@ STEPS = {
             "which": st.integers(0, 1),
         }
     ),
+    "replace": st.fixed_dictionaries(
+        {
+            "pick": picks,
+            "change": st.one_of(
+                st.fixed_dictionaries({"limit_price": prices("AAPL")}),
+                st.fixed_dictionaries({"stop_price": prices("AAPL")}),
+                st.fixed_dictionaries({"quantity": quantities}),
+                st.fixed_dictionaries({"time_in_force": st.sampled_from(["day", "gtc", "ioc"])}),
+                st.fixed_dictionaries({"limit_price": prices("PLTR"), "quantity": quantities}),
+            ),
+        }
+    ),
     "cancel": st.fixed_dictionaries({"pick": picks, "which": st.integers(0, 1)}),
     "retry": st.fixed_dictionaries({"pick": picks, "same_body": st.booleans()}),
     "close_session": st.just({}),
 }
 # Mostly orders and market moves, so that resting orders meet quotes before a session end clears them.
-WEIGHTS = {"place": 5, "place_group": 2, "tick": 5, "cancel": 1, "retry": 1, "close_session": 1}
+WEIGHTS = {"place": 5, "place_group": 2, "tick": 5, "cancel": 1, "replace": 1, "retry": 1, "close_session": 1}
 steps = st.sampled_from([name for name, weight in WEIGHTS.items() for _ in range(weight)]).flatmap(
     lambda name: st.tuples(st.just(name), STEPS[name])
 )
