@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 
 from api.deps import AccountChoice, CurrentAccount, CurrentCaller, DbDep
 from api.errors import documented
-from models.order import OrderCreate, OrderEnvelope, OrderList, OrderStatus
+from models.order import OrderCreate, OrderEnvelope, OrderList, OrderReplace, OrderStatus
 from models.types import utcnow
 from services import runtime
 from services.infra.errors import DomainError
@@ -57,9 +57,11 @@ def list_orders(
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before: uuid.UUID | None = None,
+    nested: bool = False,
 ) -> OrderList:
-    """Your orders, newest first; page with `before=<id of the last order you have>`."""
-    found = orders.list_orders(db, account_id=account_id, status=status_, limit=limit, before=before)
+    """Your orders, newest first; page with `before=<id of the last order you have>`. Legs are listed too, each
+    with its `parentId`; `nested=true` lists the parents only, with their `legs` inside."""
+    found = orders.list_orders(db, account_id=account_id, status=status_, limit=limit, before=before, nested=nested)
     return OrderList(orders=found)
 
 
@@ -82,5 +84,19 @@ async def cancel_order(order_id: str, caller: CurrentCaller, account_id: Current
     rt, order_id = runtime.current(), _order_id(order_id)
     order = await orders.cancel(
         rt.store, rt.bus, user_id=caller.user.id, account_id=account_id, order_id=order_id, now=utcnow()
+    )
+    return OrderEnvelope(order=order)
+
+
+@router.patch("/{order_id}", responses=documented(400, 401, 404, 409, 429))
+async def replace_order(
+    order_id: str, body: OrderReplace, caller: CurrentCaller, account_id: CurrentAccount
+) -> OrderEnvelope:
+    """Replace a pending order (a simple one or an active leg) with a changed one: the old one becomes `replaced`
+    and its reservation moves to the new one, which `replaces` it."""
+    if not body.model_fields_set:
+        raise DomainError("VALIDATION_ERROR", "Nothing to change.", [{"field": "body", "message": "change a field"}])
+    order = await orders.submit_replacement(
+        runtime.current(), user_id=caller.user.id, account_id=account_id, order_id=_order_id(order_id), change=body
     )
     return OrderEnvelope(order=order)

@@ -180,6 +180,15 @@ TickPrice = Annotated[Decimal, PydanticField(gt=0, le=MAX_PRICE, allow_inf_nan=F
 ClientOrderId = Annotated[str, PydanticField(min_length=1, max_length=MAX_CLIENT_ORDER_ID)]
 
 
+class TakeProfit(CamelModel):
+    limit_price: TickPrice
+
+
+class StopLoss(CamelModel):
+    stop_price: TickPrice
+    limit_price: TickPrice | None = None
+
+
 class OrderCreate(CamelModel):
     symbol: Symbol
     side: Side
@@ -191,6 +200,9 @@ class OrderCreate(CamelModel):
     trail_price: TickPrice | None = None
     trail_percent: Decimal | None = PydanticField(None, ge=Decimal("0.1"), le=50, allow_inf_nan=False)
     time_in_force: TimeInForce = TimeInForce.DAY
+    order_class: OrderClass = OrderClass.SIMPLE
+    take_profit: TakeProfit | None = None
+    stop_loss: StopLoss | None = None
     client_order_id: ClientOrderId | None = None
 
     @field_validator("quantity")
@@ -226,11 +238,12 @@ class OrderCreate(CamelModel):
         for name in _LATER_FIELDS:
             if dumped[name] is None:
                 del dumped[name]
-        canonical = {k: plain(v) if isinstance(v, Decimal) else v for k, v in dumped.items()}
-        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+        if dumped["order_class"] == OrderClass.SIMPLE:
+            del dumped["order_class"]
+        return hashlib.sha256(json.dumps(dumped, default=plain, sort_keys=True).encode()).hexdigest()
 
 
-_LATER_FIELDS = ("notional", "trail_price", "trail_percent")
+_LATER_FIELDS = ("notional", "trail_price", "trail_percent", "take_profit", "stop_loss")
 _LIMITED = (OrderType.LIMIT, OrderType.STOP_LIMIT)
 _STOPPED = (OrderType.STOP, OrderType.STOP_LIMIT)
 
@@ -259,6 +272,54 @@ def _misfits(order: OrderCreate) -> Iterator[tuple[str, str]]:
             yield name, f"{name} is not used by {kind} orders"
     if order.time_in_force in IMMEDIATE and kind not in (OrderType.MARKET, OrderType.LIMIT):
         yield "timeInForce", f"timeInForce {order.time_in_force} is only for market and limit orders"
+    yield from _class_misfits(order)
+
+
+def _class_misfits(order: OrderCreate) -> Iterator[tuple[str, str]]:
+    """Sherwood sells no shares short: a bracket's or an OTO's entry is a buy of shares its legs then sell; an OCO
+    sells shares held, a take-profit limit with a stop-loss leg."""
+    cls = order.order_class
+    if cls == OrderClass.SIMPLE:
+        for name in ("takeProfit", "stopLoss"):
+            if getattr(order, to_snake(name)) is not None:
+                yield name, f"{name} needs an orderClass of bracket, oto or oco"
+        return
+    exits = [name for name in ("takeProfit", "stopLoss") if getattr(order, to_snake(name)) is not None]
+    if cls == OrderClass.OCO:
+        if order.side != Side.SELL:
+            yield "side", "an oco order sells shares held"
+        if order.order_type != OrderType.LIMIT:
+            yield "orderType", "an oco order is the take-profit limit: orderType limit"
+        if order.take_profit is not None:
+            yield "takeProfit", "an oco order's own limitPrice is its take-profit"
+        if order.stop_loss is None:
+            yield "stopLoss", "an oco order needs a stopLoss"
+        elif order.limit_price is not None and order.stop_loss.stop_price >= order.limit_price:
+            yield "stopLoss.stopPrice", "must be below the take-profit's limitPrice"
+    else:
+        if order.side != Side.BUY:
+            yield "side", f"a {cls} entry buys the shares its legs sell: side buy"
+        if order.order_type not in (OrderType.MARKET, OrderType.LIMIT):
+            yield "orderType", f"a {cls} entry is a market or limit order"
+        if len(exits) != (2 if cls == OrderClass.BRACKET else 1):
+            wanted = "both takeProfit and stopLoss" if cls == OrderClass.BRACKET else "one of takeProfit and stopLoss"
+            for name in ("takeProfit", "stopLoss"):
+                yield name, f"a {cls} order takes {wanted}"
+    if order.notional is not None:
+        yield "notional", f"a {cls} order is for a quantity of shares"
+    if order.time_in_force in IMMEDIATE:
+        yield "timeInForce", f"a {cls} order is day or gtc"
+
+
+class OrderReplace(CamelModel):
+    """What PATCH may change in a pending order; the order as changed is checked like a new one."""
+
+    quantity: Decimal | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    time_in_force: TimeInForce | None = None
 
 
 class OrderPublic(CamelModel):
@@ -279,7 +340,7 @@ class OrderPublic(CamelModel):
     status: str
     order_class: str
     parent_id: uuid.UUID | None
-    legs: list["OrderPublic"] | None = None  # a parent's legs; None for an order without any
+    legs: list["OrderPublic"] | None = None  # a parent's legs, wherever it is shown; None for any other order
     replaces: uuid.UUID | None
     replaced_by: uuid.UUID | None
     filled_quantity: DecimalText
@@ -291,8 +352,11 @@ class OrderPublic(CamelModel):
     reject_reason: str | None
 
     @classmethod
-    def of(cls, order: Order) -> "OrderPublic":
-        return cls.model_validate(order, from_attributes=True)
+    def of(cls, order: Order, legs: list[Order] | None = None) -> "OrderPublic":
+        public = cls.model_validate(order, from_attributes=True)
+        if legs:
+            public.legs = [cls.of(leg) for leg in legs]
+        return public
 
 
 class OrderEnvelope(CamelModel):

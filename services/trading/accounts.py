@@ -141,7 +141,11 @@ def change(
 _ORDERS, _POSITIONS = Order.__table__, Position.__table__
 _LOCK_RESTING = (
     select(*_ORDERS.columns)
-    .where((_ORDERS.c.account_id == bindparam("account")) & (_ORDERS.c.status == OrderStatus.PENDING))
+    .where(
+        (_ORDERS.c.account_id == bindparam("account"))
+        # Resting and held orders; spelled out, as the async PostgreSQL path takes no expanding IN list.
+        & ((_ORDERS.c.status == OrderStatus.PENDING) | (_ORDERS.c.status == OrderStatus.HELD))
+    )
     .with_for_update()
 )
 _LOCK_POSITIONS = select(*_POSITIONS.columns).where(_POSITIONS.c.account_id == bindparam("account")).with_for_update()

@@ -19,7 +19,16 @@ from sqlmodel import Session, select
 
 from models.account import Account, AccountKind, Position
 from models.market import Quote
-from models.order import IdempotencyRecord, Order, OrderCreate, OrderEnvelope, OrderPublic, OrderStatus
+from models.order import (
+    IdempotencyRecord,
+    Order,
+    OrderClass,
+    OrderCreate,
+    OrderEnvelope,
+    OrderPublic,
+    OrderReplace,
+    OrderStatus,
+)
 from models.types import utcnow
 from services.infra import rate_limits
 from services.infra.bus import Bus
@@ -167,7 +176,7 @@ async def _place(store: Store, request: _Request) -> tuple[Placement, OrderPubli
         position = tx.load(Position, positions[0] if positions else None)
         await _refuse_if_league_forbids(tx, account, wanted, request.market, request.now)
         order, *others = rules.place(wanted, account, position, request.market, request.now)
-        public = OrderPublic.of(order)
+        public = OrderPublic.of(order, [row for row in others if isinstance(row, Order)])
         body = OrderEnvelope(order=public).model_dump_json(by_alias=True)
         tx.add(order)  # first: the position, ledger and idempotency rows refer to it
         for row in others:
@@ -244,7 +253,8 @@ async def submit(
     entry = orjson.dumps([fingerprint, placement.status, placement.body]).decode()
     await cache.aset_and_delete(cache_key, entry, ttl=IDEMPOTENCY_TTL, gone=claim)
     if public is not None:
-        await notify(rt.bus, user_id, public)
+        for order in (public, *(public.legs or ())):  # legs resting at once reach the engine too
+            await notify(rt.bus, user_id, order)
     return replace(placement, quota=quota)
 
 
@@ -271,38 +281,124 @@ _LOCK_POSITION_OF_ORDER = (
 )
 
 
-async def _locked(
-    tx: Transaction, account_id: uuid.UUID, order_id: uuid.UUID
-) -> tuple[Account | None, Order | None, Position | None]:
-    """The account, the order (if it is the account's) and its position, locked in that order, in one round trip."""
-    accounts, found, positions = await tx.read(
+# The other orders of the order's group, locked: its legs, its parent, its parent's other legs.
+_PARENT_OF_ORDER = select(_ORDERS.c.parent_id).where(_ORDERS.c.id == bindparam("order")).scalar_subquery()
+_LOCK_GROUP_OF_ORDER = (
+    select(*_ORDERS.columns)
+    .where(
+        (_ORDERS.c.id != bindparam("order"))
+        & (
+            (_ORDERS.c.parent_id == bindparam("order"))
+            | (_ORDERS.c.id == _PARENT_OF_ORDER)
+            | (_ORDERS.c.parent_id == _PARENT_OF_ORDER)
+        )
+    )
+    .with_for_update()
+)
+
+
+@dataclass
+class _Book:
+    """What a change of one order reads, locked: its account, the order (if it is the account's), its position
+    and the other orders of its group (legs, parent, sibling)."""
+
+    account: Account | None
+    order: Order | None
+    position: Position | None
+    group: list[Order]
+
+    def changed(self, now: datetime) -> list[Order]:
+        """The order and those of its group the change touched."""
+        return [o for o in (self.order, *self.group) if o is not None and o.updated_at == now]
+
+
+async def _locked(tx: Transaction, account_id: uuid.UUID, order_id: uuid.UUID) -> _Book:
+    """The account, the order, its position and its group, locked in that order, in one round trip."""
+    accounts, found, positions, group = await tx.read(
         [
             lock(Account, id=account_id),
             lock(Order, id=order_id),
             (_LOCK_POSITION_OF_ORDER, {"account": account_id, "order": order_id}),
+            (_LOCK_GROUP_OF_ORDER, {"order": order_id}),
         ]
     )
     account = tx.load(Account, accounts[0] if accounts else None)
     order = tx.load(Order, found[0] if found else None)
     if order is not None and order.account_id != account_id:
         order = None
-    return account, order, tx.load(Position, positions[0] if positions else None)
+    position = tx.load(Position, positions[0] if positions else None)
+    return _Book(account, order, position, [tx.load(Order, row) for row in group] if order else [])
+
+
+async def _announce(bus: Bus, user_id: uuid.UUID, book: _Book, now: datetime) -> None:
+    """Tell the user of every order the change touched, each parent with its legs."""
+    everything = [o for o in (book.order, *book.group) if o is not None]
+    for order in book.changed(now):
+        await notify(bus, user_id, OrderPublic.of(order, rules.legs_of(order, everything)))
 
 
 async def cancel(
     store: Store, bus: Bus, *, user_id: uuid.UUID, account_id: uuid.UUID, order_id: uuid.UUID, now: datetime
 ) -> OrderPublic:
     async with store.transaction() as tx:
-        account, order, position = await _locked(tx, account_id, order_id)
+        book = await _locked(tx, account_id, order_id)
+        account, order = book.account, book.order
         if account is None or account.user_id != user_id or order is None:
             raise DomainError("ORDER_NOT_FOUND", "There is no such order.")
         if order.status != OrderStatus.PENDING:
             raise DomainError("ORDER_NOT_CANCELABLE", f"This order is {order.status} and can no longer be canceled.")
-        rules.end(account, position, order, OrderStatus.CANCELED, now)
+        rules.end_group(account, book.position, order, OrderStatus.CANCELED, now, book.group)
         await tx.commit()
-    public = OrderPublic.of(order)
+    await _announce(bus, user_id, book, now)
+    return OrderPublic.of(order, rules.legs_of(order, book.group))
+
+
+async def replace_order(
+    store: Store,
+    bus: Bus,
+    *,
+    user_id: uuid.UUID,
+    account_id: uuid.UUID,
+    order_id: uuid.UUID,
+    change: OrderReplace,
+    market_of: Callable[[str], rules.Market],
+    now: datetime,
+) -> OrderPublic:
+    """Swap a pending order for a changed one in one transaction (see rules.replace), against the market of its
+    symbol (`market_of`), without the placement limit (`submit_replacement` is the one the front doors use)."""
+    async with store.transaction() as tx:
+        book = await _locked(tx, account_id, order_id)
+        account, old = book.account, book.order
+        if account is None or account.user_id != user_id or old is None:
+            raise DomainError("ORDER_NOT_FOUND", "There is no such order.")
+        new, *others = rules.replace(old, change, account, book.position, book.group, market_of(old.symbol), now)
+        tx.add(new)  # first: the old order and the new rows refer to it
+        for row in others:
+            tx.add(row)
+        await tx.commit()
+    await notify(bus, user_id, OrderPublic.of(old))
+    public = OrderPublic.of(new)
     await notify(bus, user_id, public)
     return public
+
+
+async def submit_replacement(
+    rt: "Runtime", *, user_id: uuid.UUID, account_id: uuid.UUID, order_id: uuid.UUID, change: OrderReplace
+) -> OrderPublic:
+    """Replace an order against this process's live market; it counts against the placement limit like a new
+    order."""
+    if rt.settings.order_rate_limit:
+        await rate_limits.take(rt.cache, f"orders:{user_id}", limit=rt.settings.order_rate_limit, what="orders")
+    return await replace_order(
+        rt.store,
+        rt.bus,
+        user_id=user_id,
+        account_id=account_id,
+        order_id=order_id,
+        change=change,
+        market_of=lambda symbol: rules.Market(rt.hub.latest.get(symbol), not rt.hub.stale, rt.clock),
+        now=utcnow(),
+    )
 
 
 async def fill(
@@ -321,15 +417,16 @@ async def fill(
     if not clock.is_open(now):
         return resting
     async with store.transaction() as tx:
-        account, order, position = await _locked(tx, resting.account_id, resting.id)
+        book = await _locked(tx, resting.account_id, resting.id)
+        account, order = book.account, book.order
         if order is None or order.status != OrderStatus.PENDING:  # another fill, cancel or expiry won the race
             return order
-        filled = rules.try_fill(account, position, order, quote, now, mark)
+        filled = rules.try_fill(account, book.position, order, quote, now, mark, book.group)
         for row in filled or ():
             tx.add(row)
         await tx.commit()  # also when it rests: a stop_limit whose stop fired now keeps its `triggered_at`
     if filled is not None:
-        await notify(bus, account.user_id, OrderPublic.of(order))
+        await _announce(bus, account.user_id, book, now)
     return order
 
 
@@ -337,26 +434,27 @@ async def trail(store: Store, bus: Bus, *, resting: Order, mark: Decimal, now: d
     """Save where a trailing stop stands after the market moved to `mark`, so that every instance (and this one
     after a restart) trails from there, and tell the user. Returns the order as it is now (None if it is gone)."""
     async with store.transaction() as tx:
-        account, order, _ = await _locked(tx, resting.account_id, resting.id)
+        book = await _locked(tx, resting.account_id, resting.id)
+        order = book.order
         if order is None or order.status != OrderStatus.PENDING or not rules.follow(order, mark):
             return order
         order.updated_at = now
         await tx.commit()
-    await notify(bus, account.user_id, OrderPublic.of(order))
+    await notify(bus, book.account.user_id, OrderPublic.of(order))
     return order
 
 
 async def expire(store: Store, bus: Bus, *, resting: Order, now: datetime) -> OrderPublic | None:
     """End a day order whose session has closed."""
     async with store.transaction() as tx:
-        account, order, position = await _locked(tx, resting.account_id, resting.id)
+        book = await _locked(tx, resting.account_id, resting.id)
+        order = book.order
         if order is None or order.status != OrderStatus.PENDING or order.expires_at is None or order.expires_at > now:
             return None
-        rules.end(account, position, order, OrderStatus.EXPIRED, now)
+        rules.end_group(book.account, book.position, order, OrderStatus.EXPIRED, now, book.group)
         await tx.commit()
-    public = OrderPublic.of(order)
-    await notify(bus, account.user_id, public)
-    return public
+    await _announce(bus, book.account.user_id, book, now)
+    return OrderPublic.of(order, rules.legs_of(order, book.group))
 
 
 # -- reading -------------------------------------------------------------------------------------------------------
@@ -369,8 +467,18 @@ def _owned(db: Session, account_id: uuid.UUID, order_id: uuid.UUID) -> Order:
     return order
 
 
+def _shown(db: Session, found: list[Order]) -> list[OrderPublic]:
+    """Orders as the API shows them: each parent with its legs."""
+    parents = [o.id for o in found if o.order_class != OrderClass.SIMPLE and o.parent_id is None]
+    legs: dict[uuid.UUID, list[Order]] = {}
+    if parents:
+        for leg in db.exec(select(Order).where(Order.parent_id.in_(parents)).order_by(Order.id)):
+            legs.setdefault(leg.parent_id, []).append(leg)
+    return [OrderPublic.of(order, legs.get(order.id)) for order in found]
+
+
 def get(db: Session, *, account_id: uuid.UUID, order_id: uuid.UUID) -> OrderPublic:
-    return OrderPublic.of(_owned(db, account_id, order_id))
+    return _shown(db, [_owned(db, account_id, order_id)])[0]
 
 
 def get_by_client_order_id(db: Session, *, account_id: uuid.UUID, client_order_id: str) -> OrderPublic:
@@ -378,7 +486,7 @@ def get_by_client_order_id(db: Session, *, account_id: uuid.UUID, client_order_i
     order = db.exec(query).first()
     if order is None:
         raise DomainError("ORDER_NOT_FOUND", "There is no such order.")
-    return OrderPublic.of(order)
+    return _shown(db, [order])[0]
 
 
 def list_orders(
@@ -389,9 +497,13 @@ def list_orders(
     limit: int,
     before: uuid.UUID | None = None,
     symbol: str | None = None,
+    nested: bool = False,
 ) -> list[OrderPublic]:
-    """Newest first; `before` continues a listing after the order with that id."""
+    """Newest first; `before` continues a listing after the order with that id. Legs are listed like any order
+    (each parent shows them too); `nested` lists only the parents, with their legs inside."""
     query = select(Order).where(Order.account_id == account_id)
+    if nested:
+        query = query.where(Order.parent_id.is_(None))
     if status is not None:
         query = query.where(Order.status == status)
     if symbol is not None:
@@ -402,7 +514,7 @@ def list_orders(
             raise DomainError("VALIDATION_ERROR", "`before` is not one of your orders.", [{"field": "before"}])
         query = query.where(tuple_(Order.created_at, Order.id) < tuple_(anchor.created_at, anchor.id))
     rows = db.exec(query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit))
-    return [OrderPublic.of(order) for order in rows]
+    return _shown(db, list(rows))
 
 
 def resting(db: Session) -> list[Order]:

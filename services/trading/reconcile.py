@@ -7,6 +7,7 @@ as exact decimals on PostgreSQL and SQLite alike.
 """
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -14,10 +15,11 @@ from sqlalchemy import func, type_coerce
 from sqlmodel import Session, select
 
 from models.account import Account, LedgerEntry, Position
-from models.order import Order, OrderStatus, Side
+from models.order import Order, OrderClass, OrderStatus, Side
 from models.types import Money, Quantity
 
 ZERO = Decimal(0)
+_WITH_ENTRY = (OrderClass.BRACKET, OrderClass.OTO)
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,11 @@ class Discrepancy:
     """One balance that disagrees with what it should equal; `symbol` is set for position checks."""
 
     account_id: uuid.UUID
-    check: str  # cash_vs_ledger | reserved_cash | money_conserved | reserved_quantity | negative_<balance>
+    # cash_vs_ledger | reserved_cash | money_conserved | reserved_quantity | negative_<balance>, and for the orders
+    # of a class (`symbol` set): legs_held (legs held though their entry is no longer pending, or resting though
+    # it has not filled), exits_filled (more than one exit of a group filled), exits_reserved (the active exits
+    # of a group do not reserve their shares exactly once)
+    check: str
     expected: Decimal
     actual: Decimal
     symbol: str | None = None
@@ -61,6 +67,36 @@ def _reconcile(db: Session, account_id: uuid.UUID | None) -> list[Discrepancy]:
     positions = select(Position).where(*of_account(Position.account_id))
     for position in db.exec(positions.order_by(Position.account_id, Position.symbol)):
         found += _position_checks(position, totals)
+    grouped = select(Order).where(Order.order_class != OrderClass.SIMPLE, *of_account(Order.account_id))
+    groups: dict[uuid.UUID, list[Order]] = defaultdict(list)
+    for order in db.exec(grouped.order_by(Order.id)):
+        groups[order.parent_id or order.id].append(order)
+    for group in groups.values():
+        found += _group_checks(group)
+    return found
+
+
+def _group_checks(group: list[Order]) -> list[Discrepancy]:
+    """An entry's legs are held exactly while it is pending; at most one exit fills; the active exits reserve
+    their shares once between them."""
+    key = (group[0].account_id, group[0].symbol)
+    entry = next((o for o in group if o.parent_id is None and o.order_class in _WITH_ENTRY), None)
+    exits = [o for o in group if o is not entry]
+    found = []
+    if entry is not None:
+        waiting, filled = entry.status == OrderStatus.PENDING, entry.status == OrderStatus.FILLED
+        wrong = [
+            o
+            for o in exits
+            if (o.status == OrderStatus.HELD) != waiting or (o.status == OrderStatus.PENDING and not filled)
+        ]
+        found += _differs(key, "legs_held", ZERO, Decimal(len(wrong)))
+    filled = sum(1 for o in exits if o.status == OrderStatus.FILLED)
+    if filled > 1:
+        found += _differs(key, "exits_filled", Decimal(1), Decimal(filled))
+    active = [o for o in exits if o.status == OrderStatus.PENDING]
+    reserved = sum((o.reserved_quantity for o in active), ZERO)
+    found += _differs(key, "exits_reserved", active[0].quantity if active else ZERO, reserved)
     return found
 
 

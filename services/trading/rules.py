@@ -14,11 +14,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
+from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 from sqlmodel import SQLModel
 
 from models.account import Account, LedgerEntry, LedgerKind, Position
 from models.market import Quote
-from models.order import IMMEDIATE, Order, OrderCreate, OrderStatus, OrderType, Side, TimeInForce
+from models.order import (
+    IMMEDIATE,
+    Order,
+    OrderClass,
+    OrderCreate,
+    OrderReplace,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
 from models.types import QUANTITY, tick_size
 from services.infra.errors import DomainError
 from services.market.clock import MarketClock
@@ -149,6 +161,87 @@ def follow(order: Order, last: Decimal) -> bool:
     return True
 
 
+# -- order classes: an entry and its exit legs, or an OCO's two halves ------------------------------------------
+#
+# A group is the orders of one class sharing a parent: a bracket's or an OTO's entry with its legs (held until the
+# entry fills), or an OCO (the take-profit) with its stop-loss leg. Its exit orders sell the same shares, reserved
+# once between them (on one of them), and end together: when one fills or is canceled, the others are canceled in
+# the same transaction, so at most one of them fills and none ever lacks its shares.
+
+ACTIVE = (OrderStatus.PENDING, OrderStatus.HELD)
+
+
+def is_entry(order: Order) -> bool:
+    """A bracket's or an OTO's entry: the buy whose fill sets its legs resting."""
+    return order.parent_id is None and order.order_class in (OrderClass.BRACKET, OrderClass.OTO)
+
+
+def legs_of(order: Order, group: list[Order]) -> list[Order]:
+    return [o for o in group if o.parent_id == order.id]
+
+
+def other_exits(order: Order, group: list[Order]) -> list[Order]:
+    """The exit orders of `order`'s group still active besides it (none for an entry)."""
+    if is_entry(order):
+        return []
+    return [o for o in group if o.id != order.id and o.status in ACTIVE and not is_entry(o)]
+
+
+def _legs(wanted: OrderCreate, order: Order) -> list[Order]:
+    """A new order's exit legs: a take-profit limit and a stop-loss stop (or stop-limit) selling its shares."""
+    status = OrderStatus.PENDING if wanted.order_class == OrderClass.OCO else OrderStatus.HELD
+    common = {
+        "account_id": order.account_id,
+        "symbol": order.symbol,
+        "side": Side.SELL,
+        "quantity": order.quantity,
+        "time_in_force": order.time_in_force,
+        "expires_at": order.expires_at,
+        "status": status,
+        "order_class": order.order_class,
+        "parent_id": order.id,
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+    }
+    legs = []
+    if wanted.take_profit is not None:
+        legs.append(Order(order_type=OrderType.LIMIT, limit_price=wanted.take_profit.limit_price, **common))
+    if (loss := wanted.stop_loss) is not None:
+        kind = OrderType.STOP if loss.limit_price is None else OrderType.STOP_LIMIT
+        legs.append(Order(order_type=kind, stop_price=loss.stop_price, limit_price=loss.limit_price, **common))
+    return legs
+
+
+def _refuse_exits_on_the_wrong_side(wanted: OrderCreate, quote: Quote | None) -> None:
+    """A take-profit sells above the entry's price (its limit, or the ask for a market entry), a stop-loss below."""
+    entry = wanted.limit_price if wanted.limit_price is not None else quote.ask
+    problems = []
+    if wanted.take_profit is not None and wanted.take_profit.limit_price <= entry:
+        problems.append({"field": "takeProfit.limitPrice", "message": f"must be above the entry's price, {entry}"})
+    if wanted.stop_loss is not None and wanted.stop_loss.stop_price >= entry:
+        problems.append({"field": "stopLoss.stopPrice", "message": f"must be below the entry's price, {entry}"})
+    if problems:
+        raise DomainError("VALIDATION_ERROR", "The exit legs must be on either side of the entry's price.", problems)
+
+
+def activate(position: Position, legs: list[Order], now: datetime) -> None:
+    """The entry filled: its legs rest, selling the shares it bought, reserved once (on the first leg)."""
+    for leg in legs:
+        leg.status, leg.updated_at = OrderStatus.PENDING, now
+    position.reserved_quantity += legs[0].quantity
+    legs[0].reserved_quantity = legs[0].quantity
+
+
+def end_group(
+    account: Account, position: Position | None, order: Order, status: OrderStatus, now: datetime, group: list[Order]
+) -> None:
+    """End an order without a fill, and with it its legs (an entry's held ones) or the other exits of its group."""
+    end(account, position, order, status, now)
+    for other in [*legs_of(order, group), *other_exits(order, group)]:
+        if other.status in ACTIVE:
+            end(account, position, other, status, now)
+
+
 # -- decisions -------------------------------------------------------------------------------------------------
 
 
@@ -225,6 +318,8 @@ def place(
     if wanted.side == Side.SELL:
         _refuse_if_short(wanted, position, quote)
     _refuse_if_too_small(wanted, quote, position)
+    if wanted.order_class in (OrderClass.BRACKET, OrderClass.OTO):
+        _refuse_exits_on_the_wrong_side(wanted, quote)
     order = Order(
         account_id=account.id,
         client_order_id=wanted.client_order_id,
@@ -238,10 +333,12 @@ def place(
         trail_price=wanted.trail_price,
         trail_percent=wanted.trail_percent,
         time_in_force=wanted.time_in_force,
+        order_class=wanted.order_class,
         expires_at=expiry(wanted.time_in_force, market.clock, now),
         created_at=now,
         updated_at=now,
     )
+    legs = _legs(wanted, order)
     if order.order_type == OrderType.TRAILING_STOP:
         _start_trailing(order, quote.last)
     # Only a live quote fills at once; against a stale one even a marketable limit rests for the engine.
@@ -257,13 +354,20 @@ def place(
         else:
             amount = sell_reservation(order, position, quote.bid if quote else None)
         reserve(account, position, order, amount)
-        return [order]
+        return [order, *legs]
     if order.notional is not None:
         order.quantity = _notional_shares(order.notional, price)
     if wanted.side == Side.BUY and cost(order.quantity, price) > buying_power(account):
         raise DomainError("INSUFFICIENT_FUNDS", "Not enough buying power for this order.")
     opened = [] if position is not None else [Position(account_id=account.id, symbol=wanted.symbol)]
-    return [order, *opened, *fill(account, position or opened[0], order, price, now)]
+    position = position or opened[0]
+    entries = fill(account, position, order, price, now)
+    if is_entry(order):
+        activate(position, legs, now)
+    else:  # an OCO whose take-profit filled at once
+        for leg in legs:
+            leg.status = OrderStatus.CANCELED
+    return [order, *legs, *opened, *entries]
 
 
 def _start_trailing(order: Order, last: Decimal) -> None:
@@ -305,10 +409,13 @@ def try_fill(
     quote: Quote,
     now: datetime,
     mark: Decimal | None = None,
+    group: list[Order] = (),
 ) -> list[SQLModel] | None:
     """A resting order meets a quote: None while it rests (a stop_limit whose stop fired now rests as a limit,
     `triggered_at` set; a trailing stop has followed `mark`, the best price the engine saw, and the quote), else
-    the new rows of its fill, or none if it is rejected: a stop buy whose market gapped past its 5 % collar."""
+    the new rows of its fill, or none if it is rejected: a stop buy whose market gapped past its 5 % collar.
+    `group` holds the order's legs or fellow exits: an entry's fill sets its legs resting, an exit's fill
+    cancels the others; a rejected entry takes its legs with it."""
     if order.order_type == OrderType.TRAILING_STOP:
         for price in (mark, quote.last):
             if price is not None:
@@ -316,6 +423,8 @@ def try_fill(
     price = execution_price(order, quote, now)
     if price is None:
         return None
+    for other in other_exits(order, group):  # first: their reservation is the shares this one sells
+        end(account, position, other, OrderStatus.CANCELED, now)
     if order.notional is not None:  # a sell sells no more than it reserved
         quantity = shares_for(order.notional, price)
         order.quantity = quantity if order.side == Side.BUY else min(quantity, order.reserved_quantity)
@@ -328,9 +437,98 @@ def try_fill(
     if order.side == Side.BUY and cost(order.quantity, price) > buying_power(account):
         order.status, order.updated_at = OrderStatus.REJECTED, now
         order.reject_reason = "The price moved past what was reserved for this order."
+        for leg in legs_of(order, group):
+            end(account, position, leg, OrderStatus.CANCELED, now)
         return []
     opened = [] if position is not None else [Position(account_id=account.id, symbol=order.symbol)]
-    return [*opened, *fill(account, position or opened[0], order, price, now)]
+    position = position or opened[0]
+    entries = fill(account, position, order, price, now)
+    if is_entry(order):
+        activate(position, legs_of(order, group), now)
+    return [*opened, *entries]
+
+
+_KEPT = (  # what a replacement keeps of the order it replaces, unless changed
+    "symbol",
+    "side",
+    "order_type",
+    "quantity",
+    "notional",
+    "limit_price",
+    "stop_price",
+    "trail_price",
+    "trail_percent",
+    "time_in_force",
+)
+
+
+def replace(
+    old: Order,
+    change: OrderReplace,
+    account: Account,
+    position: Position | None,
+    group: list[Order],
+    market: Market,
+    now: datetime,
+) -> list[SQLModel]:
+    """Swap a pending order for one with `change` applied, atomically: the old one is `replaced` and what it
+    reserved moves to the new one, which is placed like any new order (and may fill at once). An active leg keeps
+    its place in its group: same shares (the group's reservation stays where it is, now on the new leg), new
+    prices; it rests, and the engine fills it if the market already reaches it. Returns the new rows, the new
+    order first."""
+    if old.status != OrderStatus.PENDING or any(leg.status in ACTIVE for leg in legs_of(old, group)):
+        what = "a parent with active legs" if old.status == OrderStatus.PENDING else old.status
+        raise DomainError("ORDER_NOT_CANCELABLE", f"This order is {what} and cannot be replaced.")
+    wanted = _replacement(old, change)
+    if old.parent_id is None:
+        end(account, position, old, OrderStatus.REPLACED, now)
+        rows = place(wanted, account, position, market, now)
+    else:
+        misfits = [("quantity", "cannot change on a leg")] if wanted.quantity != old.quantity else []
+        if wanted.time_in_force in IMMEDIATE:
+            misfits.append(("timeInForce", "a leg is day or gtc"))
+        if misfits:
+            details = [{"field": name, "message": message} for name, message in misfits]
+            raise DomainError("VALIDATION_ERROR", "A leg sells its entry's shares until it fills.", details)
+        rows = [_moved_leg(old, wanted, market.clock, now)]
+        old.status, old.reserved_quantity, old.updated_at = OrderStatus.REPLACED, Decimal(0), now
+    rows[0].replaces, old.replaced_by = old.id, rows[0].id
+    return rows
+
+
+def _replacement(old: Order, change: OrderReplace) -> OrderCreate:
+    """The order `old` would be with `change` applied, checked like a new order (the fields named as sent)."""
+    fields = {to_camel(name): getattr(old, name) for name in _KEPT}
+    if old.order_type == OrderType.TRAILING_STOP:  # its stop is where it trailed to, not one it was given
+        del fields["stopPrice"]
+    fields.update({to_camel(name): value for name, value in change.model_dump(exclude_unset=True).items()})
+    try:
+        return OrderCreate.model_validate(fields)
+    except ValidationError as exc:
+        details = [
+            {"field": (e.get("ctx") or {}).get("field") or ".".join(map(str, e["loc"])) or "body", "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        raise DomainError("VALIDATION_ERROR", "The order as changed is not valid.", details) from None
+
+
+def _moved_leg(old: Order, wanted: OrderCreate, clock: MarketClock, now: datetime) -> Order:
+    return Order(
+        account_id=old.account_id,
+        symbol=old.symbol,
+        side=old.side,
+        order_type=old.order_type,
+        quantity=old.quantity,
+        limit_price=wanted.limit_price,
+        stop_price=wanted.stop_price,
+        time_in_force=wanted.time_in_force,
+        order_class=old.order_class,
+        parent_id=old.parent_id,
+        reserved_quantity=old.reserved_quantity,
+        expires_at=expiry(wanted.time_in_force, clock, now),
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def end(account: Account, position: Position | None, order: Order, status: OrderStatus, now: datetime) -> None:

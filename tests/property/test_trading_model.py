@@ -25,7 +25,7 @@ from sqlmodel import select
 
 from models.account import Account, LedgerEntry, Position
 from models.market import Quote
-from models.order import Order, OrderCreate
+from models.order import Order, OrderCreate, OrderReplace
 from models.types import tick_size
 from services.identity import auth
 from services.infra import db
@@ -169,6 +169,8 @@ class ModelOrder:
     fill_price: Decimal | None = None
     stop: Decimal | None = None  # where the stop stands: a trailing one's moves
     mark: Decimal | None = None  # a trailing stop's best last price (the high for a sell, the low for a buy)
+    group: list | None = None  # the orders of its class's group, itself included (shared by them all)
+    entry: bool = False  # a bracket's or an OTO's entry, whose fill sets its legs resting
 
     def __post_init__(self) -> None:
         self.stop = self.request.stop_price
@@ -226,7 +228,15 @@ class Book:
         return sum((o.reserved_cash for o in self.pending()), Decimal(0))
 
     def reserved_shares(self, symbol: str) -> Decimal:
-        return sum((o.request.quantity for o in self.pending(symbol) if not o.is_buy), Decimal(0))
+        """What pending sells hold back; the exits of a group hold their shares once between them."""
+        counted, held = set(), Decimal(0)
+        for o in self.pending(symbol):
+            if o.is_buy or (o.group is not None and id(o.group) in counted):
+                continue
+            if o.group is not None:
+                counted.add(id(o.group))
+            held += o.request.quantity
+        return held
 
     def buying_power(self) -> Decimal:
         return self.cash - self.reserved_cash()
@@ -234,21 +244,61 @@ class Book:
     def available(self, symbol: str) -> Decimal:
         return self.shares[symbol] - self.reserved_shares(symbol)
 
-    def place(self, request: OrderCreate, quote: Quote, now: datetime) -> ModelOrder | str:
-        """The order as placed, or the code of the error the contract answers."""
+    def place_group(self, request: OrderCreate, quote: Quote, now: datetime) -> list[ModelOrder] | str:
+        """An order of a class and its legs (take-profit first), or the code of the error the contract answers:
+        the contract's refusals of a simple order, and exits on the wrong side of the entry's price."""
+        if request.order_class != "oco":
+            entry_price = request.limit_price or quote.ask
+            wrong = (request.take_profit and request.take_profit.limit_price <= entry_price) or (
+                request.stop_loss and request.stop_loss.stop_price >= entry_price
+            )
+            if wrong and self._refusal(request, quote) is None:
+                return "VALIDATION_ERROR"
+        placed = self.place(request, quote, now)
+        if isinstance(placed, str):
+            return placed
+        legs = []
+        expires_at = placed.expires_at
+        if request.take_profit is not None:
+            legs.append(ModelOrder(_leg(request, "limit", limit_price=request.take_profit.limit_price), expires_at))
+        if (loss := request.stop_loss) is not None:
+            kind = "stop" if loss.limit_price is None else "stop_limit"
+            legs.append(
+                ModelOrder(_leg(request, kind, stop_price=loss.stop_price, limit_price=loss.limit_price), expires_at)
+            )
+        placed.group = [placed, *legs]
+        placed.entry = request.order_class != "oco"
+        for leg in legs:
+            leg.group = placed.group
+            if placed.entry:
+                leg.status = "pending" if placed.status == "filled" else "held"
+            elif placed.status == "filled":  # an oco whose take-profit filled at once
+                leg.status = "canceled"
+        return placed.group
+
+    def _refusal(self, request: OrderCreate, quote: Quote) -> str | None:
+        """The refusals checked before an order's exits: shares, then its worth."""
         if request.side == "sell" and self.available(request.symbol) < request.quantity:
             return "INSUFFICIENT_SHARES"
         valued_at = request.limit_price or request.stop_price or (quote.ask if request.side == "buy" else quote.bid)
         whole_position = request.side == "sell" and request.quantity == self.shares[request.symbol]
         if request.quantity * valued_at < 1 and not whole_position:
             return "VALIDATION_ERROR"
+        return None
+
+    def place(self, request: OrderCreate, quote: Quote, now: datetime) -> ModelOrder | str:
+        """The order as placed, or the code of the error the contract answers."""
+        if (refused := self._refusal(request, quote)) is not None:
+            return refused
         order = ModelOrder(request, end_of_trading_day(now) if request.time_in_force == "day" else None)
         if order.trails:
             order.trail_from(quote.last)
             if order.stop <= 0:
                 return "VALIDATION_ERROR"
         price = order.price_against(quote)
-        if price is not None:
+        if price is None and request.time_in_force in ("ioc", "fok"):  # it cannot execute at once: canceled
+            order.status = "canceled"
+        elif price is not None:
             if order.is_buy and cost(request.quantity, price) > self.buying_power():
                 return "INSUFFICIENT_FUNDS"
             self._fill(order, price)
@@ -261,18 +311,63 @@ class Book:
         return order
 
     def tick(self, order: ModelOrder, quote: Quote) -> None:
-        """A new quote reaches a resting order: it fills, or (a stop buy past its collar) is rejected."""
+        """A new quote reaches a resting order: it fills, or (a stop buy past its collar) is rejected. An entry's
+        fill sets its legs resting; an exit's fill cancels the other exits of its group."""
+        if order.status != "pending":  # a fellow exit filled earlier in this tick
+            return
         price = order.price_against(quote)
         if price is None:
             return
         order.reserved_cash = Decimal(0)
         if order.is_buy and cost(order.request.quantity, price) > self.buying_power():
             order.status = "rejected"
+            self._end_others(order, "canceled")
         else:
             self._fill(order, price)
+            if order.entry:
+                for leg in order.group[1:]:
+                    leg.status = "pending"
+            else:
+                self._end_others(order, "canceled")
 
     def end(self, order: ModelOrder, status: str) -> None:
+        """An order ends without a fill, and with it its held legs or the other exits of its group."""
         order.status, order.reserved_cash = status, Decimal(0)
+        self._end_others(order, status)
+
+    def replace(self, old: ModelOrder, change: dict, quote: Quote, now: datetime) -> ModelOrder | str:
+        """A pending order without active legs swapped for a changed one: the old one `replaced`; a leg keeps its
+        shares and its group, anything else is placed anew (and may fill at once). Or the error's code."""
+        active = ("pending", "held")
+        if old.status != "pending" or (
+            (old.entry or old.request.order_class == "oco")
+            and any(o is not old and o.status in active for o in old.group)
+        ):
+            return "ORDER_NOT_CANCELABLE"
+        fields = old.request.model_dump(include=set(_KEPT)) | change
+        try:
+            request = OrderCreate(**fields)
+        except ValidationError:
+            return "VALIDATION_ERROR"
+        if old.group is not None and not old.entry and old is not old.group[0]:  # an exit leg
+            if request.quantity != old.request.quantity or request.time_in_force in ("ioc", "fok"):
+                return "VALIDATION_ERROR"
+            new = ModelOrder(request, end_of_trading_day(now) if request.time_in_force == "day" else None)
+            new.group = old.group
+            new.group.append(new)
+            old.status = "replaced"
+            return new
+        was = old.reserved_cash
+        old.status, old.reserved_cash = "replaced", Decimal(0)
+        new = self.place(request, quote, now)
+        if isinstance(new, str):
+            old.status, old.reserved_cash = "pending", was
+        return new
+
+    def _end_others(self, order: ModelOrder, status: str) -> None:
+        for other in order.group or ():
+            if other is not order and other.status in ("pending", "held") and (order.entry or not other.entry):
+                other.status, other.reserved_cash = status, Decimal(0)
 
     def _fill(self, order: ModelOrder, price: Decimal) -> None:
         symbol, quantity = order.request.symbol, order.request.quantity
@@ -290,6 +385,22 @@ class Book:
             self.basis[symbol] -= removed
             self.realized[symbol] += amount - removed
         order.status, order.fill_price, order.reserved_cash = "filled", price, Decimal(0)
+
+
+_KEPT = ("symbol", "side", "order_type", "quantity", "limit_price", "stop_price", "trail_price", "trail_percent")
+_KEPT += ("time_in_force",)
+
+
+def _leg(request: OrderCreate, order_type: str, **prices) -> OrderCreate:
+    """An exit leg as the contract describes it: a sell of the entry's shares, with its time in force."""
+    return OrderCreate(
+        symbol=request.symbol,
+        side="sell",
+        order_type=order_type,
+        quantity=request.quantity,
+        time_in_force=request.time_in_force,
+        **prices,
+    )
 
 
 # The driver
@@ -381,6 +492,58 @@ class Trader:
         self.answers.append((account, key, request, placement.body))
         self._assert_matches(public, expected)
 
+    def place_group(
+        self,
+        cls: str,
+        symbol: str,
+        limit_entry: bool,
+        offsets: tuple[int, int],
+        stop_limit: bool,
+        tenths: int,
+        which: int,
+    ) -> None:
+        """A bracket or OTO (a buy of `tenths` of a share, exits `offsets` coarse steps above and below the entry's
+        price), or an OCO selling `tenths` of the shares available around the bid."""
+        self._step()
+        account, quote = self.accounts[which], self.quotes[symbol]
+        step = COARSE_STEP[symbol]
+        if cls == "oco":
+            quantity = (account.book.available(symbol) * tenths / 10).quantize(Decimal("0.000001"), rounding=ROUND_DOWN)
+            entry = {"side": "sell", "order_type": "limit", "limit_price": on_grid(quote.bid + offsets[0] * step)}
+            reference = quote.bid
+        else:
+            quantity = Decimal(tenths) / 10
+            reference = on_grid(quote.ask - step) if limit_entry else quote.ask
+            entry = {"side": "buy", "order_type": "limit" if limit_entry else "market"}
+            if limit_entry:
+                entry["limit_price"] = reference
+        loss = on_grid(reference - offsets[1] * step)
+        exits = {
+            "take_profit": {"limit_price": on_grid(reference + offsets[0] * step, ROUND_UP)},
+            "stop_loss": {"stop_price": loss, **({"limit_price": on_grid(loss - step)} if stop_limit else {})},
+        }
+        if cls == "oto":
+            del exits["take_profit" if offsets[0] % 2 else "stop_loss"]
+        if cls == "oco":
+            del exits["take_profit"]
+        try:
+            request = OrderCreate(symbol=symbol, quantity=quantity, order_class=cls, **entry, **exits)
+        except ValidationError:  # a price off the grid or at zero, a quantity of nothing: not this test's subject
+            return
+        expected = account.book.place_group(request, quote, self.now)
+        try:
+            _, public = self._place(account, uuid.uuid4().hex, request)
+        except DomainError as error:
+            assert error.code == expected, f"{request!r}: got {error.code}, the model expected {expected}"
+            return
+        assert isinstance(expected, list), f"{request!r} was placed; the model expected {expected}"
+        legs = sorted(public.legs, key=lambda leg: leg.order_type != "limit")
+        for model, shown in zip(expected, [public, *legs], strict=True):
+            model.id = shown.id
+            account.book.orders[shown.id] = model
+            assert shown.status == model.status, (request, shown, model)
+        self._assert_matches(public, expected[0])
+
     def retry(self, pick: int, same_body: bool) -> None:
         """A retried key replays the first answer byte for byte; reused for another order, it is refused; in the
         user's other account the key is a new one."""
@@ -434,6 +597,36 @@ class Trader:
         account.book.end(expected, "canceled")
         self._assert_matches(public, expected)
 
+    def replace(self, pick: int, change: dict) -> None:
+        """Replace one of this user's orders (whatever its status) with a changed one, from its own account."""
+        now = self._step()
+        known = [(owner, o) for owner in self.accounts for o in owner.book.orders.values()]
+        if not known:
+            return
+        account, old = known[pick % len(known)]
+        symbol = old.request.symbol
+        expected = account.book.replace(old, change, self.quotes[symbol], now)
+        replacing = orders.replace_order(
+            self.store,
+            self.bus,
+            user_id=self.user_id,
+            account_id=account.id,
+            order_id=old.id,
+            change=OrderReplace(**change),
+            market_of=lambda _: Market(self.quotes[symbol], live=True, clock=self.clock),
+            now=now,
+        )
+        try:
+            public = self.loop.run_until_complete(replacing)
+        except DomainError as error:
+            assert error.code == expected, f"{old.request!r} {change}: got {error.code}, the model expected {expected}"
+            return
+        assert isinstance(expected, ModelOrder), f"{old.request!r} {change} was replaced; the model said {expected}"
+        assert public.replaces == old.id
+        expected.id = public.id
+        account.book.orders[public.id] = expected
+        self._assert_matches(public, expected)
+
     def close_session(self) -> None:
         """Nothing expires early; then the day ends and every day order still pending expires, gtc ones stay."""
         everything = [(account, o) for account in self.accounts for o in account.book.orders.values()]
@@ -469,9 +662,20 @@ class Trader:
                 ledger = session.exec(select(LedgerEntry).where(LedgerEntry.account_id == mine)).all()
                 discrepancies = reconcile_account(session, mine)
             self._assert_invariants(account, stored_account, positions, sum((e.amount for e in ledger), Decimal(0)))
+            self._assert_one_exit_fills(stored)
             self._assert_no_fill_creates_money(ledger, stored)
             assert discrepancies == []
             self._assert_model(account, stored_account, positions, stored)
+
+    @staticmethod
+    def _assert_one_exit_fills(stored: dict) -> None:
+        """At most one exit of a group fills: a bracket's or OTO's legs, an OCO's two halves."""
+        filled = defaultdict(int)
+        for o in stored.values():
+            exit_of = o.parent_id or (o.id if o.order_class == "oco" else None)
+            if exit_of is not None and o.status == "filled":
+                filled[exit_of] += 1
+        assert all(count <= 1 for count in filled.values()), filled
 
     @staticmethod
     def _assert_no_fill_creates_money(ledger: list[LedgerEntry], stored: dict) -> None:
@@ -518,12 +722,35 @@ STEPS = {
         {"request": order_requests(), "tenths": st.sampled_from([3, 10, 1, None]), "which": st.integers(0, 1)}
     ),
     "tick": st.fixed_dictionaries({"quote": st.sampled_from(sorted(PRICE_RANGES)).flatmap(quotes)}),
+    "place_group": st.fixed_dictionaries(
+        {
+            "cls": st.sampled_from(["bracket", "oto", "oco"]),
+            "symbol": st.sampled_from(sorted(PRICE_RANGES)),
+            "limit_entry": st.booleans(),
+            "offsets": st.tuples(st.integers(-1, 8), st.integers(-1, 8)),
+            "stop_limit": st.booleans(),
+            "tenths": st.integers(1, 10),
+            "which": st.integers(0, 1),
+        }
+    ),
+    "replace": st.fixed_dictionaries(
+        {
+            "pick": picks,
+            "change": st.one_of(
+                st.fixed_dictionaries({"limit_price": prices("AAPL")}),
+                st.fixed_dictionaries({"stop_price": prices("AAPL")}),
+                st.fixed_dictionaries({"quantity": quantities}),
+                st.fixed_dictionaries({"time_in_force": st.sampled_from(["day", "gtc", "ioc"])}),
+                st.fixed_dictionaries({"limit_price": prices("PLTR"), "quantity": quantities}),
+            ),
+        }
+    ),
     "cancel": st.fixed_dictionaries({"pick": picks, "which": st.integers(0, 1)}),
     "retry": st.fixed_dictionaries({"pick": picks, "same_body": st.booleans()}),
     "close_session": st.just({}),
 }
 # Mostly orders and market moves, so that resting orders meet quotes before a session end clears them.
-WEIGHTS = {"place": 5, "tick": 5, "cancel": 1, "retry": 1, "close_session": 1}
+WEIGHTS = {"place": 5, "place_group": 2, "tick": 5, "cancel": 1, "replace": 1, "retry": 1, "close_session": 1}
 steps = st.sampled_from([name for name, weight in WEIGHTS.items() for _ in range(weight)]).flatmap(
     lambda name: st.tuples(st.just(name), STEPS[name])
 )
@@ -534,6 +761,18 @@ OPENING = (quote("AAPL", "95.00", bid="95.00", ask="95.01"), quote("PLTR", "1.00
 
 def order(side: str, order_type: str, quantity: str, **prices: str) -> OrderCreate:
     return OrderCreate(symbol="AAPL", side=side, order_type=order_type, quantity=Decimal(quantity), **prices)
+
+
+def group(cls: str, *, offsets: tuple[int, int], limit_entry: bool = False, stop_limit: bool = False) -> dict:
+    return {
+        "cls": cls,
+        "symbol": "AAPL",
+        "limit_entry": limit_entry,
+        "offsets": offsets,
+        "stop_limit": stop_limit,
+        "tenths": 10,
+        "which": 0,
+    }
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -593,6 +832,21 @@ def order(side: str, order_type: str, quantity: str, **prices: str) -> OrderCrea
         ("place", {"request": order("buy", "trailing_stop", "1", trail_percent="1.5"), "tenths": None, "which": 0}),
         ("tick", {"quote": quote("AAPL", "91.37", bid="91.36", ask="91.38")}),  # the stop from 98.97 to 92.75
         ("tick", {"quote": quote("AAPL", "92.75", bid="92.74", ask="92.76")}),  # fires at the ask
+    ],
+)
+# Brackets with a market and a limit entry and an OCO (its stop-limit fires, its limit ends), then both brackets'
+# take-profits fill, each canceling its stop-loss.
+@example(
+    second_cash=Decimal("500.00"),
+    cash=Decimal("1000.00"),
+    opening=OPENING,
+    script=[
+        ("place", {"request": order("buy", "market", "2"), "tenths": None, "which": 0}),
+        ("place_group", group("bracket", limit_entry=False, offsets=(5, 5))),  # 1 share, exits 100.01 and 90.01
+        ("place_group", group("oco", offsets=(3, 3), stop_limit=True)),  # the 2 others: 98.00, or 92.00 (91.00)
+        ("place_group", group("bracket", limit_entry=True, offsets=(2, 2))),  # held until 94.01 fills
+        ("tick", {"quote": quote("AAPL", "91.50", bid="91.50", ask="91.52")}),
+        ("tick", {"quote": quote("AAPL", "101.00", bid="101.00", ask="101.02")}),
     ],
 )
 # Tiny orders, where a cost rounded to the cent could be $0.00: refused under $1, and a tiny whole position sells.
