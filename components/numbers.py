@@ -32,6 +32,11 @@ def decimal_text(value: Decimal) -> str:
     return format(Decimal(value).normalize(), "f")
 
 
+def size_text(quantity: Decimal | None, notional: Decimal | None) -> str:
+    """An order's size: its shares, or the dollars of a notional order whose shares are not known yet."""
+    return decimal_text(quantity) if quantity is not None else money(notional)
+
+
 def shares(quantity: Decimal) -> str:
     """A number of shares in words: 1 share, 2 shares, 0.5 shares."""
     return f"{decimal_text(quantity)} {'share' if Decimal(quantity) == 1 else 'shares'}"

@@ -19,6 +19,9 @@ from services.trading import accounts, orders
 
 log = logging.getLogger(__name__)
 
+# The kinds the form builds (the orders page shows every kind, whichever door placed it).
+FORM_TYPES = {kind: TYPE_NAMES[kind] for kind in ("market", "limit", "stop", "stop_limit")}
+
 
 # Which input a refusal is about, so its sentence appears next to it.
 FIELD_OF_CODE = {"INSUFFICIENT_FUNDS": "quantity", "INSUFFICIENT_SHARES": "quantity", "UNKNOWN_SYMBOL": "form"}
@@ -37,7 +40,7 @@ class OrderForm:
         with ui.card().classes("sw-card w-full p-5 gap-3").props('data-testid="order-form"') as self.card:
             self.side = ui.toggle({"buy": f"Buy {self.symbol}", "sell": f"Sell {self.symbol}"}, value="buy")
             self.side.props('spread no-caps unelevated toggle-color=primary data-testid="side"').classes("w-full")
-            self.order_type = ui.select(TYPE_NAMES, value="market", label="Order type").props(
+            self.order_type = ui.select(FORM_TYPES, value="market", label="Order type").props(
                 'outlined dense data-testid="order-type"'
             )
             self.order_type.classes("w-full")

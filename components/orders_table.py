@@ -8,7 +8,7 @@ from datetime import datetime
 from nicegui import ui
 
 from components import dialogs
-from components.numbers import decimal_text, money
+from components.numbers import decimal_text, money, size_text
 from components.tables import stacked
 from models.order import OrderPublic, OrderStatus, Side
 from models.types import utcnow
@@ -20,7 +20,13 @@ from services.trading import order_history, orders
 
 log = logging.getLogger(__name__)
 
-TYPE_NAMES = {"market": "Market", "limit": "Limit", "stop": "Stop", "stop_limit": "Stop limit"}
+TYPE_NAMES = {
+    "market": "Market",
+    "limit": "Limit",
+    "stop": "Stop",
+    "stop_limit": "Stop limit",
+    "trailing_stop": "Trailing stop",
+}
 EXPIRIES = {"day": "Good for day", "gtc": "Good till canceled"}
 # The time a table shows: when an order was placed, or (a table of fills) when it filled.
 WHEN = {"placed": "Placed", "filled": "Filled"}
@@ -66,7 +72,8 @@ def _price(order: OrderPublic) -> str:
 
 def describe(order: OrderPublic) -> str:
     """The order in a few words: 'limit buy of 10 AAPL at $90.00'."""
-    what = f"{TYPE_NAMES[order.order_type].lower()} {order.side} of {decimal_text(order.quantity)} {order.symbol}"
+    size = size_text(order.quantity, order.notional)
+    what = f"{TYPE_NAMES[order.order_type].lower()} {order.side} of {size} {order.symbol}"
     asked = _order_prices(order)
     return f"{what} ({asked})" if asked else what
 
@@ -78,7 +85,7 @@ def _row(order: OrderPublic, time: str) -> dict:
         "symbol": order.symbol,
         "side": order.side.capitalize(),
         "type": TYPE_NAMES[order.order_type],
-        "quantity": decimal_text(order.quantity),
+        "quantity": size_text(order.quantity, order.notional),
         "price": _price(order),
         "status": order.status.capitalize(),
         "cancelable": order.status == OrderStatus.PENDING,
@@ -94,7 +101,8 @@ def _fact(label: str, value: str, testid: str) -> None:
 def _detail_facts(found: order_history.OrderDetail) -> None:
     order = found.order
     _fact("Status", order.status.capitalize(), "status")
-    _fact("Shares", f"{decimal_text(order.filled_quantity)} of {decimal_text(order.quantity)} filled", "shares")
+    size = size_text(order.quantity, order.notional)
+    _fact("Shares", f"{decimal_text(order.filled_quantity)} of {size} filled", "shares")
     if order.stop_price is not None:
         _fact("Stop price", money(order.stop_price), "stop")
     if order.limit_price is not None:
@@ -181,7 +189,8 @@ class OrdersTable:
     async def open_detail(self, order_id: str) -> None:
         found = await call(order_history.detail, account_id=self.account_id, order_id=uuid.UUID(order_id))
         order = found.order
-        title = f"{TYPE_NAMES[order.order_type]} {order.side} · {decimal_text(order.quantity)} {order.symbol}"
+        size = size_text(order.quantity, order.notional)
+        title = f"{TYPE_NAMES[order.order_type]} {order.side} · {size} {order.symbol}"
         shown, card = dialogs.dialog(self.container, title, "order-detail")
         with card:
             _detail_facts(found)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 import orjson
 from nicegui import Client, ui
 
-from components.numbers import decimal_text, money
+from components.numbers import money, size_text
 from components.orders_table import TYPE_NAMES
 from models.user import UserPublic
 from services import runtime
@@ -55,7 +55,8 @@ def order_news(order: dict) -> tuple[str, str] | None:
     """What the user is told, wherever they are, when an order ends later than it was placed (a resting limit
     fills, a stop triggers, a day order expires, a stop buy is rejected), and how (a notification type); None for
     what the user did or was told already (placing, canceling, a fill at placement)."""
-    what = f"{TYPE_NAMES[order['orderType']]} {order['side']} of {decimal_text(order['quantity'])} {order['symbol']}"
+    size = size_text(order["quantity"], order["notional"])
+    what = f"{TYPE_NAMES[order['orderType']]} {order['side']} of {size} {order['symbol']}"
     status = order["status"]
     if status == "filled" and order["filledAt"] != order["createdAt"]:
         return f"{what} filled at {money(order['avgFillPrice'])}", "positive"

@@ -1,6 +1,11 @@
 """Orders as the user reads them: a row opens the order's detail, fills show when they happened, a filled stop keeps
 its stop price, and a cancel is asked for before it is done."""
 
+from sqlmodel import Session, select
+
+from models.order import OrderCreate
+from models.user import User
+from services.trading import orders
 from tests.ui.conftest import by_testid, click, eventually, fill, publish, rows
 
 
@@ -101,3 +106,23 @@ async def test_recent_fills_show_when_they_filled_latest_first(user, sign_in, st
     fills = await eventually(lambda: len(rows(user, "recent-fills")) == 2 and rows(user, "recent-fills"), "two fills")
     assert [(r["quantity"], r["price"]) for r in fills] == [("3", "$99.41 · limit $99.50"), ("2", "$100.01")]
     assert fills[0]["time"] >= fills[1]["time"]
+
+
+async def test_the_orders_page_shows_every_kind_whichever_door_placed_it(user, sign_in, started):
+    """A trailing stop placed through the API (the form does not build one) is listed and opens like any order."""
+    await publish(started, "AAPL", "100.00")
+    email = await sign_in()
+    with Session(started.engine) as db:
+        user_id = db.exec(select(User.id).where(User.email == email)).one()
+    wanted = OrderCreate.model_validate(
+        {"symbol": "AAPL", "side": "buy", "orderType": "trailing_stop", "quantity": "2", "trailPrice": "5.00"}
+    )
+    placed = await orders.submit(started, user_id=user_id, key="trail-1", request=wanted)
+    assert placed.status == 201, placed.body
+
+    await user.open("/orders")
+    (row,) = await eventually(lambda: rows(user, "all-orders"), "the trailing stop")
+    assert (row["type"], row["quantity"], row["status"]) == ("Trailing stop", "2", "Pending")
+    by_testid(user, "all-orders").trigger("rowClick", [{}, row, 0])
+    await user.should_see("Trailing stop buy · 2 AAPL", retries=50)
+    assert texts(user, "detail-shares") == ["0 of 2 filled"]
