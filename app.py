@@ -10,7 +10,22 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import accounts, alerts, errors, fallback, health, keys, market, orders, portfolio, watchlist, ws, ws_server
+from api import (
+    accounts,
+    alerts,
+    deps,
+    errors,
+    fallback,
+    health,
+    keys,
+    leagues,
+    market,
+    orders,
+    portfolio,
+    watchlist,
+    ws,
+    ws_server,
+)
 from api import auth as auth_api
 from api.alpaca import app as alpaca_app
 from api.http_guards import BodyLimit, SecurityHeaders
@@ -40,6 +55,7 @@ def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
 
     app = FastAPI(title="Sherwood", version="0.1.0", summary="Paper trading API", lifespan=lifespan)
     errors.install(app)
+    deps.document_credentials(app)
     # Outermost last: the origin check first, security headers on every answer, bodies capped before any quota.
     app.add_middleware(ApiRateLimit)
     app.add_middleware(BodyLimit)
@@ -53,6 +69,7 @@ def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
     app.include_router(portfolio.router)
     app.include_router(watchlist.router)
     app.include_router(alerts.router)
+    app.include_router(leagues.router)
     app.include_router(health.router)
     app.include_router(fallback.router)  # after every /api router
     app.include_router(ws.router)
@@ -69,7 +86,7 @@ def _mount_ui(app: FastAPI, rt: Runtime) -> None:
     from nicegui.storage import Storage
 
     import pages
-    from components import live
+    from components import live, movers_board
     from pages.session import RequireLogin
 
     # Browser storage must be shared when several instances serve one site.
@@ -79,6 +96,7 @@ def _mount_ui(app: FastAPI, rt: Runtime) -> None:
     pages.register()
     nicegui_app.add_middleware(RequireLogin)
     live.start(rt.hub)
+    movers_board.start()
     ui.run_with(
         app,
         title="Sherwood",

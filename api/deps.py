@@ -11,8 +11,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -28,13 +29,22 @@ from services.trading import accounts, api_keys
 CALLER = "caller"  # request state: (credentials, caller) that the API quota's check found in the cache
 KEY_ID_HEADER, SECRET_HEADER = "APCA-API-KEY-ID", "APCA-API-SECRET-KEY"
 
-_bearer = HTTPBearer(auto_error=False, description="The token from POST /api/auth/login")
-_key_id = APIKeyHeader(
-    name=KEY_ID_HEADER,
-    auto_error=False,
-    description=f"An API key's id, with its secret in {SECRET_HEADER}: trading and market data only",
-)
-_secret = APIKeyHeader(name=SECRET_HEADER, auto_error=False, description=f"The secret of the key in {KEY_ID_HEADER}")
+# The credentials, as the OpenAPI document names them; the routes read them from the raw headers (see `_caller`).
+SECURITY_SCHEMES = {
+    "session": {"type": "http", "scheme": "bearer", "description": "The token from POST /api/auth/login"},
+    "apiKeyId": {
+        "type": "apiKey",
+        "in": "header",
+        "name": KEY_ID_HEADER,
+        "description": f"An API key's id, with its secret in {SECRET_HEADER}: trading and market data only",
+    },
+    "apiKeySecret": {
+        "type": "apiKey",
+        "in": "header",
+        "name": SECRET_HEADER,
+        "description": f"The secret of the key in {KEY_ID_HEADER}",
+    },
+}
 
 
 def _db() -> Iterator[Session]:
@@ -45,8 +55,8 @@ def _db() -> Iterator[Session]:
 DbDep = Annotated[Session, Depends(_db)]
 
 
-async def bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str | None:
-    return credentials.credentials if credentials else None
+async def bearer_token(request: Request) -> str | None:
+    return Credentials.of(request.headers).token
 
 
 TokenDep = Annotated[str | None, Depends(bearer_token)]
@@ -107,13 +117,10 @@ async def identify(credentials: Credentials, cached: Caller | None = None) -> Ca
     return caller
 
 
-async def _caller(
-    request: Request,
-    token: TokenDep,
-    key_id: Annotated[str | None, Depends(_key_id)],
-    secret: Annotated[str | None, Depends(_secret)],
-) -> Caller:
-    credentials = Credentials(token, key_id, secret)
+async def _caller(request: Request) -> Caller:
+    # One dependency reading the raw headers, not one per credential header: FastAPI's dependency machinery costs
+    # more than the cached check itself, on every call. `document_credentials` puts them in the OpenAPI document.
+    credentials = Credentials.of(request.headers)
     found = getattr(request.state, CALLER, None)  # the API quota's check has read these credentials already
     return await identify(credentials, found[1] if found is not None and found[0] == credentials else None)
 
@@ -159,3 +166,32 @@ def _current_account(caller: CurrentCaller, chosen: AccountChoice) -> uuid.UUID:
 
 
 CurrentAccount = Annotated[uuid.UUID, Depends(_current_account)]
+
+
+def _uses(dependant: Dependant, call) -> bool:
+    return any(sub.call is call or _uses(sub, call) for sub in dependant.dependencies)
+
+
+def document_credentials(app: FastAPI) -> None:
+    """Name in the OpenAPI document the credentials each route takes: a session, or (for trading and market data)
+    an API key id with its secret."""
+    plain = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = plain()
+        schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        for context in iter_route_contexts(app.routes):
+            route = context.original_route
+            if not isinstance(route, APIRoute) or not _uses(route.dependant, _caller):
+                continue
+            session_only = _uses(route.dependant, _session_user)
+            security = [{"session": []}] if session_only else [{"session": []}, {"apiKeyId": [], "apiKeySecret": []}]
+            for method in route.methods:
+                operation = schema["paths"].get(context.path, {}).get(method.lower())
+                if operation is not None:
+                    operation["security"] = security
+        return schema
+
+    app.openapi = openapi

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.alpaca import errors as alpaca_errors
 from services.infra.errors import INTERNAL_MESSAGE, UNAVAILABLE, UNAVAILABLE_MESSAGE, DomainError
 
 log = logging.getLogger(__name__)
@@ -21,16 +22,24 @@ STATUS_BY_CODE = {
     "INSUFFICIENT_FUNDS": 400,
     "INSUFFICIENT_SHARES": 400,
     "NO_QUOTE": 400,
+    "LEAGUE_NOT_RUNNING": 400,
+    "SYMBOL_NOT_ALLOWED": 400,
+    "ORDER_TYPE_NOT_ALLOWED": 400,
+    "POSITION_LIMIT": 400,
     "UNAUTHORIZED": 401,
     "INVALID_CREDENTIALS": 401,
     "FORBIDDEN": 403,
     "SESSION_REQUIRED": 403,
+    "NOT_LEAGUE_OWNER": 403,
+    "REMOVED_FROM_LEAGUE": 403,
     "NOT_FOUND": 404,
     "ORDER_NOT_FOUND": 404,
     "ACCOUNT_NOT_FOUND": 404,
     "ALERT_NOT_FOUND": 404,
     "SESSION_NOT_FOUND": 404,
     "KEY_NOT_FOUND": 404,
+    "LEAGUE_NOT_FOUND": 404,
+    "MEMBER_NOT_FOUND": 404,
     "METHOD_NOT_ALLOWED": 405,
     "EMAIL_TAKEN": 409,
     "DUPLICATE_REQUEST": 409,
@@ -40,6 +49,11 @@ STATUS_BY_CODE = {
     "ACCOUNT_NOT_RESETTABLE": 409,
     "ACCOUNT_NOT_CLOSABLE": 409,
     "KEY_LIMIT": 409,
+    "LEAGUE_STARTED": 409,
+    "LEAGUE_ENDED": 409,
+    "LEAGUE_NOT_STARTED": 409,
+    "LEAGUE_CLOSED": 409,
+    "ALREADY_JOINED": 409,
     "PAYLOAD_TOO_LARGE": 413,
     "IDEMPOTENCY_KEY_REUSED": 422,
     "RATE_LIMITED": 429,
@@ -112,7 +126,9 @@ def install(app: FastAPI) -> None:
         return error_response("VALIDATION_ERROR", f"Invalid request: check {fields}.", details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException):
+    async def _http(request: Request, exc: StarletteHTTPException):
+        if request.url.path.startswith("/alpaca/"):  # a path the /alpaca mount cannot match (a newline in it)
+            return alpaca_errors.response(alpaca_errors.of_http(exc))
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}.get(exc.status_code)
         if code is None:
             code = "VALIDATION_ERROR" if exc.status_code < 500 else "INTERNAL_ERROR"

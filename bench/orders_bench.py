@@ -1,6 +1,6 @@
 """Order placement throughput: the app over HTTP against a floor of the same work done by pgbench in SQL.
 
-    .venv/bin/python bench/orders_bench.py --clients 32 --seconds 10 [--access-log on|off|both]
+    .venv/bin/python bench/orders_bench.py --clients 32 --seconds 10 [--access-log on|off|both] [--few-clients 8]
 
 Starts Sherwood (simulated market, default settings) on a fresh PostgreSQL database plus Redis, registers one
 user per client, and has every client place small market buys (each with its own idempotency key) for the given
@@ -9,8 +9,9 @@ transaction a market buy boils down to, on the tables of schema.sql) in a scratc
 concurrency for the same time. The app's rate and p99 against pgbench's are what the platform's own work costs.
 `--access-log both` runs the app with ACCESS_LOG=true and with false side by side, each on a fresh database, the
 clients placing orders on one and then the other in turns of a few seconds (the machine's other work weighs on both
-alike), and prints what the access log costs of the order rate. The databases and their Redis keys are dropped at
-the end.
+alike), and prints what the access log costs of the order rate. Then the first app takes `--few-clients` (8)
+clients, whose p99 is held to 50 ms. The verdicts are issue 10's target. The databases and their Redis keys are
+dropped at the end.
 
 The load generator shares the machine's cores with the app and PostgreSQL, so it is kept lean: one process,
 one asyncio loop, aiohttp over keep-alive connections (httpx spent about 3 ms of CPU per request here, as much
@@ -51,7 +52,10 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SYMBOL = "AAPL"
 QUANTITY = Decimal("0.01")
 PASSWORD = "bench password 1"
-TARGET_FRACTION, TARGET_P99_MS = 0.25, 50.0
+# The target (issue 10): with the access log on, at 32 clients at least a quarter of the floor's rate with a p99
+# within 3x the floor's; at 8 clients a p99 under 50 ms.
+TARGET_FRACTION, TARGET_P99_RATIO = 0.25, 3.0
+FEW_CLIENTS, TARGET_FEW_P99_MS = 8, 50.0
 SLICE = 2.0  # seconds of each turn when several apps take turns (--access-log both)
 
 
@@ -327,18 +331,18 @@ def cpu_per_order_ms(app: Tally) -> float | None:
 def report_app(label: str, app: Tally, floor: Tally) -> None:
     fraction = app.rate / floor.rate if floor.rate else 0.0
     p99_ratio = app.percentile_ms(99) / floor.percentile_ms(99)
-    met = fraction >= TARGET_FRACTION and app.percentile_ms(99) < TARGET_P99_MS
+    met = fraction >= TARGET_FRACTION and p99_ratio <= TARGET_P99_RATIO
     print(line(label, app, "orders/s"))
     print(f"{'':<14}  answers: {dict(app.statuses)}")
     if (per_order := cpu_per_order_ms(app)) is not None:
         print(f"{'':<14}  app CPU {app.cpu_seconds / app.elapsed:.0%} of a core ({per_order:.2f} ms per order)")
     print(f"{'':<14}  load generator CPU {app.client_cpu_seconds / app.elapsed:.0%} of a core")
-    target = f"{TARGET_FRACTION:.0%} of the floor with p99 < {TARGET_P99_MS:.0f} ms"
+    target = f"{TARGET_FRACTION:.0%} of the floor with p99 within {TARGET_P99_RATIO:g} x the floor's"
     print(f"{'':<14}  app / floor {fraction:.1%}, p99 {p99_ratio:.1f} x the floor's")
     print(f"{'':<14}  ({'meets' if met else 'misses'} the target: {target})")
 
 
-def report(apps: dict[str, Tally], floor: Tally, clients: int) -> None:
+def report(apps: dict[str, Tally], floor: Tally) -> None:
     print(line("pgbench floor", floor, "tx/s"))
     if set(floor.statuses) != {"committed"}:
         print(f"{'':<14}  transactions: {dict(floor.statuses)}")
@@ -352,16 +356,21 @@ def report(apps: dict[str, Tally], floor: Tally, clients: int) -> None:
         if cpu_on is not None and cpu_off is not None:
             print(f", {cpu_on - cpu_off:+.2f} ms of app CPU per order ({cpu_on / cpu_off - 1:+.1%})", end="")
         print()
-    # Each client sends its next order when the last is answered, so the mean latency is clients / rate
-    # (Little's law): a p99 under the target needs at least this rate, whatever the floor.
-    needed = clients / (TARGET_P99_MS / 1000)
-    print(f"{'':<14}  ({clients} clients back to back: p99 < {TARGET_P99_MS:.0f} ms needs > {needed:.0f} orders/s)")
+
+
+def report_few(app: Tally, clients: int) -> None:
+    met = app.percentile_ms(99) < TARGET_FEW_P99_MS
+    print(line(f"{clients} clients", app, "orders/s"))
+    print(f"{'':<14}  ({'meets' if met else 'misses'} the target: p99 < {TARGET_FEW_P99_MS:.0f} ms)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients (and users)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time of each side")
+    parser.add_argument(
+        "--few-clients", type=int, default=FEW_CLIENTS, help="then this many clients on the same app (0: skip)"
+    )
     parser.add_argument("--instances", type=int, default=1, help="app processes sharing the database and Redis")
     parser.add_argument(
         "--access-log",
@@ -382,9 +391,14 @@ def main() -> None:
             logs = f"{tempfile.gettempdir()}/sherwood-orders-bench-{mode}-*.log"
             print(f"app, access log {mode}, on {urls} (logs: {logs})")
         apps = asyncio.run(bench_apps(runs, args.clients, args.seconds))
+        few = {}
+        if args.few_clients:  # the first app again (the access log on, by default), with few clients
+            few = asyncio.run(bench_apps({modes[0]: runs[modes[0]]}, args.few_clients, args.seconds))
     print(f"measuring the pgbench floor ({YARDSTICK / 'order_tx.sql'}) for {args.seconds:g} s", flush=True)
     floor = bench_pgbench(args.clients, args.seconds)
-    report(apps, floor, args.clients)
+    report(apps, floor)
+    for app in few.values():
+        report_few(app, args.few_clients)
     # Other work on the machine skews both sides, the app's more (it is CPU-bound): say how busy it was.
     print(f"{'load average':<14}: {load_before:.1f} before the run (1 min)")
 

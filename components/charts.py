@@ -61,7 +61,8 @@ def _candle_options(candles: Candles) -> dict:
 
 
 class RangeChart:
-    """A chart with range buttons; `load(range)` fetches the points of a range, `candles(range)` its candles."""
+    """A chart with range buttons; `load(range)` fetches the points of a range, `candles(range)` its candles;
+    `on_shown(range, points)` hears what each range drew (a headline saying the change over the range)."""
 
     def __init__(
         self,
@@ -70,8 +71,9 @@ class RangeChart:
         candles: Callable[[str], Awaitable[Candles]] | None = None,
         initial: str = "1D",
         testid: str = "chart",
+        on_shown: Callable[[str, Points], None] | None = None,
     ):
-        self._load, self._candles = load, candles
+        self._load, self._candles, self._on_shown = load, candles, on_shown
         self.range = initial
         self.chart = ui.echart(_options([])).classes("w-full h-64").props(f'data-testid="{testid}"')
         with ui.row().classes("gap-1 items-center w-full"):
@@ -94,11 +96,15 @@ class RangeChart:
         if range_name is not None:  # a switch on a shown chart: say it is coming rather than freeze
             self.chart.run_chart_method("showLoading", {"text": "", "color": GREEN, "maskColor": "rgba(0,0,0,0)"})
         if self._candles is not None and self.style.value == "candles":
-            options = _candle_options(await self._candles(self.range))
+            candles = await self._candles(self.range)
+            options, points = _candle_options(candles), [(t, close) for t, _, close, _, _ in candles]
         else:
-            options = _options(await self._load(self.range))
+            points = await self._load(self.range)
+            options = _options(points)
         self.chart.options.clear()
         self.chart.options.update(options)
         self.chart.update()
         if range_name is not None:
             self.chart.run_chart_method("hideLoading")
+        if self._on_shown is not None:
+            self._on_shown(self.range, points)

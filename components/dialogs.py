@@ -1,4 +1,4 @@
-"""The account page's dialogs: each made in its card, gone once closed, with Cancel and one action."""
+"""Dialogs of the pages: each made in its card, gone once closed, with Cancel and one action."""
 
 from nicegui import ui
 
@@ -14,15 +14,17 @@ def dialog(container: ui.element, title: str, testid: str, text: str = "") -> tu
     return shown, card
 
 
-def buttons(shown: ui.dialog, label: str, on_confirm, *, colour: str = "primary") -> ui.button:
+def buttons(shown: ui.dialog, label: str, on_confirm, *, colour: str = "primary", dismiss: str = "Cancel") -> ui.button:
     with ui.row().classes("w-full justify-end gap-2 mt-2"):
-        ui.button("Cancel", on_click=shown.close).props('flat no-caps data-testid="dialog-cancel"')
+        ui.button(dismiss, on_click=shown.close).props('flat no-caps data-testid="dialog-cancel"')
         confirm = ui.button(label, on_click=on_confirm)
         confirm.props(f'unelevated no-caps color={colour} data-testid="dialog-confirm"')
     return confirm
 
 
-def confirm(container: ui.element, title: str, testid: str, text: str, label: str, action) -> None:
+def confirm(
+    container: ui.element, title: str, testid: str, text: str, label: str, action, *, dismiss: str = "Cancel"
+) -> None:
     """Ask before an action that cannot be undone; the dialog closes once the action is done."""
     shown, card = dialog(container, title, testid, text)
 
@@ -32,5 +34,5 @@ def confirm(container: ui.element, title: str, testid: str, text: str, label: st
         shown.close()
 
     with card:
-        button = buttons(shown, label, confirmed, colour="negative")
+        button = buttons(shown, label, confirmed, colour="negative", dismiss=dismiss)
     shown.open()

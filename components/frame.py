@@ -18,7 +18,13 @@ from services.identity import auth
 from services.infra.errors import INTERNAL_MESSAGE, UNAVAILABLE, UNAVAILABLE_MESSAGE
 from services.runtime import call
 
-NAV = (("Portfolio", "/"), ("Orders", "/orders"), ("Alerts", "/alerts"))
+# The pages in the header: named on a wide screen, an icon each on a phone (whose header keeps to two lines).
+NAV = (
+    ("Portfolio", "/", "home"),
+    ("Discover", "/discover", "explore"),
+    ("Orders", "/orders", "receipt_long"),
+    ("Alerts", "/alerts", "notifications"),
+)
 
 
 def _search() -> None:
@@ -84,6 +90,7 @@ def _account_menu(user: UserPublic) -> None:
     button = ui.button(icon="account_circle").props('flat round dense color=grey-7 data-testid="account-menu"')
     with button, ui.menu():
         ui.menu_item("Account and security", lambda: ui.navigate.to("/account"))
+        ui.menu_item("Leagues", lambda: ui.navigate.to("/leagues"))
         ui.menu_item("Log out everywhere", lambda: log_out_everywhere(user))
 
 
@@ -111,9 +118,12 @@ def frame(title: str, request: Request) -> Iterator[Frame]:
     with ui.header().classes("sw-header items-center px-4 sm:px-6 py-2 gap-3 flex-wrap"):
         with ui.link(target="/").classes("no-underline").style("color: inherit"):
             theme.brand("text-xl", name_on_phone=False)  # a phone's first line holds the logo, pages and account
-        with ui.row().classes("gap-4 ml-2 sm:ml-6"):
-            for label, target in NAV:
-                ui.link(label, target).classes("sw-nav no-underline font-medium")
+        with ui.row().classes("gap-4 ml-2 sm:ml-6 items-center"):
+            for label, target, icon in NAV:
+                link = ui.link(target=target).classes("sw-nav no-underline font-medium flex items-center")
+                with link.props(f'aria-label="{label}"'):
+                    ui.icon(icon).classes("xs text-2xl")
+                    ui.label(label).classes("gt-xs")
         switcher = AccountSwitcher(user, request.state.account)  # beside the pages: the account they show
         ui.space()
         _search()

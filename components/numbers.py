@@ -30,3 +30,22 @@ def direction(value: Decimal | str) -> str:
 def decimal_text(value: Decimal) -> str:
     """Shares as people write them: 10, 0.5, 1.333333."""
     return format(Decimal(value).normalize(), "f")
+
+
+def shares(quantity: Decimal) -> str:
+    """A number of shares in words: 1 share, 2 shares, 0.5 shares."""
+    return f"{decimal_text(quantity)} {'share' if Decimal(quantity) == 1 else 'shares'}"
+
+
+COMPACT = ((Decimal(10) ** 12, "T"), (Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"), (Decimal(10) ** 3, "K"))
+
+
+def compact(value: Decimal | int | None) -> str:
+    """A large number as statistics show it: 4.01T, 52.37M, 980."""
+    if value is None:
+        return "—"
+    amount = Decimal(value)
+    for size, suffix in COMPACT:
+        if abs(amount) >= size:
+            return f"{amount / size:.2f}{suffix}"
+    return f"{amount:,.0f}"

@@ -3,34 +3,25 @@
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import Decimal
 
 from nicegui import ui
-from pydantic import ValidationError
 
-from components import numbers
-from components.orders_table import TYPE_NAMES
+from components import numbers, order_checks
+from components.order_checks import FORM, LIMIT_FIELD, NEEDS_LIMIT, NEEDS_STOP, QUANTITY_FIELD, STOP_FIELD
+from components.orders_table import EXPIRIES, TYPE_NAMES
 from models.order import OrderCreate
 from models.user import UserPublic
 from services import runtime
 from services.infra.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE, DomainError
 from services.runtime import call
-from services.trading import accounts, orders, rules
+from services.trading import accounts, orders
 
 log = logging.getLogger(__name__)
 
 
-SHARE = Decimal("0.000001")
 # Which input a refusal is about, so its sentence appears next to it.
 FIELD_OF_CODE = {"INSUFFICIENT_FUNDS": "quantity", "INSUFFICIENT_SHARES": "quantity", "UNKNOWN_SYMBOL": "form"}
-
-
-def _decimal(text) -> Decimal | None:
-    try:
-        value = Decimal(str(text).replace(",", "").replace("$", "").strip())
-    except (InvalidOperation, ValueError):
-        return None
-    return value if value.is_finite() else None
 
 
 class OrderForm:
@@ -39,8 +30,7 @@ class OrderForm:
         self.user, self.account_id = user, account_id
         self.on_placed = on_placed
         self.key = uuid.uuid4().hex  # one key per order: a double click or a retry cannot place it twice
-        self.buying_power = Decimal(0)
-        self.available = Decimal(0)
+        self.means = order_checks.Means(buying_power=Decimal(0), held=Decimal(0), available=Decimal(0))
         self._build()
 
     def _build(self) -> None:
@@ -56,11 +46,12 @@ class OrderForm:
             )
             self.amount = ui.input("Shares", value="").props('outlined dense inputmode=decimal data-testid="amount"')
             self.amount.classes("w-full")
-            self.limit = ui.input("Limit price").props('outlined dense inputmode=decimal data-testid="limit-price"')
+            # A stop-limit order reads in the order it works: the stop triggers it, then the limit bounds its price.
             self.stop = ui.input("Stop price").props('outlined dense inputmode=decimal data-testid="stop-price"')
-            self.limit.classes("w-full")
+            self.limit = ui.input("Limit price").props('outlined dense inputmode=decimal data-testid="limit-price"')
             self.stop.classes("w-full")
-            self.tif = ui.select({"day": "Good for day", "gtc": "Good till canceled"}, value="day", label="Expires")
+            self.limit.classes("w-full")
+            self.tif = ui.select(EXPIRIES, value="day", label="Expires")
             self.tif.props('outlined dense data-testid="tif"').classes("w-full")
             with ui.column().classes("w-full gap-0 text-sm"):
                 self.estimate = ui.label().classes("sw-num").props('data-testid="estimate"')
@@ -79,125 +70,99 @@ class OrderForm:
         """Buying power and shares on hand, for the estimate and the checks before submitting."""
         balances = await call(accounts.balances, self.account_id)
         holding = await call(accounts.holding, self.account_id, self.symbol)
-        self.buying_power, self.available = balances.buying_power, holding.available
+        self.means = order_checks.Means(
+            buying_power=balances.buying_power, held=holding.quantity, available=holding.available
+        )
         self._refresh()
 
     # -- what the form says ------------------------------------------------------------------------------
 
-    def _price(self) -> Decimal | None:
-        """The price the estimate uses: the limit if there is one, else the stop, else the market."""
-        quote = runtime.current().hub.latest.get(self.symbol)
-        kind = self.order_type.value
-        if kind in ("limit", "stop_limit"):
-            return _decimal(self.limit.value)
-        if kind == "stop":
-            return _decimal(self.stop.value)
-        if quote is None:
-            return None
-        return quote.ask if self.side.value == "buy" else quote.bid
+    def _quote(self):
+        return runtime.current().hub.latest.get(self.symbol)
 
-    def _quantity(self) -> Decimal | None:
-        amount = _decimal(self.amount.value)
-        if amount is None or self.unit.value == "shares":
-            return amount
-        price = self._price()
-        return (amount / price).quantize(SHARE, rounding=ROUND_DOWN) if price else None
+    def _checked(self) -> order_checks.Checked:
+        fields = order_checks.Fields(
+            symbol=self.symbol,
+            side=self.side.value,
+            order_type=self.order_type.value,
+            unit=self.unit.value,
+            amount=self.amount.value,
+            limit=self.limit.value,
+            stop=self.stop.value,
+            time_in_force=self.tif.value,
+        )
+        return order_checks.check(fields, self.means, self._quote())
 
     def _refresh(self, _event=None) -> None:
         kind = self.order_type.value
-        self.limit.visible = kind in ("limit", "stop_limit")
-        self.stop.visible = kind in ("stop", "stop_limit")
+        self.limit.visible = kind in NEEDS_LIMIT
+        self.stop.visible = kind in NEEDS_STOP
         self.tif.visible = kind != "market"
         self.amount.label = "Amount in dollars" if self.unit.value == "dollars" else "Shares"
         self.review.props(f"color={'primary' if self.side.value == 'buy' else 'negative'}")
-        quantity, price = self._quantity(), self._price()
-        if quantity is None or price is None or quantity <= 0:
+        checked = self._checked()
+        quantity, total = checked.quantity, checked.total
+        if quantity is None or total is None or quantity <= 0:
             self.estimate.text, self.remaining.text = "", self._power_text()
             return
-        total = rules.cash_moved(self.side.value, quantity, price)
         if self.side.value == "buy":
-            self.estimate.text = f"Estimated cost {numbers.money(total)} for {numbers.decimal_text(quantity)} shares"
-            self.remaining.text = f"Buying power left {numbers.money(self.buying_power - total)}"
+            self.estimate.text = f"Estimated cost {numbers.money(total)} for {numbers.shares(quantity)}"
+            self.remaining.text = f"Buying power left {numbers.money(self.means.buying_power - total)}"
         else:
-            self.estimate.text = f"Estimated proceeds {numbers.money(total)}"
-            self.remaining.text = f"{numbers.decimal_text(self.available)} shares available to sell"
+            self.estimate.text = f"Estimated proceeds {numbers.money(total)} for {numbers.shares(quantity)}"
+            self.remaining.text = f"{numbers.shares(self.means.available)} available to sell"
 
     def _power_text(self) -> str:
         if self.side.value == "buy":
-            return f"Buying power {numbers.money(self.buying_power)}"
-        return f"{numbers.decimal_text(self.available)} shares available to sell"
+            return f"Buying power {numbers.money(self.means.buying_power)}"
+        return f"{numbers.shares(self.means.available)} available to sell"
 
-    def _show_error(self, field: str, message: str) -> None:
-        """The sentence goes under the input it is about; anything else under the form."""
-        inputs = {"quantity": self.amount, "limitPrice": self.limit, "stopPrice": self.stop}
+    def _show_errors(self, errors: dict[str, str]) -> None:
+        """Each sentence goes under the input it is about; anything else under the form."""
+        inputs = {QUANTITY_FIELD: self.amount, LIMIT_FIELD: self.limit, STOP_FIELD: self.stop}
         for name, element in inputs.items():
-            element.error = message if name == field else None
-        self.error.text = "" if field in inputs else message
-
-    def _estimate(self, request: OrderCreate) -> Decimal | None:
-        price = self._price()
-        return rules.cash_moved(request.side, request.quantity, price) if price else None
+            element.error = errors.get(name)
+        self.error.text = " ".join(message for name, message in errors.items() if name not in inputs)
 
     # -- submitting ----------------------------------------------------------------------------------------
 
-    def _request(self) -> OrderCreate | None:
-        """The order as the API would receive it, checked by the same rules; None after showing what is wrong."""
-        quantity = self._quantity()
-        if quantity is None or quantity <= 0:
-            self._show_error("quantity", "Enter how much to trade.")
-            return None
-        kind = self.order_type.value
-        try:
-            request = OrderCreate(
-                symbol=self.symbol,
-                side=self.side.value,
-                order_type=kind,
-                quantity=quantity,
-                limit_price=_decimal(self.limit.value) if kind in ("limit", "stop_limit") else None,
-                stop_price=_decimal(self.stop.value) if kind in ("stop", "stop_limit") else None,
-                time_in_force=self.tif.value if kind != "market" else "day",
-            )
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = (err.get("ctx") or {}).get("field") or {"limit_price": "limitPrice", "stop_price": "stopPrice"}.get(
-                str(err["loc"][0]) if err["loc"] else "", "quantity"
-            )
-            self._show_error(field, err["msg"].removeprefix("Value error, "))
-            return None
-        if request.side == "sell" and request.quantity > self.available:
-            self._show_error("quantity", f"You have {numbers.decimal_text(self.available)} shares available to sell.")
-            return None
-        cost = self._estimate(request)
-        if request.side == "buy" and cost is not None and cost > self.buying_power:
-            self._show_error(
-                "quantity",
-                f"Not enough buying power: this costs about {numbers.money(cost)}, "
-                f"you have {numbers.money(self.buying_power)}.",
-            )
-            return None
-        self._show_error("", "")
-        return request
+    def _request(self) -> order_checks.Checked | None:
+        """The order as the API would receive it, checked in plain words; None after showing what is wrong."""
+        checked = self._checked()
+        self._show_errors(checked.errors)
+        return checked if checked.order is not None else None
 
     async def _review(self) -> None:
-        request = self._request()
-        if request is None:
+        checked = self._request()
+        if checked is None:
             return
-        total = self._estimate(request)
-        with ui.dialog() as dialog, ui.card().classes("sw-card p-6 gap-2 min-w-72") as review:
+        request, total = checked.order, checked.total
+        notes, warnings = order_checks.review_notes(request, self._quote())
+        with ui.dialog() as dialog, ui.card().classes("sw-card p-6 gap-2 min-w-72 max-w-md") as review:
             review.props('data-testid="review-dialog"')
             verb = "Buy" if request.side == "buy" else "Sell"
             ui.label(f"{verb} {numbers.decimal_text(request.quantity)} {self.symbol}").classes("text-xl font-semibold")
-            expires = "good for day" if request.time_in_force == "day" else "good till canceled"
+            expires = EXPIRIES[request.time_in_force].lower()
             ui.label(f"{TYPE_NAMES[request.order_type]} order, {expires}").classes("text-gray-500")
             if request.stop_price:
                 ui.label(f"Stop {numbers.money(request.stop_price)}").classes("sw-num")
             if request.limit_price:
                 ui.label(f"Limit {numbers.money(request.limit_price)}").classes("sw-num")
+            for note in notes:
+                ui.label(note).classes("text-sm").props('data-testid="review-note"')
+            for warning in warnings:
+                with (
+                    ui.row()
+                    .classes("items-start gap-2 no-wrap text-warning text-sm")
+                    .props('data-testid="review-warning"')
+                ):
+                    ui.icon("warning").classes("text-base")
+                    ui.label(warning)
             if total is not None:
                 what = "cost" if request.side == "buy" else "proceeds"
                 ui.label(f"Estimated {what} {numbers.money(total)}").classes("sw-num font-medium")
                 if request.side == "buy":
-                    left = numbers.money(self.buying_power - total)
+                    left = numbers.money(self.means.buying_power - total)
                     ui.label(f"Buying power left {left}").classes("sw-num text-gray-500")
             with ui.row().classes("w-full justify-end gap-2 mt-2"):
                 ui.button("Edit", on_click=dialog.close).props('flat no-caps data-testid="edit-order"')
@@ -232,7 +197,7 @@ class OrderForm:
 
     def _refused(self, exc: Exception) -> None:
         if isinstance(exc, DomainError):
-            self._show_error(FIELD_OF_CODE.get(exc.code, "form"), exc.message)
+            self._show_errors({FIELD_OF_CODE.get(exc.code, FORM): exc.message})
             return
         # The key stays: sending the order again cannot place it twice.
         log.warning("an order could not be placed, the database is unavailable: %s", str(exc).splitlines()[0])

@@ -26,6 +26,7 @@ class LedgerKind(StrEnum):
     BUY = "buy"
     SELL = "sell"
     RESET = "reset"  # cash set back to the starting cash (what it adds or takes away)
+    SETTLEMENT = "settlement"  # a league account's position sold at its league's end
 
 
 class Account(SQLModel, table=True):

@@ -3,15 +3,16 @@
 import hashlib
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, PlainSerializer, field_validator, model_validator
+from pydantic import AfterValidator, PlainSerializer, ValidationError, field_validator, model_validator
 from pydantic import Field as PydanticField
 from pydantic.alias_generators import to_snake
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -29,35 +30,54 @@ class OrderType(StrEnum):
     LIMIT = "limit"
     STOP = "stop"
     STOP_LIMIT = "stop_limit"
+    TRAILING_STOP = "trailing_stop"
 
 
 class OrderStatus(StrEnum):
     PENDING = "pending"
+    HELD = "held"  # a leg waiting for its entry to fill
     FILLED = "filled"
     CANCELED = "canceled"
     EXPIRED = "expired"
     REJECTED = "rejected"
+    REPLACED = "replaced"
 
 
 class TimeInForce(StrEnum):
     DAY = "day"
     GTC = "gtc"
+    IOC = "ioc"  # immediate or cancel
+    FOK = "fok"  # fill or kill: with whole fills at the top of the book, the same as ioc
+
+
+class OrderClass(StrEnum):
+    SIMPLE = "simple"
+    BRACKET = "bracket"
+    OCO = "oco"
+    OTO = "oto"
+
+
+IMMEDIATE = (TimeInForce.IOC, TimeInForce.FOK)  # what cannot execute at once is canceled
 
 
 class Order(SQLModel, table=True):
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint("quantity > 0", name="ck_orders_quantity_positive"),
+        CheckConstraint("quantity IS NOT NULL OR notional IS NOT NULL", name="ck_orders_quantity_or_notional"),
         CheckConstraint("filled_quantity >= 0 AND filled_quantity <= quantity", name="ck_orders_filled_within"),
         CheckConstraint("reserved_cash >= 0", name="ck_orders_reserved_nonnegative"),
+        CheckConstraint("reserved_quantity >= 0", name="ck_orders_reserved_quantity_nonnegative"),
         CheckConstraint(f"side IN ({values_of(Side)})", name="ck_orders_side"),
         CheckConstraint(f"order_type IN ({values_of(OrderType)})", name="ck_orders_type"),
         CheckConstraint(f"time_in_force IN ({values_of(TimeInForce)})", name="ck_orders_tif"),
         CheckConstraint(f"status IN ({values_of(OrderStatus)})", name="ck_orders_status"),
+        CheckConstraint(f"order_class IN ({values_of(OrderClass)})", name="ck_orders_class"),
         Index("ix_orders_account_created", "account_id", "created_at"),
         Index("ix_orders_status_symbol", "status", "symbol"),
         Index("ix_orders_status_expires", "status", "expires_at"),
         Index("uq_orders_account_client_order_id", "account_id", "client_order_id", unique=True),
+        Index("ix_orders_parent", "parent_id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -65,15 +85,24 @@ class Order(SQLModel, table=True):
     client_order_id: str | None = Field(default=None, max_length=128)  # the client's own name for it
     symbol: str = Field(max_length=10)
     side: str = Field(max_length=4)
-    order_type: str = Field(max_length=10)
-    quantity: Decimal = Field(sa_type=Quantity())
+    order_type: str = Field(max_length=13)
+    quantity: Decimal | None = Field(default=None, sa_type=Quantity())  # None: a notional order not yet filled
+    notional: Decimal | None = Field(default=None, sa_type=Money())  # dollars, for a market order by amount
     limit_price: Decimal | None = Field(default=None, sa_type=Price())
-    stop_price: Decimal | None = Field(default=None, sa_type=Price())
+    stop_price: Decimal | None = Field(default=None, sa_type=Price())  # a trailing stop's: where it stands now
+    trail_price: Decimal | None = Field(default=None, sa_type=Price())
+    trail_percent: Decimal | None = Field(default=None, sa_type=Money())
+    high_water_mark: Decimal | None = Field(default=None, sa_type=Price())  # a trailing stop's best price (a buy's low)
     time_in_force: str = Field(default="day", max_length=3)
     status: str = Field(default="pending", max_length=10)
+    order_class: str = Field(default="simple", max_length=7)
+    parent_id: uuid.UUID | None = Field(default=None, foreign_key="orders.id")  # a leg's entry (an oco: its first)
+    replaces: uuid.UUID | None = Field(default=None, foreign_key="orders.id")
+    replaced_by: uuid.UUID | None = Field(default=None, foreign_key="orders.id")
     filled_quantity: Decimal = Field(default=Decimal("0"), sa_type=Quantity())
     avg_fill_price: Decimal | None = Field(default=None, sa_type=Price())
     reserved_cash: Decimal = Field(default=Decimal("0"), sa_type=Money())
+    reserved_quantity: Decimal = Field(default=Decimal("0"), sa_type=Quantity())  # shares a sell holds back
     triggered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # a stop that has fired
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # end of its trading day; gtc: never
     reject_reason: str | None = Field(default=None, max_length=200)
@@ -122,6 +151,7 @@ MoneyText = Annotated[Decimal, PlainSerializer(cents_text, return_type=str)]
 PriceText = Annotated[Decimal, PlainSerializer(price_text, return_type=str)]
 
 MAX_QUANTITY = Decimal("1000000000")
+MAX_NOTIONAL = Decimal("1000000000")
 MAX_PRICE = Decimal("10000000")
 MAX_CLIENT_ORDER_ID = 128
 
@@ -154,37 +184,81 @@ class OrderCreate(CamelModel):
     symbol: Symbol
     side: Side
     order_type: OrderType
-    quantity: Decimal = PydanticField(gt=0, le=MAX_QUANTITY, allow_inf_nan=False)
+    quantity: Decimal | None = PydanticField(None, gt=0, le=MAX_QUANTITY, allow_inf_nan=False)
+    notional: Decimal | None = PydanticField(None, ge=1, le=MAX_NOTIONAL, allow_inf_nan=False)
     limit_price: TickPrice | None = None
     stop_price: TickPrice | None = None
+    trail_price: TickPrice | None = None
+    trail_percent: Decimal | None = PydanticField(None, ge=Decimal("0.1"), le=50, allow_inf_nan=False)
     time_in_force: TimeInForce = TimeInForce.DAY
     client_order_id: ClientOrderId | None = None
 
     @field_validator("quantity")
     @classmethod
-    def _share_places(cls, quantity: Decimal) -> Decimal:
-        if _places(quantity) > QUANTITY:
+    def _share_places(cls, quantity: Decimal | None) -> Decimal | None:
+        if quantity is not None and _places(quantity) > QUANTITY:
             raise ValueError(f"may have at most {QUANTITY} decimal places")
-        return quantity.normalize()
+        return quantity if quantity is None else quantity.normalize()
+
+    @field_validator("notional", "trail_percent")
+    @classmethod
+    def _two_places(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and _places(value) > 2:
+            raise ValueError("may have at most 2 decimal places")
+        return value
 
     @model_validator(mode="after")
-    def _prices_fit_the_type(self) -> "OrderCreate":
-        needs_limit = self.order_type in ("limit", "stop_limit")
-        needs_stop = self.order_type in ("stop", "stop_limit")
-        for name, needed in (("limitPrice", needs_limit), ("stopPrice", needs_stop)):
-            given = getattr(self, to_snake(name)) is not None
-            if needed != given:
-                # `field` in the context lets the API name the field although the check spans the model.
-                problem = "is required for" if needed else "is not used by"
-                raise PydanticCustomError(
-                    "price_for_type", f"{name} {problem} {self.order_type} orders", {"field": name}
-                )
+    def _fields_fit_the_kind(self) -> "OrderCreate":
+        # Every misfit at once; `field` in the context lets the API name each field although the check spans
+        # the model.
+        problems = [
+            InitErrorDetails(type=PydanticCustomError("order_kind", message, {"field": name}), loc=(), input=name)
+            for name, message in _misfits(self)
+        ]
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self
 
     def fingerprint(self) -> str:
-        """The same order however it was spelled (1 or "1.0"): what an idempotency key is bound to."""
-        canonical = {k: plain(v) if isinstance(v, Decimal) else v for k, v in self.model_dump().items()}
+        """The same order however it was spelled (1 or "1.0"): what an idempotency key is bound to. Fields left
+        at their defaults that older orders did not have stay out, so keys used before them still match."""
+        dumped = self.model_dump()
+        for name in _LATER_FIELDS:
+            if dumped[name] is None:
+                del dumped[name]
+        canonical = {k: plain(v) if isinstance(v, Decimal) else v for k, v in dumped.items()}
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+_LATER_FIELDS = ("notional", "trail_price", "trail_percent")
+_LIMITED = (OrderType.LIMIT, OrderType.STOP_LIMIT)
+_STOPPED = (OrderType.STOP, OrderType.STOP_LIMIT)
+
+
+def _misfits(order: OrderCreate) -> Iterator[tuple[str, str]]:
+    """(field, what is wrong with it) for each field the order's kind does not allow or lacks."""
+    kind = order.order_type
+    for name, needed in (("limitPrice", kind in _LIMITED), ("stopPrice", kind in _STOPPED)):
+        given = getattr(order, to_snake(name)) is not None
+        if needed != given:
+            yield name, f"{name} {'is required for' if needed else 'is not used by'} {kind} orders"
+    if order.notional is not None:
+        if order.quantity is not None:
+            for name in ("notional", "quantity"):
+                yield name, "give one of notional and quantity, not both"
+        if kind != OrderType.MARKET:
+            yield "notional", "notional is only for market orders"
+    elif order.quantity is None:
+        yield "quantity", "quantity is required (or notional, for a market order)"
+    trails = [name for name in ("trailPrice", "trailPercent") if getattr(order, to_snake(name)) is not None]
+    if kind == OrderType.TRAILING_STOP and len(trails) != 1:
+        for name in trails or ("trailPrice", "trailPercent"):
+            yield name, "a trailing_stop order takes exactly one of trailPrice and trailPercent"
+    elif kind != OrderType.TRAILING_STOP:
+        for name in trails:
+            yield name, f"{name} is not used by {kind} orders"
+    if order.time_in_force in IMMEDIATE and kind not in (OrderType.MARKET, OrderType.LIMIT):
+        yield "timeInForce", f"timeInForce {order.time_in_force} is only for market and limit orders"
 
 
 class OrderPublic(CamelModel):
@@ -194,11 +268,20 @@ class OrderPublic(CamelModel):
     symbol: str
     side: str
     order_type: str
-    quantity: DecimalText
+    quantity: DecimalText | None
+    notional: MoneyText | None
     limit_price: PriceText | None
     stop_price: PriceText | None
+    trail_price: PriceText | None
+    trail_percent: MoneyText | None
+    high_water_mark: PriceText | None
     time_in_force: str
     status: str
+    order_class: str
+    parent_id: uuid.UUID | None
+    legs: list["OrderPublic"] | None = None  # a parent's legs; None for an order without any
+    replaces: uuid.UUID | None
+    replaced_by: uuid.UUID | None
     filled_quantity: DecimalText
     avg_fill_price: PriceText | None
     created_at: datetime

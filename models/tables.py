@@ -6,6 +6,7 @@ from models.account import Account, LedgerEntry, Position
 from models.alert import PriceAlert
 from models.api_key import ApiKey
 from models.candle import CandleRow
+from models.league import League, LeagueMember
 from models.order import IdempotencyRecord, Order
 from models.portfolio import EquitySnapshot
 from models.user import LoginSession, User
@@ -19,6 +20,8 @@ __all__ = [
     "CandleRow",
     "EquitySnapshot",
     "IdempotencyRecord",
+    "League",
+    "LeagueMember",
     "LedgerEntry",
     "LoginSession",
     "Order",

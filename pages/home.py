@@ -58,7 +58,7 @@ async def home_page(request: Request):
         open_orders = OrdersTable(user, account_id, status="pending", empty="No open orders.", testid="open-orders")
         ui.label("Recent fills").classes("text-xl font-semibold")
         fills = OrdersTable(
-            user, account_id, status="filled", limit=5, empty="Nothing filled yet.", testid="recent-fills"
+            user, account_id, limit=5, empty="Nothing filled yet.", testid="recent-fills", time="filled"
         )
 
     async def reload() -> None:

@@ -8,7 +8,8 @@ from components import live
 from components.alerts_panel import AlertForm, AlertsList
 from components.charts import Candles, Points, RangeChart
 from components.frame import frame
-from components.numbers import decimal_text, direction, money, percent, signed_money
+from components.key_stats_card import KeyStatsCard
+from components.numbers import direction, money, percent, shares, signed_money
 from components.order_form import OrderForm
 from components.orders_table import OrdersTable
 from components.positions import BookView
@@ -20,8 +21,47 @@ from services.runtime import call
 from services.trading import portfolio
 from services.watchlists import watchlist
 
+RANGE_WORDS = {
+    "1D": "Today",
+    "1W": "Past week",
+    "1M": "Past month",
+    "3M": "Past 3 months",
+    "1Y": "Past year",
+    "ALL": "All time",
+}
 
-def _quote_header(symbol: str, name: str) -> None:
+
+class RangeChange:
+    """The change over the range the chart shows: from the day's previous close for 1D, else from where the
+    chart's line starts; live at each tick of the symbol."""
+
+    def __init__(self, symbol: str):
+        self.symbol, self.range, self.base = symbol, "1D", None
+        self.label = ui.label().classes("sw-num sw-sign").props('data-testid="price-change"')
+        live.ticked.subscribe(self._tick)  # from the page: unsubscribed when the browser goes
+
+    def shown(self, range_name: str, points: Points) -> None:
+        self.range, self.base = range_name, (points[0][1] if points else None)
+        self.show()
+
+    def _tick(self, changed: set[str] | None = None) -> None:
+        if changed is None or self.symbol in changed:
+            self.show()
+
+    def show(self) -> None:
+        quote = runtime.current().hub.latest.get(self.symbol)
+        if quote is None or (self.range != "1D" and not self.base):
+            self.label.text = ""
+            return
+        if self.range == "1D":
+            change, change_percent = quote.change, quote.change_percent
+        else:
+            change = quote.last - self.base
+            change_percent = change / self.base * 100
+        self.label.text = f"{signed_money(change)} ({percent(change_percent)}) {RANGE_WORDS[self.range]}"
+
+
+def _quote_header(symbol: str, name: str) -> RangeChange:
     quote = live.view(symbol)
     with ui.column().classes("gap-0"):
         ui.label(name).classes("text-gray-500").props('data-testid="stock-name"')
@@ -29,12 +69,11 @@ def _quote_header(symbol: str, name: str) -> None:
         ui.label().classes("text-4xl font-semibold sw-num").props('data-testid="last-price"').bind_text_from(
             quote, "last", backward=lambda last: f"${last}"
         )
-        change = ui.label().classes("sw-num sw-sign").props('data-testid="price-change"')
-        change.bind_text_from(quote, "change")
-        change.bind_visibility_from(quote, "change")
+        change = RangeChange(symbol)
         with ui.row().classes("gap-4 text-sm text-gray-500 sw-num"):
             ui.label().bind_text_from(quote, "bid", backward=lambda bid: f"Bid {bid}").props('data-testid="bid"')
             ui.label().bind_text_from(quote, "ask", backward=lambda ask: f"Ask {ask}").props('data-testid="ask"')
+    return change
 
 
 class PositionCard(BookView):
@@ -52,7 +91,7 @@ class PositionCard(BookView):
         mine = next((p for p in state.positions if p.symbol == self.symbol), None)
         self.card.visible = mine is not None
         if mine is not None:
-            self.summary.text = f"{decimal_text(mine.quantity)} shares · {money(mine.market_value)}"
+            self.summary.text = f"{shares(mine.quantity)} · {money(mine.market_value)}"
             self.detail.text = (
                 f"Avg cost {money(mine.avg_cost)} · Total return {signed_money(mine.unrealized_pnl)} "
                 f"({percent(mine.unrealized_pnl_percent)})"
@@ -93,7 +132,7 @@ async def stock_page(request: Request, symbol: str):
         ui.row().classes("w-full gap-6 items-start flex-wrap md:flex-nowrap"),
     ):
         with ui.column().classes("flex-1 min-w-0 gap-4 w-full"):
-            _quote_header(listing.symbol, listing.name)
+            change = _quote_header(listing.symbol, listing.name)
 
             async def price_candles(range_name: str) -> Candles:
                 found = await call(
@@ -104,8 +143,9 @@ async def stock_page(request: Request, symbol: str):
             async def price_points(range_name: str) -> Points:
                 return [(t, close) for t, _, close, _, _ in await price_candles(range_name)]
 
-            chart = RangeChart(price_points, candles=price_candles, testid="price-chart")
+            chart = RangeChart(price_points, candles=price_candles, testid="price-chart", on_shown=change.shown)
             position = PositionCard(user, account_id, listing.symbol)
+            stats = KeyStatsCard(listing)
             ui.label(f"Your {listing.symbol} orders").classes("text-xl font-semibold")
             history = OrdersTable(user, account_id, symbol=listing.symbol, limit=20, testid="symbol-orders")
         with ui.column().classes("w-full md:w-80 gap-4"):
@@ -129,3 +169,4 @@ async def stock_page(request: Request, symbol: str):
     await watch.load()
     await alert_list.refresh()
     await chart.show()
+    await stats.load()

@@ -18,7 +18,7 @@ CHECK_TIMEOUT = 3.0  # seconds; a load balancer's probe must get an answer, not 
 class Health(BaseModel):
     status: Literal["ok", "degraded", "unavailable"]  # degraded: Redis is away, the app serves from PostgreSQL
     instance: str
-    roles: list[str]  # leader roles held here: market_feed, execution_engine, alert_engine
+    roles: list[str]  # leader roles held here: market_feed, execution_engine, alert_engine, league_clock
     database: Literal["ok", "unreachable"]
     redis: Literal["ok", "unreachable", "not_configured"]
 

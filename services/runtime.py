@@ -15,11 +15,13 @@ from services.infra.cache import Cache, MemoryCache, RedisCache
 from services.infra.event_hub import EventHub
 from services.infra.leader import Leadership, RedisLeadership, SoleLeadership
 from services.infra.pg_async import AsyncPostgres
+from services.leagues.placement import LeagueRules
+from services.leagues.standings import Leaderboards
 from services.market.clock import MarketClock, clock_for
 from services.market.quote_hub import QuoteHub
 from services.market.quote_store import MemoryQuoteStore, QuoteStore, RedisQuoteStore
 from services.market.tape import RecentTape
-from services.trading import api_keys
+from services.trading import api_keys, orders
 from services.trading.store import Store
 from settings import ConfigError, Settings
 
@@ -42,6 +44,7 @@ class Runtime:
     pg: AsyncPostgres | None = None  # PostgreSQL from the event loop, for changes of money (None on SQLite)
     roles: set[str] = field(default_factory=set)  # the leader roles this instance holds now
     key_uses: api_keys.UseLog = field(default_factory=api_keys.UseLog)  # when API keys were used, written once a minute
+    leaderboards: Leaderboards = field(default_factory=Leaderboards)  # each league's, computed once per interval
     tape: RecentTape = field(default_factory=RecentTape)  # the last minutes of quotes, fed by the hub
 
     def __post_init__(self) -> None:
@@ -54,10 +57,11 @@ class Runtime:
         return SoleLeadership()
 
     def background_work(self) -> list[Coroutine]:
-        """What runs for the life of the process: the quote subscriber, the execution and alert engines (each
-        leading on one instance at a time), the writer of API key uses, the watch on API key sockets while the bus
-        is down, and the feed where configured."""
+        """What runs for the life of the process: the quote subscriber, the execution and alert engines and the
+        league clock (each leading on one instance at a time), the writer of API key uses, the watch on API key
+        sockets while the bus is down, and the feed where configured."""
         from services.alerts.engine import AlertEngine  # these build on this module
+        from services.leagues.lifecycle import LeagueClock
         from services.market.feed import MarketFeed
         from services.trading.execution import ExecutionEngine
 
@@ -65,6 +69,7 @@ class Runtime:
         work.append(api_keys.close_dead_sockets(self.engine, self.bus, self.events))
         work.append(ExecutionEngine(self, self.leadership("execution")).run())
         work.append(AlertEngine(self, self.leadership("alerts")).run())
+        work.append(LeagueClock(self, self.leadership("league_clock")).run())
         if self.settings.market_feed == "simulator":
             work.append(MarketFeed(self, self.leadership("feed"), self.clock).run())
         return work
@@ -137,6 +142,7 @@ def install(rt: Runtime) -> Runtime:
     """Make `rt` the runtime that pages and routes use (tests switch between backends with it)."""
     global _current
     _current = rt
+    orders.use_league_rules(LeagueRules(rt.hub.latest))  # league accounts place under their league's rules
     return rt
 
 

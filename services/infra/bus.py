@@ -95,12 +95,35 @@ async def _drain_for(queue: asyncio.Queue, seconds: float) -> AsyncIterator:
             return
 
 
+class _Batches:
+    """The messages waiting for the next round trip to Redis, and the task making the round trips."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.sender: asyncio.Task | None = None
+        self._messages: list[tuple[str, str]] = []
+        self._sent = loop.create_future()
+
+    def join(self, channel: str, message: str) -> asyncio.Future:
+        """Add a message to the next round trip; the future is done once it has gone."""
+        self._messages.append((channel, message))
+        return self._sent
+
+    def take(self) -> tuple[list[tuple[str, str]], asyncio.Future] | None:
+        if not self._messages:
+            return None
+        taken = self._messages, self._sent
+        self._messages, self._sent = [], self.loop.create_future()
+        return taken
+
+
 class RedisBus:
     def __init__(self, url: str, namespace: str):
         self._ns = namespace
         self._sync = redis_clients.sync_client(url)
         self._async = redis_clients.async_client(url, socket_timeout=None)  # subscriptions wait on purpose
         self._local = LocalBus()  # this process's subscribers, for what Redis cannot take
+        self._batches: _Batches | None = None
         self.degraded = False
 
     def publish(self, channel, message):
@@ -111,11 +134,37 @@ class RedisBus:
             self._publish_here(channel, message, exc)
 
     async def apublish(self, channel, message):
+        """Published when it returns. What is published while a round trip is on its way goes in one pipeline when
+        it is back (a group commit): under load one round trip carries many orders' events; when quiet, none waits."""
+        loop = asyncio.get_running_loop()
+        if self._batches is None or self._batches.loop is not loop:  # a new event loop (tests run several)
+            self._batches = _Batches(loop)
+        sent = self._batches.join(channel, message)
+        if self._batches.sender is None:
+            self._batches.sender = loop.create_task(self._send_batches(self._batches))
+        await asyncio.shield(sent)
+
+    async def _send_batches(self, batches: "_Batches") -> None:
         try:
-            await self._async.publish(self._ns + channel, message)
-            self.degraded = False
-        except redis.RedisError as exc:
-            self._publish_here(channel, message, exc)
+            while (batch := batches.take()) is not None:
+                messages, sent = batch
+                try:
+                    if len(messages) == 1:
+                        await self._async.publish(self._ns + messages[0][0], messages[0][1])
+                    else:
+                        async with self._async.pipeline(transaction=False) as pipe:
+                            for channel, message in messages:
+                                pipe.publish(self._ns + channel, message)
+                            await pipe.execute()
+                    self.degraded = False
+                except redis.RedisError as exc:
+                    for channel, message in messages:
+                        self._publish_here(channel, message, exc)
+                finally:
+                    if not sent.done():
+                        sent.set_result(None)
+        finally:
+            batches.sender = None
 
     def _publish_here(self, channel: str, message: str, exc: Exception) -> None:
         if not self.degraded:

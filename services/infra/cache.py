@@ -132,6 +132,17 @@ class MemoryCache:
             self._items = {k: v for k, v in self._items.items() if v[1] > now}
 
 
+_GET_AND_ADD = """
+local found = redis.call('GET', KEYS[1])
+local added = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2])
+return {found, added and 1 or 0}
+"""
+_SET_AND_DELETE = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return redis.call('DEL', KEYS[2])
+"""
+
+
 class RedisCache:
     """Deletes that fail (a logout while Redis is unreachable) are owed: until Redis has taken them, this instance
     treats those keys as missing and retries them before anything else, so a logged-out token does not come back
@@ -145,6 +156,9 @@ class RedisCache:
         self._ns = namespace
         self._owed: set[str] = set()
         self._owed_lock = threading.Lock()
+        # Two commands as one script, one command on the wire: a pipeline costs the client more, twice an order.
+        self._get_and_add = async_client.register_script(_GET_AND_ADD)
+        self._set_and_delete = async_client.register_script(_SET_AND_DELETE)
         self._last_warning = -self.LOG_EVERY
 
     def _warn(self, what: str, exc: Exception) -> None:
@@ -238,22 +252,16 @@ class RedisCache:
             return True
 
     async def aget_and_add(self, key, claim, value, *, ttl):
-        pipe = self._async.pipeline(transaction=False)
-        pipe.get(self._ns + key)
-        pipe.set(self._ns + claim, value, ex=ttl, nx=True)
         try:
-            found, added = await pipe.execute()
+            found, added = await self._get_and_add(keys=[self._ns + key, self._ns + claim], args=[value, ttl])
         except (redis.RedisError, OSError) as exc:
             self._warn("cache get-and-add failed, a miss and letting the database decide", exc)
             return None, True
         return (found.decode() if found is not None else None), bool(added)
 
     async def aset_and_delete(self, key, value, *, ttl, gone):
-        pipe = self._async.pipeline(transaction=False)
-        pipe.set(self._ns + key, value, ex=ttl)
-        pipe.delete(self._ns + gone)
         try:
-            await pipe.execute()
+            await self._set_and_delete(keys=[self._ns + key, self._ns + gone], args=[value, ttl])
         except (redis.RedisError, OSError) as exc:
             self._warn("cache set-and-delete failed", exc)
 

@@ -70,11 +70,28 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     """Create or upgrade the schema to the newest migration (or to `revision`, for the upgrade tests)."""
     config = Config()
     config.set_main_option("script_location", str(ROOT / "migrations"))
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK})
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by rebuilding it, and dropping the old one fails while other tables' rows
+            # refer to it: foreign keys are off while migrating (the pragma is ignored inside a transaction, so
+            # it goes first) and checked before the commit.
+            _sqlite_foreign_keys(connection, on=False)
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK})
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").first()):
+                    raise RuntimeError(f"the migration left a row without what it refers to: {tuple(broken)}")
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection, *, on: bool) -> None:
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 import csv
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from functools import cache
 
@@ -12,13 +13,17 @@ SYMBOLS_CSV = ROOT / "data" / "symbols.csv"
 
 @dataclass(frozen=True, slots=True)
 class Listing:
-    """One tradable symbol with its reference price and annualised volatility."""
+    """One tradable symbol with its reference price and annualised volatility, and the reference figures its page
+    shows: shares outstanding (for the market cap; none for a fund) as of a date, and a line about the company."""
 
     symbol: str
     name: str
     sector: str
     reference_price: Decimal
     volatility: float
+    shares_outstanding: int | None = None
+    figures_as_of: date | None = None
+    about: str = ""
 
 
 def normalize(symbol: str) -> str:
@@ -55,4 +60,7 @@ def _listing(row: dict[str, str]) -> Listing:
         sector=row["sector"].strip(),
         reference_price=Decimal(row["price"]),
         volatility=float(row["volatility"]),
+        shares_outstanding=int(row["shares_outstanding"]) if row.get("shares_outstanding") else None,
+        figures_as_of=date.fromisoformat(row["figures_as_of"]) if row.get("figures_as_of") else None,
+        about=(row.get("about") or "").strip(),
     )

@@ -33,13 +33,22 @@ def not_found() -> DomainError:
 
 
 def open_account(
-    db: Session, *, user_id: uuid.UUID, name: str, starting_cash: Decimal, is_default: bool, now: datetime
+    db: Session,
+    *,
+    user_id: uuid.UUID,
+    name: str,
+    starting_cash: Decimal,
+    is_default: bool,
+    now: datetime,
+    league_id: uuid.UUID | None = None,
 ) -> Account:
-    """A personal account funded with `starting_cash` (in the caller's transaction; the caller commits)."""
+    """An account funded with `starting_cash` (in the caller's transaction; the caller commits): personal, or the
+    user's account in the league `league_id`."""
     account = Account(
         user_id=user_id,
         name=name,
-        kind=AccountKind.PERSONAL,
+        kind=AccountKind.PERSONAL if league_id is None else AccountKind.LEAGUE,
+        league_id=league_id,
         is_default=is_default,
         starting_cash=starting_cash,
         cash=starting_cash,
@@ -138,6 +147,20 @@ _LOCK_RESTING = (
 _LOCK_POSITIONS = select(*_POSITIONS.columns).where(_POSITIONS.c.account_id == bindparam("account")).with_for_update()
 
 
+_ACCOUNTS = Account.__table__
+_LOCK_OLDEST_PERSONAL = (
+    select(*_ACCOUNTS.columns)
+    .where(
+        (_ACCOUNTS.c.user_id == bindparam("owner"))
+        & (_ACCOUNTS.c.kind == AccountKind.PERSONAL)
+        & _ACCOUNTS.c.closed_at.is_(None)
+    )
+    .order_by(_ACCOUNTS.c.created_at, _ACCOUNTS.c.id)
+    .limit(1)
+    .with_for_update()
+)
+
+
 async def _locked_book(tx: Transaction, user_id: uuid.UUID, account_id: uuid.UUID):
     """The user's open account, its resting orders and its positions, locked in that order."""
     found, resting, positions = await tx.read(
@@ -171,16 +194,61 @@ async def reset(
     return account, resting
 
 
+async def refund(
+    store: Store, *, user_id: uuid.UUID, account_id: uuid.UUID, starting_cash: Decimal, now: datetime
+) -> None:
+    """A league account follows its league's new starting cash (before the league starts): set back to it as a
+    reset does, from the new amount."""
+    async with store.transaction() as tx:
+        account, resting, positions = await _locked_book(tx, user_id, account_id)
+        rules.end_all(account, positions, resting, now)
+        for position in positions:
+            tx.remove(position)
+        account.starting_cash = starting_cash
+        tx.add(rules.reset(account, now))
+        await tx.commit()
+
+
 async def close(
     store: Store, cache: Cache, bus: Bus, *, user_id: uuid.UUID, account_id: uuid.UUID, now: datetime
 ) -> list[Order]:
     """Close a personal account that is not the default: resting orders canceled and its API keys ended in the
     same transaction (then dead on every instance), gone from the list; its rows stay in the database. Returns
     the orders it canceled."""
-    async with store.transaction() as tx:
-        account, resting, positions = await _locked_book(tx, user_id, account_id)
+
+    async def closable(_tx: Transaction, account: Account) -> None:
         if account.is_default or account.kind != AccountKind.PERSONAL:
             raise DomainError("ACCOUNT_NOT_CLOSABLE", "Only a personal account that is not the default can be closed.")
+
+    return await _close(store, cache, bus, user_id=user_id, account_id=account_id, now=now, check=closable)
+
+
+async def close_league_account(
+    store: Store, cache: Cache, bus: Bus, *, user_id: uuid.UUID, account_id: uuid.UUID, now: datetime
+) -> list[Order]:
+    """Close a league account, as a member leaving (or removed from, or the end of) a league does; as `close`
+    does otherwise. Returns the orders it canceled (none if it was closed already)."""
+
+    async def league_only(tx: Transaction, account: Account) -> None:
+        if account.kind != AccountKind.LEAGUE:
+            raise not_found()
+        if account.is_default:  # the default moves to the oldest personal account first (one default per user)
+            (oldest,) = await tx.read([(_LOCK_OLDEST_PERSONAL, {"owner": user_id})])
+            account.is_default = False
+            tx.load(Account, oldest[0]).is_default = True
+
+    try:
+        return await _close(store, cache, bus, user_id=user_id, account_id=account_id, now=now, check=league_only)
+    except DomainError as exc:
+        if exc.code == "ACCOUNT_NOT_FOUND":  # closed already: a retry of a leave or a removal
+            return []
+        raise
+
+
+async def _close(store, cache, bus, *, user_id, account_id, now, check) -> list[Order]:
+    async with store.transaction() as tx:
+        account, resting, positions = await _locked_book(tx, user_id, account_id)
+        await check(tx, account)
         (live,) = await tx.read([(api_keys.LOCK_LIVE_OF_ACCOUNT, {"account": account_id})])
         keys = [tx.load(ApiKey, row) for row in live]
         for key in keys:
@@ -189,6 +257,32 @@ async def close(
         account.closed_at = account.updated_at = now
         await tx.commit()
     await asyncio.to_thread(api_keys.announce_revoked, cache, bus, [key.key_id for key in keys])
+    return resting
+
+
+async def cancel_resting(store: Store, *, user_id: uuid.UUID, account_id: uuid.UUID, now: datetime) -> list[Order]:
+    """Cancel every resting order of the account (a league account at its league's closing bell). Returns them."""
+    async with store.transaction() as tx:
+        account, resting, positions = await _locked_book(tx, user_id, account_id)
+        rules.end_all(account, positions, resting, now)
+        await tx.commit()
+    return resting
+
+
+async def settle(
+    store: Store, *, user_id: uuid.UUID, account_id: uuid.UUID, prices: Mapping[str, Decimal], now: datetime
+) -> list[Order]:
+    """A league account at its league's end: resting orders canceled and every position sold at its settlement
+    price (`prices`; a symbol without one at its cost), so the account is all cash. Settling again changes nothing:
+    the account's lock and its empty positions make it happen once. Returns the orders it canceled."""
+    async with store.transaction() as tx:
+        account, resting, positions = await _locked_book(tx, user_id, account_id)
+        rules.end_all(account, positions, resting, now)
+        for position in positions:
+            if position.quantity > 0:
+                at_cost = position.cost_basis / position.quantity
+                tx.add(rules.settle(account, position, prices.get(position.symbol, at_cost), now))
+        await tx.commit()
     return resting
 
 

@@ -6,6 +6,10 @@ database when this instance becomes leader and then every REBUILD_EVERY as a saf
 (every round while Redis is away);
 between rebuilds, order updates from every instance keep it current. Each fill is its own transaction that
 re-checks the order under lock, so an order fills once however many attempts race.
+
+A trailing stop follows every last price in memory; where it stands is saved through the store (and announced
+as an order update) at most once a second per order, and a fill attempt carries the best price seen, so an
+unsaved move is never lost to the fill; a restart trails on from the last saved mark.
 """
 
 import asyncio
@@ -21,11 +25,11 @@ from typing import TYPE_CHECKING
 from anyio import to_thread
 
 from models.market import Quote
-from models.order import Order
+from models.order import Order, OrderType
 from models.types import utcnow
 from services.infra.db import session_scope
 from services.infra.leader import RENEW_EVERY, Leadership, keeping_lease, lead_forever
-from services.trading import orders, portfolio
+from services.trading import orders, portfolio, rules
 
 if TYPE_CHECKING:  # the runtime builds on this module
     from services.runtime import Runtime
@@ -35,6 +39,7 @@ log = logging.getLogger(__name__)
 REBUILD_EVERY = 30.0  # seconds
 SNAPSHOT_EVERY = 60.0  # seconds between equity snapshots of every account
 IDEMPOTENCY_KEEP = timedelta(hours=48)
+SAVE_TRAIL_EVERY = 1.0  # seconds: at most this often per trailing stop is its move saved and announced
 
 
 class TriggerBook:
@@ -48,6 +53,7 @@ class TriggerBook:
         self.buy_stops: list[tuple] = []
         self.sell_stops: list[tuple] = []
         self.at_market: set[uuid.UUID] = set()  # market orders queued for the open
+        self.trailing: dict[uuid.UUID, Order] = {}  # trailing stops not yet triggered: their stop moves
         self._orders: dict[uuid.UUID, Order] = {}  # what a fill attempt needs of each (its account, its symbol)
 
     def _lists(self):
@@ -55,7 +61,9 @@ class TriggerBook:
 
     def add(self, order: Order) -> None:
         self._orders[order.id] = order
-        if order.stop_price is not None and order.triggered_at is None:
+        if order.order_type == OrderType.TRAILING_STOP and order.triggered_at is None:
+            self.trailing[order.id] = order
+        elif order.stop_price is not None and order.triggered_at is None:
             side = self.buy_stops if order.side == "buy" else self.sell_stops
             bisect.insort(side, (order.stop_price, order.id))
         elif order.limit_price is not None:
@@ -67,6 +75,7 @@ class TriggerBook:
     def remove(self, order_id: uuid.UUID) -> None:
         self._orders.pop(order_id, None)
         self.at_market.discard(order_id)
+        self.trailing.pop(order_id, None)
         for entries in self._lists():
             entries[:] = [entry for entry in entries if entry[1] != order_id]
 
@@ -77,10 +86,19 @@ class TriggerBook:
         hits += [oid for _, oid in self.sell_limits[: bisect.bisect_right(self.sell_limits, (quote.bid, _MAX_ID))]]
         hits += [oid for _, oid in self.buy_stops[: bisect.bisect_right(self.buy_stops, (quote.last, _MAX_ID))]]
         hits += [oid for _, oid in self.sell_stops[bisect.bisect_left(self.sell_stops, (quote.last,)) :]]
+        hits += [oid for oid, order in self.trailing.items() if _reached(order, quote.last)]
         return [self._orders[oid] for oid in hits]
 
+    def follow(self, quote: Quote) -> list[Order]:
+        """Move the trailing stops this quote betters (in memory); returns those that moved."""
+        return [order for order in self.trailing.values() if rules.follow(order, quote.last)]
+
     def __len__(self) -> int:
-        return len(self.at_market) + sum(len(entries) for entries in self._lists())
+        return len(self.at_market) + len(self.trailing) + sum(len(entries) for entries in self._lists())
+
+
+def _reached(order: Order, last) -> bool:
+    return last >= order.stop_price if order.side == "buy" else last <= order.stop_price
 
 
 _MAX_ID = uuid.UUID(int=(1 << 128) - 1)  # sorts after every id at the same price
@@ -94,6 +112,9 @@ class ExecutionEngine:
         self._books: dict[str, TriggerBook] = defaultdict(TriggerBook)
         self._in_flight: set[uuid.UUID] = set()
         self._tasks: set[asyncio.Task] = set()
+        self._marks: dict[uuid.UUID, Order] = {}  # each trailing stop as it stands in memory (ahead of the saved)
+        self._saving: set[uuid.UUID] = set()  # trailing stops with a save scheduled
+        self._saved_at: dict[uuid.UUID, float] = {}  # when each was last saved (monotonic)
 
     async def run(self) -> None:
         await lead_forever(self._leadership, "execution_engine", self._lead, held=self._rt.roles)
@@ -135,18 +156,45 @@ class ExecutionEngine:
             book = self._books.get(quote.symbol)
             if not book:
                 continue
+            for order in book.follow(quote):
+                self._marks[order.id] = order
+                if order.id not in self._saving:
+                    self._saving.add(order.id)
+                    self._spawn(self._save_trail(order))
             for order in book.crossed(quote):
                 if order.id not in self._in_flight:
                     self._in_flight.add(order.id)
-                    task = asyncio.create_task(self._attempt(order, quote))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+                    self._spawn(self._attempt(order, quote))
+
+    def _spawn(self, work) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _save_trail(self, order: Order) -> None:
+        """Save a trailing stop's move, at most once a second: moves in between are saved together."""
+        rt = self._rt
+        try:
+            wait = self._saved_at.get(order.id, 0.0) + SAVE_TRAIL_EVERY - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        finally:
+            self._saving.discard(order.id)  # from here on, a new move schedules the next save
+        self._saved_at[order.id] = time.monotonic()
+        moved = self._marks.get(order.id, order)
+        try:
+            await orders.trail(rt.store, rt.bus, resting=moved, mark=moved.high_water_mark, now=self._now())
+        except Exception:
+            log.exception("saving trailing stop %s failed; it trails on in memory", order.id)
 
     async def _attempt(self, resting: Order, quote: Quote) -> None:
         rt = self._rt
         try:
             now = self._now()
-            order = await orders.fill(rt.store, rt.bus, resting=resting, quote=quote, clock=rt.clock, now=now)
+            mark = self._marks[resting.id].high_water_mark if resting.id in self._marks else None
+            order = await orders.fill(
+                rt.store, rt.bus, resting=resting, quote=quote, clock=rt.clock, now=now, mark=mark
+            )
             # No re-check against the latest quote here: an order the market cannot fill yet (closed) would spin.
             self._place_in_book(order, check=False)
         except Exception:
@@ -161,14 +209,29 @@ class ExecutionEngine:
         book = self._books[order.symbol]
         book.remove(order.id)
         if order.status == "pending":
+            self._catch_up(order)
             book.add(order)  # e.g. a stop_limit whose stop fired now rests as a limit
             if check:
                 self._check_against_latest(order.symbol)
+        else:
+            self._drop_trail(order.id)
+
+    def _catch_up(self, order: Order) -> None:
+        """A trailing stop read from the database trails on from the best price this engine has seen of it."""
+        seen = self._marks.get(order.id)
+        if seen is not None and order.order_type == OrderType.TRAILING_STOP:
+            rules.follow(order, seen.high_water_mark)
+            self._marks[order.id] = order
+
+    def _drop_trail(self, order_id: uuid.UUID) -> None:
+        self._marks.pop(order_id, None)
+        self._saved_at.pop(order_id, None)
 
     def _forget(self, symbol: str, order_id: uuid.UUID) -> None:
         book = self._books.get(symbol)
         if book is not None:
             book.remove(order_id)
+        self._drop_trail(order_id)
 
     def _check_against_latest(self, *symbols: str) -> None:
         """A quote may have crossed an order before the book knew of it: try the latest one too."""
@@ -184,6 +247,11 @@ class ExecutionEngine:
             return books
 
         self._books = await keeping_lease(self._leadership, to_thread.run_sync(load))
+        trailing = {oid: order for book in self._books.values() for oid, order in book.trailing.items()}
+        for order_id in set(self._marks) - set(trailing):
+            self._drop_trail(order_id)
+        for order in trailing.values():
+            self._catch_up(order)
         self._check_against_latest(*self._books)
 
     async def _follow_order_updates(self) -> None:

@@ -7,15 +7,17 @@ idempotency key) stand behind the rules.
 """
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import orjson
 from sqlalchemy import bindparam, tuple_
 from sqlmodel import Session, select
 
-from models.account import Account, Position
+from models.account import Account, AccountKind, Position
 from models.market import Quote
 from models.order import IdempotencyRecord, Order, OrderCreate, OrderEnvelope, OrderPublic, OrderStatus
 from models.types import utcnow
@@ -125,6 +127,29 @@ async def _refuse_taken_client_order_id(tx: Transaction, account_id: uuid.UUID, 
         )
 
 
+# -- the league hook: a league account places under its league's rules ---------------------------------------------
+
+LeagueRules = Callable[[Transaction, Account, OrderCreate, rules.Market, datetime], Awaitable[None]]
+_league_rules: LeagueRules | None = None
+
+
+def use_league_rules(check: LeagueRules | None) -> None:
+    """Set what a league account's placement asks, under the account's lock, before it is placed (it raises the
+    refusal). services.leagues builds on this module, so the runtime hands it in."""
+    global _league_rules
+    _league_rules = check
+
+
+async def _refuse_if_league_forbids(
+    tx: Transaction, account: Account, wanted: OrderCreate, market: rules.Market, now: datetime
+) -> None:
+    if account.kind != AccountKind.LEAGUE:
+        return
+    if _league_rules is None:  # no rules to ask: a league account does not trade unchecked
+        raise DomainError("LEAGUE_NOT_RUNNING", "This league account cannot trade now.")
+    await _league_rules(tx, account, wanted, market, now)
+
+
 async def _place(store: Store, request: _Request) -> tuple[Placement, OrderPublic | None]:
     """Place the order, or replay the answer already given to its key, in one transaction of the store."""
     async with store.transaction() as tx:
@@ -140,6 +165,7 @@ async def _place(store: Store, request: _Request) -> tuple[Placement, OrderPubli
         if wanted.client_order_id is not None:
             await _refuse_taken_client_order_id(tx, account.id, wanted.client_order_id)
         position = tx.load(Position, positions[0] if positions else None)
+        await _refuse_if_league_forbids(tx, account, wanted, request.market, request.now)
         order, *others = rules.place(wanted, account, position, request.market, request.now)
         public = OrderPublic.of(order)
         body = OrderEnvelope(order=public).model_dump_json(by_alias=True)
@@ -280,22 +306,43 @@ async def cancel(
 
 
 async def fill(
-    store: Store, bus: Bus, *, resting: Order, quote: Quote, clock: MarketClock, now: datetime
+    store: Store,
+    bus: Bus,
+    *,
+    resting: Order,
+    quote: Quote,
+    clock: MarketClock,
+    now: datetime,
+    mark: Decimal | None = None,
 ) -> Order | None:
-    """Fill a resting order if `quote` reaches it; each order fills at most once, whoever else tries. Returns the
-    order as it is now (None if it is gone)."""
+    """Fill a resting order if `quote` reaches it (a trailing stop having followed `mark`, the best price seen
+    since it was last saved); each order fills at most once, whoever else tries. Returns the order as it is now
+    (None if it is gone)."""
     if not clock.is_open(now):
         return resting
     async with store.transaction() as tx:
         account, order, position = await _locked(tx, resting.account_id, resting.id)
         if order is None or order.status != OrderStatus.PENDING:  # another fill, cancel or expiry won the race
             return order
-        filled = rules.try_fill(account, position, order, quote, now)
+        filled = rules.try_fill(account, position, order, quote, now, mark)
         for row in filled or ():
             tx.add(row)
         await tx.commit()  # also when it rests: a stop_limit whose stop fired now keeps its `triggered_at`
     if filled is not None:
         await notify(bus, account.user_id, OrderPublic.of(order))
+    return order
+
+
+async def trail(store: Store, bus: Bus, *, resting: Order, mark: Decimal, now: datetime) -> Order | None:
+    """Save where a trailing stop stands after the market moved to `mark`, so that every instance (and this one
+    after a restart) trails from there, and tell the user. Returns the order as it is now (None if it is gone)."""
+    async with store.transaction() as tx:
+        account, order, _ = await _locked(tx, resting.account_id, resting.id)
+        if order is None or order.status != OrderStatus.PENDING or not rules.follow(order, mark):
+            return order
+        order.updated_at = now
+        await tx.commit()
+    await notify(bus, account.user_id, OrderPublic.of(order))
     return order
 
 

@@ -78,7 +78,7 @@ def _recompute(db: Session, of_account) -> _Totals:
         reserved_cash=_sums(db, Order.reserved_cash, Money(), [Order.account_id], Order.side == Side.BUY, *pending),
         reserved_shares=_sums(
             db,
-            Order.quantity - Order.filled_quantity,
+            Order.reserved_quantity,
             Quantity(),
             [Order.account_id, Order.symbol],
             Order.side == Side.SELL,

@@ -18,12 +18,15 @@ from sqlmodel import SQLModel
 
 from models.account import Account, LedgerEntry, LedgerKind, Position
 from models.market import Quote
-from models.order import Order, OrderCreate, OrderStatus, OrderType, Side, TimeInForce
+from models.order import IMMEDIATE, Order, OrderCreate, OrderStatus, OrderType, Side, TimeInForce
+from models.types import QUANTITY, tick_size
 from services.infra.errors import DomainError
 from services.market.clock import MarketClock
 
 CENT = Decimal("0.01")
+SHARE_UNIT = Decimal(1).scaleb(-QUANTITY)  # the smallest fraction of a share traded
 STOP_COLLAR = Decimal("1.05")  # a stop buy without a limit reserves 5 % above its stop: it fills at the market
+# (and a notional sell reserves 5 % more shares than its amount buys at the bid: it sells at the market)
 SMALLEST_ORDER = Decimal(1)  # dollars: an order worth less is refused (selling a whole position is not)
 
 
@@ -41,8 +44,16 @@ def cash_moved(side: str, quantity: Decimal, price: Decimal) -> Decimal:
     return cost(quantity, price) if side == Side.BUY else proceeds(quantity, price)
 
 
+def shares_for(notional: Decimal, price: Decimal) -> Decimal:
+    """The shares a notional order trades at `price`: rounded down, so it never spends or raises more than it says."""
+    return (notional / price).quantize(SHARE_UNIT, rounding=ROUND_FLOOR)
+
+
 def buy_reservation(order: Order, reference_price: Decimal | None = None) -> Decimal:
-    """Cash a resting buy holds back: limit x quantity, or stop (or the market, for a queued market order) + 5 %."""
+    """Cash a resting buy holds back: limit x quantity, or stop (or the market, for a queued market order) + 5 %;
+    a notional buy, its amount."""
+    if order.notional is not None:
+        return order.notional
     limit = order.limit_price
     price = limit if limit is not None else (order.stop_price or reference_price) * STOP_COLLAR
     return (order.quantity * price).quantize(CENT, rounding=ROUND_CEILING)
@@ -56,13 +67,23 @@ def available_shares(position: Position | None) -> Decimal:
     return position.quantity - position.reserved_quantity if position else Decimal(0)
 
 
+def sell_reservation(order: Order, position: Position | None, bid: Decimal | None) -> Decimal:
+    """Shares a resting sell holds back: its quantity; a notional sell, what its amount could sell for at 5 %
+    under the bid, at most the shares available."""
+    if order.notional is None:
+        return order.quantity
+    wanted = (order.notional * STOP_COLLAR / bid).quantize(SHARE_UNIT, rounding=ROUND_CEILING)
+    return min(wanted, available_shares(position))
+
+
 def reserve(account: Account, position: Position | None, order: Order, amount: Decimal) -> None:
-    """Hold back what a resting order may need: cash for a buy (`amount`), shares for a sell."""
+    """Hold back what a resting order may need: `amount` of cash for a buy, of shares for a sell."""
     if order.side == Side.BUY:
         account.reserved_cash += amount
         order.reserved_cash = amount
     else:
-        position.reserved_quantity += order.quantity - order.filled_quantity
+        position.reserved_quantity += amount
+        order.reserved_quantity = amount
 
 
 def release(account: Account, position: Position | None, order: Order) -> None:
@@ -71,7 +92,8 @@ def release(account: Account, position: Position | None, order: Order) -> None:
         account.reserved_cash -= order.reserved_cash
         order.reserved_cash = Decimal(0)
     elif position is not None:
-        position.reserved_quantity -= order.quantity - order.filled_quantity
+        position.reserved_quantity -= order.reserved_quantity
+        order.reserved_quantity = Decimal(0)
 
 
 def fill(account: Account, position: Position, order: Order, price: Decimal, now: datetime) -> list[LedgerEntry]:
@@ -103,6 +125,28 @@ def fill(account: Account, position: Position, order: Order, price: Decimal, now
     order.status = OrderStatus.FILLED
     order.filled_at = order.updated_at = account.updated_at = position.updated_at = now
     return [entry]
+
+
+def trailing_stop(order: Order) -> Decimal:
+    """Where a trailing stop stands for its high-water mark: a sell's below the high, rounded down to the tick;
+    a buy's above the low, rounded up."""
+    mark, sell = order.high_water_mark, order.side == Side.SELL
+    if order.trail_price is not None:
+        stop = mark - order.trail_price if sell else mark + order.trail_price
+    else:
+        stop = mark * (1 - order.trail_percent / 100 if sell else 1 + order.trail_percent / 100)
+    return stop.quantize(tick_size(stop), rounding=ROUND_FLOOR if sell else ROUND_CEILING)
+
+
+def follow(order: Order, last: Decimal) -> bool:
+    """A trailing stop not yet triggered follows a better last price (higher for a sell, lower for a buy):
+    the mark moves, and the stop with it, only in the trader's favour. True if they moved."""
+    mark = order.high_water_mark
+    if order.triggered_at is not None or not (last > mark if order.side == Side.SELL else last < mark):
+        return False
+    order.high_water_mark = last
+    order.stop_price = trailing_stop(order)
+    return True
 
 
 # -- decisions -------------------------------------------------------------------------------------------------
@@ -137,21 +181,30 @@ def execution_price(order: Order, quote: Quote, now: datetime) -> Decimal | None
 
 
 def expiry(time_in_force: str, clock: MarketClock, now: datetime) -> datetime | None:
-    """A day order lives until the close of the session it is placed in (the next one, outside hours)."""
-    if time_in_force == TimeInForce.GTC:
+    """A day order lives until the close of the session it is placed in (the next one, outside hours); ioc and
+    fok orders never rest."""
+    if time_in_force != TimeInForce.DAY:
         return None
     return clock.session(clock.trading_day(clock.next_open(now)))[1]
 
 
-def _refuse_if_too_small(wanted: OrderCreate, quote: Quote | None, position: Position | None) -> None:
-    """An order worth under $1 is refused (valued at its limit, else its stop, else the market), unless it sells
-    the whole position."""
-    if wanted.side == Side.SELL and position is not None and wanted.quantity == position.quantity:
-        return
-    price = wanted.limit_price or wanted.stop_price
+def worth_too_little(
+    side: Side, quantity: Decimal, price: Decimal | None, quote: Quote | None, held: Decimal | None
+) -> bool:
+    """Whether an order is worth under $1, valued at `price` (its limit, else its stop), else at the market; an
+    order selling the whole position (`held`) never is. The order form asks this too, before sending."""
+    if side == Side.SELL and held is not None and quantity == held:
+        return False
     if price is None and quote is not None:
-        price = quote.ask if wanted.side == Side.BUY else quote.bid
-    if price is not None and wanted.quantity * price < SMALLEST_ORDER:
+        price = quote.ask if side == Side.BUY else quote.bid
+    return price is not None and quantity * price < SMALLEST_ORDER
+
+
+def _refuse_if_too_small(wanted: OrderCreate, quote: Quote | None, position: Position | None) -> None:
+    if wanted.quantity is None:  # a notional order is worth its amount, at least $1 by its own check
+        return
+    held = position.quantity if position is not None else None
+    if worth_too_little(wanted.side, wanted.quantity, wanted.limit_price or wanted.stop_price, quote, held):
         raise DomainError(
             "VALIDATION_ERROR",
             f"An order must be worth at least ${SMALLEST_ORDER}.",
@@ -167,8 +220,10 @@ def place(
     quote, is_open = market.quote, market.clock.is_open(now)
     if wanted.order_type == OrderType.MARKET and (quote is None or (is_open and not market.live)):
         raise DomainError("NO_QUOTE", f"There is no live quote for {wanted.symbol} to fill a market order against.")
-    if wanted.side == Side.SELL and available_shares(position) < wanted.quantity:
-        raise DomainError("INSUFFICIENT_SHARES", f"You have {available_shares(position)} shares to sell.")
+    if wanted.order_type == OrderType.TRAILING_STOP and quote is None:
+        raise DomainError("NO_QUOTE", f"There is no quote for {wanted.symbol} to trail a stop from.")
+    if wanted.side == Side.SELL:
+        _refuse_if_short(wanted, position, quote)
     _refuse_if_too_small(wanted, quote, position)
     order = Order(
         account_id=account.id,
@@ -177,39 +232,99 @@ def place(
         side=wanted.side,
         order_type=wanted.order_type,
         quantity=wanted.quantity,
+        notional=wanted.notional,
         limit_price=wanted.limit_price,
         stop_price=wanted.stop_price,
+        trail_price=wanted.trail_price,
+        trail_percent=wanted.trail_percent,
         time_in_force=wanted.time_in_force,
         expires_at=expiry(wanted.time_in_force, market.clock, now),
         created_at=now,
         updated_at=now,
     )
+    if order.order_type == OrderType.TRAILING_STOP:
+        _start_trailing(order, quote.last)
     # Only a live quote fills at once; against a stale one even a marketable limit rests for the engine.
     price = execution_price(order, quote, now) if quote is not None and market.live and is_open else None
     if price is None:
-        amount = Decimal(0)
+        if wanted.time_in_force in IMMEDIATE:  # it cannot execute at once, so it never rests
+            order.status = OrderStatus.CANCELED
+            return [order]
         if wanted.side == Side.BUY:
             amount = buy_reservation(order, quote.ask if quote else None)
             if amount > buying_power(account):
                 raise DomainError("INSUFFICIENT_FUNDS", "Not enough buying power to reserve for this order.")
+        else:
+            amount = sell_reservation(order, position, quote.bid if quote else None)
         reserve(account, position, order, amount)
         return [order]
-    if wanted.side == Side.BUY and cost(wanted.quantity, price) > buying_power(account):
+    if order.notional is not None:
+        order.quantity = _notional_shares(order.notional, price)
+    if wanted.side == Side.BUY and cost(order.quantity, price) > buying_power(account):
         raise DomainError("INSUFFICIENT_FUNDS", "Not enough buying power for this order.")
     opened = [] if position is not None else [Position(account_id=account.id, symbol=wanted.symbol)]
     return [order, *opened, *fill(account, position or opened[0], order, price, now)]
 
 
+def _start_trailing(order: Order, last: Decimal) -> None:
+    """A trailing stop starts from the last price; a sell's trail must leave its stop above zero."""
+    order.high_water_mark = last
+    order.stop_price = trailing_stop(order)
+    if order.stop_price <= 0:
+        raise DomainError(
+            "VALIDATION_ERROR",
+            "The trail is wider than the price: the stop would be at or below zero.",
+            [{"field": "trailPrice", "message": f"must be below the last price, {last}"}],
+        )
+
+
+def _refuse_if_short(wanted: OrderCreate, position: Position | None, quote: Quote | None) -> None:
+    """A sell needs the shares it sells, unreserved; a notional one, what its amount buys at the bid (and at
+    least a millionth of a share)."""
+    available = available_shares(position)
+    needed = wanted.quantity if wanted.notional is None else _notional_shares(wanted.notional, quote.bid)
+    if available < needed:
+        raise DomainError("INSUFFICIENT_SHARES", f"You have {available} shares to sell.")
+
+
+def _notional_shares(notional: Decimal, price: Decimal) -> Decimal:
+    shares = shares_for(notional, price)
+    if shares == 0:
+        raise DomainError(
+            "VALIDATION_ERROR",
+            "The amount trades less than a millionth of a share.",
+            [{"field": "notional", "message": "is too small for a millionth of a share"}],
+        )
+    return shares
+
+
 def try_fill(
-    account: Account, position: Position | None, order: Order, quote: Quote, now: datetime
+    account: Account,
+    position: Position | None,
+    order: Order,
+    quote: Quote,
+    now: datetime,
+    mark: Decimal | None = None,
 ) -> list[SQLModel] | None:
     """A resting order meets a quote: None while it rests (a stop_limit whose stop fired now rests as a limit,
-    `triggered_at` set), else the new rows of its fill, or none if it is rejected: a stop buy whose market gapped
-    past its 5 % collar."""
+    `triggered_at` set; a trailing stop has followed `mark`, the best price the engine saw, and the quote), else
+    the new rows of its fill, or none if it is rejected: a stop buy whose market gapped past its 5 % collar."""
+    if order.order_type == OrderType.TRAILING_STOP:
+        for price in (mark, quote.last):
+            if price is not None:
+                follow(order, price)
     price = execution_price(order, quote, now)
     if price is None:
         return None
+    if order.notional is not None:  # a sell sells no more than it reserved
+        quantity = shares_for(order.notional, price)
+        order.quantity = quantity if order.side == Side.BUY else min(quantity, order.reserved_quantity)
     release(account, position, order)
+    if order.quantity == 0:
+        order.status, order.updated_at = OrderStatus.REJECTED, now
+        order.reject_reason = "The amount trades less than a millionth of a share at this price."
+        order.quantity = None
+        return []
     if order.side == Side.BUY and cost(order.quantity, price) > buying_power(account):
         order.status, order.updated_at = OrderStatus.REJECTED, now
         order.reject_reason = "The price moved past what was reserved for this order."
@@ -239,3 +354,14 @@ def reset(account: Account, now: datetime) -> LedgerEntry:
     )
     account.cash, account.updated_at = account.starting_cash, now
     return entry
+
+
+def settle(account: Account, position: Position, price: Decimal, now: datetime) -> LedgerEntry:
+    """Sell the whole position at `price` without an order (a league's end; the caller has ended the resting
+    orders, so nothing is reserved): the proceeds round down, the whole cost basis goes, the difference is realized."""
+    amount = proceeds(position.quantity, price)
+    account.cash += amount
+    position.realized_pnl += amount - position.cost_basis
+    position.quantity, position.cost_basis = Decimal(0), Decimal(0)
+    account.updated_at = position.updated_at = now
+    return LedgerEntry(account_id=account.id, amount=amount, kind=LedgerKind.SETTLEMENT, created_at=now)

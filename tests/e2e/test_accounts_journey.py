@@ -58,7 +58,7 @@ async def test_open_switch_trade_reset_and_close_an_account(page, app_url):
     await page.get_by_test_id("review").click()
     await page.get_by_test_id("submit-order").click()
     await expect_told(page, "Order filled: buy 1 NVDA")
-    await expect(page.get_by_test_id("position-summary")).to_contain_text("1 shares")
+    await expect(page.get_by_test_id("position-summary")).to_contain_text("1 share ·")
 
     await page.get_by_role("link", name="Portfolio").click()
     await expect(page.get_by_test_id("positions")).to_contain_text("NVDA")

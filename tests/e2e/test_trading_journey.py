@@ -48,8 +48,23 @@ async def test_find_buy_watch_rest_cancel_theme_logout(page, app_url):
     await expect(page.get_by_test_id("position-summary")).to_contain_text("2 shares")
     await expect(page.get_by_test_id("symbol-orders")).to_contain_text("Filled")
 
+    await page.get_by_test_id("order-type").click()  # a buy stop under the market triggers at once
+    await page.get_by_role("option", name="Stop", exact=True).click()
+    await page.get_by_test_id("amount").fill("1")
+    await page.get_by_test_id("stop-price").fill("1.00")
+    await expect(page.get_by_test_id("estimate")).to_contain_text("for 1 share")  # at the market, one share
+    await page.get_by_test_id("review").click()
+    review = page.get_by_test_id("review-dialog")
+    await expect(review).to_contain_text("When NVDA trades at $1.00 or higher, this becomes a market order")
+    await expect(review.get_by_test_id("review-warning")).to_contain_text("this order would trigger at once")
+    await page.get_by_test_id("submit-order").click()
+    await expect_told(page, "Order filled: buy 1 NVDA")
+    await expect(page.get_by_test_id("symbol-orders")).to_contain_text("stop $1.00")  # filled, its stop still said
+
     await page.get_by_role("link", name="Portfolio").click()
     await expect(page.get_by_test_id("positions")).to_contain_text("NVDA")
+    await expect(page.get_by_test_id("recent-fills").locator("th").first).to_have_text("Filled")  # when it filled
+    await expect(page.get_by_test_id("recent-fills")).to_contain_text("stop $1.00")
     await expect(page.get_by_test_id("empty-state")).to_be_hidden()
     cash = dollars(await page.get_by_test_id("cash").text_content())
     assert Decimal("99000") < cash < Decimal("100000")
@@ -70,8 +85,23 @@ async def test_find_buy_watch_rest_cancel_theme_logout(page, app_url):
     await page.get_by_role("link", name="Orders").click()
     await expect(page.get_by_test_id("all-orders")).to_contain_text("Pending")
     await page.screenshot(path=screenshot_path("orders"))
+    await page.get_by_test_id("all-orders").get_by_text("Pending").click()  # a row opens the order's detail
+    detail = page.get_by_test_id("order-detail")
+    await expect(detail).to_contain_text("Limit buy · 1 NVDA")
+    await expect(detail.get_by_test_id("detail-limit")).to_have_text("$1.00")
+    await expect(detail.get_by_test_id("detail-step")).to_contain_text(["Placed"])
+    await detail.get_by_test_id("detail-close").click()
+    await expect(detail).to_have_count(0)
+    await page.get_by_test_id("cancel-NVDA").click()  # asks first
+    confirm = page.get_by_test_id("cancel-dialog")
+    await expect(confirm).to_contain_text("Cancel your limit buy of 1 NVDA (limit $1.00)?")
+    await confirm.get_by_role("button", name="Keep order").click()
+    await expect(confirm).to_have_count(0)
+    await expect(page.get_by_test_id("all-orders")).to_contain_text("Pending")  # kept
     await page.get_by_test_id("cancel-NVDA").click()
-    await expect_told(page, "Canceled your NVDA order")
+    await page.get_by_test_id("cancel-dialog").get_by_role("button", name="Cancel order").click()
+    await expect_told(page, "Canceled your limit buy of 1 NVDA (limit $1.00)")
+    await expect(page.get_by_test_id("cancel-dialog")).to_have_count(0)
     await expect(page.get_by_test_id("all-orders")).to_contain_text("Canceled")
     await expect(page.get_by_test_id("all-orders")).not_to_contain_text("Pending")
 
@@ -88,6 +118,22 @@ async def test_find_buy_watch_rest_cancel_theme_logout(page, app_url):
 async def test_order_form_says_what_is_wrong_next_to_the_field(page, app_url):
     await sign_up(page, app_url)
     await page.goto(f"{app_url}/stock/AAPL")
+    await page.get_by_test_id("amount").fill("1e3")
+    await page.get_by_test_id("review").click()
+    await expect(page.get_by_text("Enter a number, like 10 or 2.5.")).to_be_visible()
+    await page.get_by_test_id("order-type").click()
+    await page.get_by_role("option", name="Stop limit", exact=True).click()
+    stop, limit = page.get_by_test_id("stop-price"), page.get_by_test_id("limit-price")
+    assert (await stop.bounding_box())["y"] < (await limit.bounding_box())["y"]  # the stop first, as it works
+    await page.get_by_test_id("amount").fill("1")
+    await page.get_by_test_id("review").click()
+    await expect(page.get_by_text("Enter a stop price.")).to_be_visible()
+    await expect(page.get_by_text("Enter a limit price.")).to_be_visible()
+    await page.get_by_test_id("order-type").click()
+    await page.get_by_role("option", name="Market", exact=True).click()
+    await page.get_by_test_id("amount").fill("0.001")
+    await page.get_by_test_id("review").click()
+    await expect(page.get_by_text("An order must be worth at least $1.00.")).to_be_visible()
     await page.get_by_test_id("amount").fill("100000")
     await page.get_by_test_id("review").click()  # checked before the review opens
     await expect(page.get_by_text("Not enough buying power: this costs about")).to_be_visible()
@@ -106,6 +152,7 @@ async def test_phone_sized_screen(browser, app_url):
         ("portfolio", "/", "equity"),
         ("stock", "/stock/AAPL", "order-form"),
         ("orders", "/orders", "all-orders"),
+        ("discover", "/discover", "gainers"),
         ("alerts", "/alerts", "alert-form"),
     ):
         await page.goto(f"{app_url}{path}")

@@ -9,7 +9,7 @@ from services import runtime
 from services.infra import db
 from settings import load_settings
 
-KNOWN_ROLES = {"market_feed", "execution_engine", "alert_engine"}
+KNOWN_ROLES = {"market_feed", "execution_engine", "alert_engine", "league_clock"}
 
 
 def test_health_is_public_and_reports_the_backends(api, backend_settings):

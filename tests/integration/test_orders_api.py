@@ -6,13 +6,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlmodel import select
 
-from models.account import Account, LedgerEntry, Position
 from models.order import Order
 from models.types import utcnow
 from services.infra.db import session_scope
 from tests.support.api import default_account, error_code, publish, sign_up, wait_until
+from tests.support.orders import assert_books_balance, place, portfolio
 
 
 @pytest.fixture
@@ -20,15 +19,6 @@ def trader(api):
     """(headers, the default account's id) of a new user."""
     headers, _ = sign_up(api)
     return headers, default_account(api, headers)
-
-
-def place(api, headers, key=None, **order):
-    body = {"side": "buy", "orderType": "market", "quantity": "1", **order}
-    return api.post("/api/orders", json=body, headers={**headers, "X-Idempotency-Key": key or uuid.uuid4().hex})
-
-
-def portfolio(api, headers) -> dict:
-    return api.get("/api/portfolio", headers=headers).json()
 
 
 def order_status(api, headers, order_id) -> str:
@@ -148,7 +138,14 @@ def test_overlong_idempotency_key_is_a_validation_error(api, trader):
         ({"orderType": "market", "limitPrice": "10"}, "limitPrice"),
         ({"symbol": "WAYTOOLONGSYMBOL"}, "symbol"),
         ({"symbol": ""}, "symbol"),
-        ({"timeInForce": "ioc"}, "timeInForce"),
+        ({"timeInForce": "fast"}, "timeInForce"),
+        ({"orderType": "stop", "stopPrice": "10", "timeInForce": "ioc"}, "timeInForce"),
+        ({"orderType": "stop_limit", "stopPrice": "10", "limitPrice": "10", "timeInForce": "fok"}, "timeInForce"),
+        ({"notional": "100"}, "notional"),
+        ({"quantity": None, "notional": "0.99"}, "notional"),
+        ({"quantity": None, "notional": "10.001"}, "notional"),
+        ({"quantity": None, "notional": "100", "orderType": "limit", "limitPrice": "10"}, "notional"),
+        ({"quantity": None}, "quantity"),
         ({"userId": "someone-else"}, "userId"),
     ],
 )
@@ -356,25 +353,6 @@ def test_portfolio_values_positions_at_the_last_price(api, started, trader):
     assert Decimal(state["equity"]) == Decimal(state["cash"]) + Decimal("440.20")
     history = api.get("/api/portfolio/history", params={"range": "1W"}, headers=headers).json()
     assert history["range"] == "1W" and history["points"][-1]["equity"] == state["equity"]
-
-
-def assert_books_balance(started, account_id: str) -> None:
-    """Ledger == cash, reservations match pending orders, and no money was made or lost by rounding."""
-    uid = uuid.UUID(account_id)
-    with session_scope(started.engine) as db:
-        account = db.get(Account, uid)
-        entries = db.exec(select(LedgerEntry).where(LedgerEntry.account_id == uid))
-        ledger = sum((e.amount for e in entries), Decimal(0))
-        positions = db.exec(select(Position).where(Position.account_id == uid)).all()
-        pending = db.exec(select(Order).where(Order.account_id == uid, Order.status == "pending")).all()
-    assert ledger == account.cash >= 0
-    assert account.reserved_cash == sum((o.reserved_cash for o in pending if o.side == "buy"), Decimal(0))
-    basis = sum((p.cost_basis for p in positions), Decimal(0))
-    realized = sum((p.realized_pnl for p in positions), Decimal(0))
-    assert account.cash + basis - realized == started.settings.starting_cash
-    for p in positions:
-        held_back = sum((o.quantity for o in pending if o.side == "sell" and o.symbol == p.symbol), Decimal(0))
-        assert 0 <= p.reserved_quantity == held_back <= p.quantity
 
 
 def test_order_placements_are_rate_limited_per_user(api, started, trader):

@@ -118,10 +118,16 @@ quantities = st.one_of(
 )
 
 
+# Trails: in dollars (some wider than a price near $1, which a sell cannot take) or in percent.
+trail_prices = st.one_of(st.decimals(Decimal("0.01"), Decimal("5"), places=2), st.decimals("0.0001", "0.5", places=4))
+trail_percents = st.decimals(Decimal("0.1"), Decimal("50"), places=2)
+
+
 @st.composite
 def order_requests(draw) -> OrderCreate:
     symbol = draw(st.sampled_from(sorted(PRICE_RANGES)))
-    order_type = draw(st.sampled_from(["market", "limit", "stop", "stop_limit"]))
+    order_type = draw(st.sampled_from(["market", "limit", "stop", "stop_limit", "trailing_stop"]))
+    by_price = order_type == "trailing_stop" and draw(st.booleans())
     return OrderCreate(
         symbol=symbol,
         side=draw(st.sampled_from(["buy", "sell"])),
@@ -129,6 +135,8 @@ def order_requests(draw) -> OrderCreate:
         quantity=draw(quantities),
         limit_price=draw(prices(symbol)) if order_type in ("limit", "stop_limit") else None,
         stop_price=draw(prices(symbol)) if order_type in ("stop", "stop_limit") else None,
+        trail_price=draw(trail_prices) if by_price else None,
+        trail_percent=draw(trail_percents) if order_type == "trailing_stop" and not by_price else None,
         time_in_force=draw(st.sampled_from(["day", "gtc"])),
     )
 
@@ -159,15 +167,38 @@ class ModelOrder:
     triggered: bool = False
     reserved_cash: Decimal = Decimal(0)
     fill_price: Decimal | None = None
+    stop: Decimal | None = None  # where the stop stands: a trailing one's moves
+    mark: Decimal | None = None  # a trailing stop's best last price (the high for a sell, the low for a buy)
+
+    def __post_init__(self) -> None:
+        self.stop = self.request.stop_price
 
     @property
     def is_buy(self) -> bool:
         return self.request.side == "buy"
 
+    @property
+    def trails(self) -> bool:
+        return self.request.order_type == "trailing_stop"
+
+    def trail_from(self, last: Decimal) -> None:
+        """The contract's trailing stop: a sell's trails the high by the trail, rounded down to the tick; a buy's
+        the low, rounded up; it moves only when the last price betters the mark."""
+        if self.mark is not None and (last <= self.mark if not self.is_buy else last >= self.mark):
+            return
+        self.mark = last
+        trail = self.request.trail_price
+        if trail is None:
+            trail = last * self.request.trail_percent / 100
+        stop = last + trail if self.is_buy else last - trail
+        self.stop = on_grid(stop, ROUND_UP if self.is_buy else ROUND_DOWN)
+
     def price_against(self, quote: Quote) -> Decimal | None:
         """Where the contract says this order executes against `quote`, or None while it rests. A stop whose
         trigger the last price reaches becomes a market (stop) or limit (stop_limit) order for good."""
-        stop, limit = self.request.stop_price, self.request.limit_price
+        if self.trails and not self.triggered:
+            self.trail_from(quote.last)
+        stop, limit = self.stop, self.request.limit_price
         if stop is not None and not self.triggered:
             if not (quote.last >= stop if self.is_buy else quote.last <= stop):
                 return None
@@ -212,6 +243,10 @@ class Book:
         if request.quantity * valued_at < 1 and not whole_position:
             return "VALIDATION_ERROR"
         order = ModelOrder(request, end_of_trading_day(now) if request.time_in_force == "day" else None)
+        if order.trails:
+            order.trail_from(quote.last)
+            if order.stop <= 0:
+                return "VALIDATION_ERROR"
         price = order.price_against(quote)
         if price is not None:
             if order.is_buy and cost(request.quantity, price) > self.buying_power():
@@ -219,7 +254,7 @@ class Book:
             self._fill(order, price)
         elif order.is_buy:
             # A resting buy holds back limit x quantity (a stop buy without limit: stop + 5 %), rounded up.
-            price = request.limit_price or request.stop_price * Decimal("1.05")
+            price = request.limit_price or order.stop * Decimal("1.05")
             order.reserved_cash = (request.quantity * price).quantize(CENT, rounding=ROUND_CEILING)
             if order.reserved_cash > self.buying_power():
                 return "INSUFFICIENT_FUNDS"
@@ -472,8 +507,8 @@ class Trader:
                 book.basis[symbol],
                 book.realized[symbol],
             )
-        assert {i: (o.status, o.reserved_cash) for i, o in stored.items()} == {
-            i: (o.status, o.reserved_cash) for i, o in book.orders.items()
+        assert {i: (o.status, o.reserved_cash, o.stop_price, o.high_water_mark) for i, o in stored.items()} == {
+            i: (o.status, o.reserved_cash, o.stop, o.mark) for i, o in book.orders.items()
         }
 
 
@@ -543,6 +578,21 @@ def order(side: str, order_type: str, quantity: str, **prices: str) -> OrderCrea
         ("place", {"request": order("sell", "limit", "1", limit_price="99.00"), "tenths": 1, "which": 0}),
         ("tick", {"quote": quote("AAPL", "99.01", bid="99.00", ask="99.02")}),
         ("place", {"request": order("sell", "market", "1"), "tenths": 10, "which": 0}),
+    ],
+)
+# Trailing stops that follow the market and fire: a sell by dollars, a buy by percent (rounded up to the tick).
+@example(
+    second_cash=Decimal("500.00"),
+    cash=Decimal("1000.00"),
+    opening=OPENING,
+    script=[
+        ("place", {"request": order("buy", "market", "2"), "tenths": None, "which": 0}),
+        ("place", {"request": order("sell", "trailing_stop", "2", trail_price="2"), "tenths": None, "which": 0}),
+        ("tick", {"quote": quote("AAPL", "100.00", bid="99.99", ask="100.01")}),  # the stop from 93.00 to 98.00
+        ("tick", {"quote": quote("AAPL", "97.50", bid="97.49", ask="97.51")}),  # fires at the bid
+        ("place", {"request": order("buy", "trailing_stop", "1", trail_percent="1.5"), "tenths": None, "which": 0}),
+        ("tick", {"quote": quote("AAPL", "91.37", bid="91.36", ask="91.38")}),  # the stop from 98.97 to 92.75
+        ("tick", {"quote": quote("AAPL", "92.75", bid="92.74", ask="92.76")}),  # fires at the ask
     ],
 )
 # Tiny orders, where a cost rounded to the cent could be $0.00: refused under $1, and a tiny whole position sells.

@@ -77,7 +77,7 @@ def test_the_app_sees_each_client_behind_nginx_and_believes_forwarded_headers_on
 def test_each_leader_role_runs_on_exactly_one_instance(site):
     for _ in range(10):
         holders = {name: site.roles(name) for name in site.instances}
-        for role in [*LEADER_ROLES, "alert_engine"]:
+        for role in [*LEADER_ROLES, "alert_engine", "league_clock"]:
             assert sum(role in held for held in holders.values()) == 1, holders
         time.sleep(0.3)
     # Only one instance ever started the market feed (its log says so each time it takes the role).

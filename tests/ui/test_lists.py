@@ -123,7 +123,8 @@ async def test_orders_page_filters_cancels_and_follows_fills(user, sign_in, star
     pending = await eventually(lambda: rows(user, "all-orders"), "the open orders")
     at_80 = next(r for r in pending if r["price"] == "limit $80.00")
     by_testid(user, "all-orders").trigger("cancel", at_80)
-    await user.should_see("Canceled your AAPL order", retries=50)
+    await click(user, "dialog-confirm")  # "Cancel your limit buy of 1 AAPL (limit $80.00)?"
+    await user.should_see("Canceled your limit buy of 1 AAPL (limit $80.00)", retries=50)
     await eventually(lambda: [r["price"] for r in rows(user, "all-orders")] == ["limit $90.00"], "one open order left")
 
     fill(user, "status-filter", "all")
@@ -148,6 +149,7 @@ async def test_an_action_the_database_cannot_answer_is_said_not_swallowed(user, 
 
     with database_out_of_reach(started, tmp_path):
         by_testid(user, "all-orders").trigger("cancel", order)
+        await click(user, "dialog-confirm")
         await user.should_see("The service is temporarily unavailable; please retry.", retries=50)
     assert [r["status"] for r in rows(user, "all-orders")] == ["Pending"]
     assert any("unable to open database file" in r.getMessage() for r in caplog.records)  # logged for operators

@@ -22,16 +22,34 @@ async def test_each_mistake_is_said_next_to_its_field(user, sign_in, started):
     await open_stock(user, sign_in, started)
 
     await click(user, "review")
-    assert error_of(user, "amount") == "Enter how much to trade."
+    assert error_of(user, "amount") == "Enter how many shares to trade."
+    fill(user, "amount", "1e3")  # no exponents: a typo would otherwise be a thousand shares
+    await click(user, "review")
+    assert error_of(user, "amount") == "Enter a number, like 10 or 2.5."
 
     fill(user, "order-type", "limit")
     fill(user, "amount", "1")
     await click(user, "review")
     assert error_of(user, "amount") is None
-    assert error_of(user, "limit-price")  # a limit order needs its price
+    assert error_of(user, "limit-price") == "Enter a limit price."  # not "limitPrice is required for limit orders"
     fill(user, "limit-price", "-5")
     await click(user, "review")
-    assert error_of(user, "limit-price")
+    assert error_of(user, "limit-price") == "The limit price must be more than $0."
+    fill(user, "limit-price", "10.005")
+    await click(user, "review")
+    assert error_of(user, "limit-price") == "A price has at most 2 decimal places (4 below $1)."
+
+    fill(user, "order-type", "stop_limit")
+    fill(user, "limit-price", "")
+    await click(user, "review")
+    assert error_of(user, "stop-price") == "Enter a stop price."  # both said at once
+    assert error_of(user, "limit-price") == "Enter a limit price."
+
+    fill(user, "order-type", "limit")
+    fill(user, "amount", "0.5")
+    fill(user, "limit-price", "1.50")  # worth $0.75
+    await click(user, "review")
+    assert error_of(user, "amount") == "An order must be worth at least $1.00."  # as the server refuses it
 
     fill(user, "order-type", "market")
     fill(user, "amount", "5000")  # 5000 × $100.01 is more than $100,000 of buying power
@@ -43,6 +61,40 @@ async def test_each_mistake_is_said_next_to_its_field(user, sign_in, started):
     await click(user, "review")
     assert error_of(user, "amount") == "You have 0 shares available to sell."
     assert not [e for e in user.client.elements.values() if isinstance(e, ui.dialog)]  # no review opened
+
+
+def field_order(user) -> list[str]:
+    (form,) = by_testid(user, "order-form").elements
+    return [e.props.get("data-testid") for e in form.descendants() if e.props.get("data-testid") in PRICE_FIELDS]
+
+
+PRICE_FIELDS = ("stop-price", "limit-price")
+
+
+async def test_a_stop_review_says_it_becomes_a_market_order_and_warns_if_it_triggers_at_once(user, sign_in, started):
+    await open_stock(user, sign_in, started)
+    fill(user, "order-type", "stop")
+    fill(user, "amount", "1")
+    fill(user, "stop-price", "110.00")
+    (estimate,) = by_testid(user, "estimate").elements
+    assert estimate.text == "Estimated cost $100.01 for 1 share"  # at the market's ask, not at the stop; one share
+    await click(user, "review")
+    await user.should_see("When AAPL trades at $110.00 or higher, this becomes a market order", retries=50)
+    await user.should_see("The estimate uses today's market price.")
+    await user.should_see("Estimated cost $100.01")
+    assert not shown(user, "review-warning")  # above the market: it waits
+    await click(user, "edit-order")
+
+    fill(user, "stop-price", "95.00")  # a buy stop under the market triggers at once
+    await click(user, "review")
+    await user.should_see(
+        "AAPL is at $100.00, above your stop of $95.00: this order would trigger at once.", retries=50
+    )
+    await click(user, "edit-order")
+
+    fill(user, "side", "sell")  # a sell stop above the market likewise (the user holds no shares: checked later)
+    fill(user, "order-type", "stop_limit")
+    assert field_order(user) == ["stop-price", "limit-price"]  # the stop triggers, then the limit bounds the price
 
 
 async def test_stop_and_limit_fields_appear_only_when_needed(user, sign_in, started):

@@ -1,0 +1,64 @@
+"""The league rules at placement: services.trading.orders asks this, inside the placement's transaction (the account
+row already locked), before it places an order in a league account. Reads the league, the account's positions and
+the symbol's resting buys in one batch; the checks are services.leagues.rules."""
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, select, type_coerce
+
+from models.account import Account, Position
+from models.league import League
+from models.market import Quote
+from models.order import Order, OrderCreate, OrderStatus, Side
+from models.types import Money
+from services.leagues import rules
+from services.trading import rules as trading_rules
+from services.trading.store import Transaction
+
+_LEAGUE = League.__table__
+_POSITIONS, _ORDERS = Position.__table__, Order.__table__
+_READ_LEAGUE = select(*_LEAGUE.columns).where(_LEAGUE.c.id == bindparam("league"))
+_READ_POSITIONS = select(*_POSITIONS.columns).where(
+    (_POSITIONS.c.account_id == bindparam("account")) & (_POSITIONS.c.quantity > 0)
+)
+_RESTING_BUYS = select(type_coerce(func.coalesce(func.sum(_ORDERS.c.reserved_cash), 0), Money())).where(
+    (_ORDERS.c.account_id == bindparam("account"))
+    & (_ORDERS.c.symbol == bindparam("ticker"))
+    & (_ORDERS.c.side == Side.BUY)
+    & (_ORDERS.c.status == OrderStatus.PENDING)
+)
+
+
+class LeagueRules:
+    """What a league account may place, valued at this process's latest quotes."""
+
+    def __init__(self, quotes: Mapping[str, Quote]):
+        self._quotes = quotes
+
+    async def __call__(
+        self, tx: Transaction, account: Account, wanted: OrderCreate, market: trading_rules.Market, now: datetime
+    ) -> None:
+        league_id: uuid.UUID = account.league_id
+        leagues, positions, resting = await tx.read(
+            [
+                (_READ_LEAGUE, {"league": league_id}),
+                (_READ_POSITIONS, {"account": account.id}),
+                (_RESTING_BUYS, {"account": account.id, "ticker": wanted.symbol}),
+            ]
+        )
+        league = League(**dict(zip(_LEAGUE.columns.keys(), leagues[0], strict=True))) if leagues else None
+        if league is None:  # a deleted league's accounts are closed; this one is on its way
+            raise rules.not_running()
+        rules.refuse_unless_running(league, now)
+        rules.refuse_unless_allowed(league, wanted, market.quote)
+        held = [Position(**dict(zip(_POSITIONS.columns.keys(), row, strict=True))) for row in positions]
+        rules.refuse_past_position_limit(
+            league,
+            wanted,
+            quote=market.quote,
+            account_equity=rules.equity(account.cash, held, self._quotes),
+            position=next((p for p in held if p.symbol == wanted.symbol), None),
+            resting_buys=resting[0][0] or 0,
+        )
