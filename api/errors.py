@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.alpaca import errors as alpaca_errors
 from services.infra.errors import INTERNAL_MESSAGE, UNAVAILABLE, UNAVAILABLE_MESSAGE, DomainError
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,9 @@ def install(app: FastAPI) -> None:
         return error_response("VALIDATION_ERROR", f"Invalid request: check {fields}.", details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException):
+    async def _http(request: Request, exc: StarletteHTTPException):
+        if request.url.path.startswith("/alpaca/"):  # a path the /alpaca mount cannot match (a newline in it)
+            return alpaca_errors.response(alpaca_errors.of_http(exc))
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}.get(exc.status_code)
         if code is None:
             code = "VALIDATION_ERROR" if exc.status_code < 500 else "INTERNAL_ERROR"

@@ -78,6 +78,11 @@ def response(exc: AlpacaError, headers: dict[str, str] | None = None) -> JSONRes
     return JSONResponse(content, status_code=status, headers=headers)
 
 
+def of_http(exc: StarletteHTTPException) -> AlpacaError:
+    message = {404: "endpoint not found", 405: "method not allowed"}.get(exc.status_code, str(exc.detail))
+    return AlpacaError(exc.status_code, exc.status_code * 100000 + 10000, message)
+
+
 def domain_response(exc: DomainError) -> JSONResponse:
     headers = dict(exc.headers or {})
     if exc.retry_after is not None:
@@ -110,8 +115,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException):
-        message = {404: "endpoint not found", 405: "method not allowed"}.get(exc.status_code, str(exc.detail))
-        return response(AlpacaError(exc.status_code, exc.status_code * 100000 + 10000, message))
+        return response(of_http(exc))
 
     async def _database_down(_request: Request, exc: Exception):
         log.warning("database unavailable: %s", str(exc).splitlines()[0])

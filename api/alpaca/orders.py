@@ -14,7 +14,7 @@ from api.alpaca.errors import AlpacaError, forbidden, invalid
 from api.alpaca.shapes import Order, listing_by_id, order_status, text
 from api.deps import CurrentAccount, CurrentCaller, DbDep
 from models.account import Position
-from models.order import MAX_CLIENT_ORDER_ID, OrderCreate
+from models.order import MAX_CLIENT_ORDER_ID, OrderCreate, OrderType, TimeInForce
 from models.types import utcnow
 from services import runtime
 from services.infra.db import session_scope
@@ -25,9 +25,15 @@ from services.trading import order_search, orders, rules
 router = APIRouter()
 
 MAX_LIST = 500
-SUPPORTED_TYPES = ("market", "limit", "stop", "stop_limit")
-SUPPORTED_TIME_IN_FORCE = ("day", "gtc")
-_SHERWOOD_FIELD = {"quantity": "qty", "limitPrice": "limit_price", "stopPrice": "stop_price"}
+SUPPORTED_TYPES = tuple(OrderType)
+SUPPORTED_TIME_IN_FORCE = tuple(TimeInForce)
+_SHERWOOD_FIELD = {
+    "quantity": "qty",
+    "limitPrice": "limit_price",
+    "stopPrice": "stop_price",
+    "trailPrice": "trail_price",
+    "trailPercent": "trail_percent",
+}
 
 
 class OrderRequest(BaseModel):
@@ -57,30 +63,26 @@ def _not_yet(what: str) -> AlpacaError:
     return invalid(f"{what} is not supported")
 
 
-def _refuse_other_kinds(body: OrderRequest, kind: str) -> None:
-    """The kinds Sherwood's /api does not place yet. Trailing stops, notional amounts, ioc/fok and bracket, oco and
-    oto classes are mapped onto OrderCreate here once it takes them; until then a clean 422."""
-    if kind == "trailing_stop" or body.trail_price is not None or body.trail_percent is not None:
-        raise _not_yet("trailing_stop")
-    if body.notional is not None:
-        raise _not_yet("notional")
+def _refuse_other_kinds(body: OrderRequest) -> None:
+    """The kinds Sherwood's /api does not place yet: bracket, oco and oto classes (and opg/cls auctions) map onto
+    OrderCreate here once it takes them; until then a clean 422."""
     if body.order_class not in (None, "", "simple"):
         raise _not_yet(f"order_class {body.order_class}")
-    if body.time_in_force in ("ioc", "fok", "opg", "cls"):
+    if body.time_in_force in ("opg", "cls"):
         raise _not_yet(f"time_in_force {body.time_in_force}")
 
 
 def _order_create(body: OrderRequest) -> OrderCreate:
     kind = (body.type or body.order_type or "").strip()
-    _refuse_other_kinds(body, kind)
+    _refuse_other_kinds(body)
     if kind not in SUPPORTED_TYPES:
         raise invalid(f"invalid order type: {kind or 'missing'}")
     if body.side not in ("buy", "sell"):
         raise invalid(f"invalid side: {body.side}")
     if body.time_in_force not in SUPPORTED_TIME_IN_FORCE:
         raise invalid(f"invalid time_in_force: {body.time_in_force}")
-    if body.qty is None:
-        raise invalid("qty is required")
+    if body.qty is None and body.notional is None:
+        raise invalid("qty or notional is required")
     if body.extended_hours and (kind != "limit" or body.time_in_force != "day"):
         raise invalid("extended hours order must be DAY limit orders")
     if body.client_order_id is not None and not 1 <= len(body.client_order_id) <= MAX_CLIENT_ORDER_ID:
@@ -92,8 +94,11 @@ def _order_create(body: OrderRequest) -> OrderCreate:
             side=body.side,
             order_type=kind,
             quantity=body.qty,
+            notional=body.notional,
             limit_price=body.limit_price,
             stop_price=body.stop_price,
+            trail_price=body.trail_price,
+            trail_percent=body.trail_percent,
             time_in_force=body.time_in_force,
             client_order_id=body.client_order_id or str(uuid.uuid4()),  # Alpaca names every order
         )

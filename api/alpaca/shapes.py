@@ -206,17 +206,15 @@ class Order(BaseModel):
             limit_price=text(order.limit_price),
             stop_price=text(order.stop_price),
             status=order_status(order.status, order.filled_quantity),
-            # The order kinds of /api (notional, trailing stops, brackets and their legs, replace) map here once
-            # OrderPublic carries them; until then every Sherwood order is a simple one.
-            order_class="simple",
-            notional=None,
-            trail_percent=None,
-            trail_price=None,
-            hwm=None,
-            legs=None,
-            replaced_at=None,
-            replaced_by=None,
-            replaces=None,
+            order_class=order.order_class,
+            notional=text(order.notional),
+            trail_percent=text(order.trail_percent),
+            trail_price=text(order.trail_price),
+            hwm=text(order.high_water_mark),
+            legs=[cls.of(leg) for leg in order.legs] if order.legs else None,
+            replaced_at=ended_at if order.status == "replaced" else None,
+            replaced_by=order.replaced_by,
+            replaces=order.replaces,
         )
 
 

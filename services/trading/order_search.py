@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from models.order import Order, OrderPublic, OrderStatus
 
 # The statuses an order never leaves; every other one (pending, a held leg) is open.
-ENDED = (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED)
+ENDED = (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED, OrderStatus.REPLACED)
 
 
 def search(

@@ -88,6 +88,8 @@ def test_an_unknown_asset_or_path_is_404_in_alpacas_shape(sherwood, trader):
     missing = httpx.get(f"{sherwood.alpaca}/v2/nothing-here", headers=trader.key)
     assert missing.status_code == 404 and missing.json()["code"] == 40410000
     assert httpx.get(f"{sherwood.alpaca}/v2/assets/{uuid.uuid4()}", headers=trader.key).status_code == 404
+    newline = httpx.get(f"{sherwood.alpaca}/v2/stocks/%0A/bars", headers=trader.key)  # past the mount's reach
+    assert newline.status_code == 404 and newline.json()["code"] == 40410000
 
 
 def test_common_url_mistakes_still_reach_the_api_without_redirects(sherwood, trader):

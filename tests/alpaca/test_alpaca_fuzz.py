@@ -2,6 +2,7 @@
 operation, with a key pair, never gets a 5xx, and every error is in Alpaca's shape."""
 
 import json
+from urllib.parse import urlsplit
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -12,7 +13,8 @@ EXAMPLES_PER_OPERATION = 8
 
 
 def alpacas_shape(response) -> None:
-    if response.status_code >= 400:
+    # A generated `..` in a path may lead the client's URL out of /alpaca: what answers there is not ours to judge.
+    if response.status_code >= 400 and urlsplit(response.request.url).path.startswith("/alpaca/"):
         body = json.loads(response.content or b"null")
         assert isinstance(body, dict) and isinstance(body.get("code"), int) and isinstance(body.get("message"), str)
 

@@ -183,12 +183,10 @@ def test_unknown_orders_are_404_and_ids_that_are_not_uuids_422(sherwood, trader,
         ({"type": "limit"}, "limit_price is required"),
         ({"type": "market", "stop_price": 5}, "stop_price is not used"),
         ({"type": "limit", "limit_price": "150.123"}, "limit_price"),
-        ({"qty": None}, "qty is required"),
+        ({"qty": None}, "qty or notional is required"),
         ({"extended_hours": True}, "extended hours order must be DAY limit orders"),
         ({"client_order_id": "x" * 129}, "client_order_id"),
-        ({"type": "trailing_stop", "trail_percent": 1.5}, "trailing_stop is not supported"),
-        ({"notional": 100.25, "qty": None}, "notional is not supported"),
-        ({"time_in_force": "ioc"}, "time_in_force ioc is not supported"),
+        ({"time_in_force": "opg"}, "time_in_force opg is not supported"),
         ({"order_class": "bracket", "take_profit": {"limit_price": 250}}, "order_class bracket is not supported"),
     ],
 )
@@ -220,11 +218,26 @@ def test_malformed_json_is_400_and_strings_and_unknown_fields_are_accepted(sherw
     assert (answer.json()["symbol"], answer.json()["limit_price"], answer.json()["status"]) == ("AAPL", "150.25", "new")
 
 
-def test_alpaca_py_refuses_kinds_still_to_come_as_api_errors(trading):
-    trailing = TrailingStopOrderRequest(
-        symbol="AAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.GTC, trail_percent=1.5
+def test_trailing_stops_notional_and_immediate_orders_map_onto_sherwoods(trading):
+    trading.submit_order(buy(qty=2))
+    trailing = trading.submit_order(
+        TrailingStopOrderRequest(
+            symbol="AAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.GTC, trail_percent=1.5
+        )
     )
-    assert refusal(lambda: trading.submit_order(trailing)).code == 40010001
+    assert (trailing.type, trailing.trail_percent, trailing.status) == ("trailing_stop", "1.5", OrderStatus.NEW)
+    assert trailing.hwm is not None and trailing.stop_price is not None
+    by_amount = trading.submit_order(
+        MarketOrderRequest(symbol="AAPL", notional=100.25, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)
+    )
+    assert (by_amount.notional, by_amount.status) == ("100.25", OrderStatus.FILLED) and by_amount.filled_qty
+    missed = trading.submit_order(
+        LimitOrderRequest(symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.IOC, limit_price=100)
+    )
+    assert (missed.time_in_force, missed.status) == (TimeInForce.IOC, OrderStatus.CANCELED)
+
+
+def test_alpaca_py_refuses_kinds_still_to_come_as_api_errors(trading):
     bracket = buy(
         order_class=OrderClass.BRACKET,
         take_profit=TakeProfitRequest(limit_price=250),
