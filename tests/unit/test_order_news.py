@@ -10,6 +10,7 @@ def order(**fields) -> dict:
         "orderType": "limit",
         "side": "buy",
         "quantity": "10",
+        "notional": None,
         "symbol": "AAPL",
         "avgFillPrice": None,
         "createdAt": PLACED,
@@ -39,3 +40,8 @@ def test_expiry_and_rejection_are_news_cancels_and_placements_are_not():
         "negative",
     )
     assert order_news(order(status="canceled")) is None and order_news(order(status="pending")) is None
+
+
+def test_a_notional_order_not_yet_filled_is_told_by_its_dollars():
+    expired = order(orderType="market", quantity=None, notional="250", status="expired")
+    assert order_news(expired) == ("Market buy of $250.00 AAPL expired", "info")
