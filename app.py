@@ -33,6 +33,7 @@ from api.origin import OriginCheck
 from api.rate_limit import ApiRateLimit
 from services import runtime
 from services.infra import log_setup
+from services.infra.tasks import cancel_and_wait
 from services.runtime import Runtime
 from settings import DATA_DIR, ROOT, ConfigError, load_settings
 
@@ -48,9 +49,7 @@ def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
         tasks = [asyncio.create_task(work) for work in rt.background_work()]
         await rt.first_quotes()  # the first HTTP answer already has live quotes
         yield
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
         await rt.close()
 
     app = FastAPI(title="Sherwood", version="0.1.0", summary="Paper trading API", lifespan=lifespan)

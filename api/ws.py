@@ -25,6 +25,7 @@ from services import runtime
 from services.identity import auth
 from services.infra.errors import DomainError
 from services.infra.event_hub import EventHub, key_credential
+from services.infra.tasks import cancel_and_wait
 from services.market import symbols
 from services.market.quote_hub import QuoteHub, wire_message
 
@@ -80,9 +81,7 @@ class Connection:
             code, last_words = await self._ending
         finally:
             self._watchdog.cancel()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
             self._stream.close()
             self._events.unregister(self)
         if code is not None:

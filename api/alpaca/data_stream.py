@@ -25,6 +25,7 @@ from api.deps import Credentials, identify
 from models.market import Candle, Quote
 from services import runtime
 from services.infra.errors import DomainError
+from services.infra.tasks import cancel_and_wait
 from services.market import symbols
 from services.market.candles import CandleBuilder
 from services.market.quote_hub import QuoteHub
@@ -106,9 +107,7 @@ class DataStream:
             pass
         finally:
             tap.streams.discard(self)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
             self._quotes.close()
             with contextlib.suppress(Exception):
                 await self._ws.close()

@@ -25,6 +25,7 @@ from services.identity import auth
 from services.infra.db import session_scope
 from services.infra.errors import DomainError
 from services.infra.event_hub import key_credential
+from services.infra.tasks import cancel_and_wait
 from services.trading import accounts
 
 log = logging.getLogger(__name__)
@@ -106,9 +107,7 @@ class TradeUpdates:
         try:
             await asyncio.wait([sender, reader], return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (sender, reader):
-                task.cancel()
-            await asyncio.gather(sender, reader, return_exceptions=True)
+            await cancel_and_wait([sender, reader])
             self._rt.events.unregister(self)
             with contextlib.suppress(Exception):
                 await self._ws.close()

@@ -214,10 +214,6 @@ def test_a_trailing_stop_fires_from_its_best_price_before_that_is_saved(api, sta
     assert_books_balance(started, account_id)
 
 
-@pytest.mark.skip(
-    reason="flaky: closing the test client's socket ends about one run in three with a CancelledError out of the "
-    "session's task, on both backends (the announcement itself arrives); to be fixed, see the session-7 note"
-)
 def test_a_trailing_stop_is_announced_on_the_socket_when_it_moves(api, started, trader):
     headers, _ = trader
     token = headers["Authorization"].removeprefix("Bearer ")
