@@ -28,7 +28,9 @@ _RESTING_BUYS = select(type_coerce(func.coalesce(func.sum(_ORDERS.c.reserved_cas
     & (_ORDERS.c.symbol == bindparam("ticker"))
     & (_ORDERS.c.side == Side.BUY)
     & (_ORDERS.c.status == OrderStatus.PENDING)
+    & (_ORDERS.c.id != bindparam("replacing"))
 )
+_NO_ORDER = uuid.UUID(int=0)  # what a new placement "replaces": no order has this id
 
 
 class LeagueRules:
@@ -38,14 +40,21 @@ class LeagueRules:
         self._quotes = quotes
 
     async def __call__(
-        self, tx: Transaction, account: Account, wanted: OrderCreate, market: trading_rules.Market, now: datetime
+        self,
+        tx: Transaction,
+        account: Account,
+        wanted: OrderCreate,
+        market: trading_rules.Market,
+        now: datetime,
+        replacing: uuid.UUID | None,
     ) -> None:
+        """Refuse what the league forbids; a replacement is judged without the order it replaces."""
         league_id: uuid.UUID = account.league_id
         leagues, positions, resting = await tx.read(
             [
                 (_READ_LEAGUE, {"league": league_id}),
                 (_READ_POSITIONS, {"account": account.id}),
-                (_RESTING_BUYS, {"account": account.id, "ticker": wanted.symbol}),
+                (_RESTING_BUYS, {"account": account.id, "ticker": wanted.symbol, "replacing": replacing or _NO_ORDER}),
             ]
         )
         league = League(**dict(zip(_LEAGUE.columns.keys(), leagues[0], strict=True))) if leagues else None

@@ -138,7 +138,8 @@ async def _refuse_taken_client_order_id(tx: Transaction, account_id: uuid.UUID, 
 
 # -- the league hook: a league account places under its league's rules ---------------------------------------------
 
-LeagueRules = Callable[[Transaction, Account, OrderCreate, rules.Market, datetime], Awaitable[None]]
+# (transaction, account, the order wanted, market, now, the order it replaces or None)
+LeagueRules = Callable[[Transaction, Account, OrderCreate, rules.Market, datetime, uuid.UUID | None], Awaitable[None]]
 _league_rules: LeagueRules | None = None
 
 
@@ -150,13 +151,18 @@ def use_league_rules(check: LeagueRules | None) -> None:
 
 
 async def _refuse_if_league_forbids(
-    tx: Transaction, account: Account, wanted: OrderCreate, market: rules.Market, now: datetime
+    tx: Transaction,
+    account: Account,
+    wanted: OrderCreate,
+    market: rules.Market,
+    now: datetime,
+    replacing: uuid.UUID | None = None,
 ) -> None:
     if account.kind != AccountKind.LEAGUE:
         return
     if _league_rules is None:  # no rules to ask: a league account does not trade unchecked
         raise DomainError("LEAGUE_NOT_RUNNING", "This league account cannot trade now.")
-    await _league_rules(tx, account, wanted, market, now)
+    await _league_rules(tx, account, wanted, market, now, replacing)
 
 
 async def _place(store: Store, request: _Request) -> tuple[Placement, OrderPublic | None]:
@@ -371,7 +377,9 @@ async def replace_order(
         account, old = book.account, book.order
         if account is None or account.user_id != user_id or old is None:
             raise DomainError("ORDER_NOT_FOUND", "There is no such order.")
-        new, *others = rules.replace(old, change, account, book.position, book.group, market_of(old.symbol), now)
+        wanted, market = rules.replacement(old, change, book.group), market_of(old.symbol)
+        await _refuse_if_league_forbids(tx, account, wanted, market, now, replacing=old.id)
+        new, *others = rules.replace(old, wanted, account, book.position, book.group, market, now)
         tx.add(new)  # first: the old order and the new rows refer to it
         for row in others:
             tx.add(row)

@@ -462,24 +462,29 @@ _KEPT = (  # what a replacement keeps of the order it replaces, unless changed
 )
 
 
+def replacement(old: Order, change: OrderReplace, group: list[Order]) -> OrderCreate:
+    """The order that would replace `old` (pending, and not a parent with active legs) once `change` is applied,
+    checked like a new order (the fields named as sent)."""
+    if old.status != OrderStatus.PENDING or any(leg.status in ACTIVE for leg in legs_of(old, group)):
+        what = "a parent with active legs" if old.status == OrderStatus.PENDING else old.status
+        raise DomainError("ORDER_NOT_CANCELABLE", f"This order is {what} and cannot be replaced.")
+    return _replacement(old, change)
+
+
 def replace(
     old: Order,
-    change: OrderReplace,
+    wanted: OrderCreate,
     account: Account,
     position: Position | None,
     group: list[Order],
     market: Market,
     now: datetime,
 ) -> list[SQLModel]:
-    """Swap a pending order for one with `change` applied, atomically: the old one is `replaced` and what it
+    """Swap a pending order for `wanted` (its `replacement`), atomically: the old one is `replaced` and what it
     reserved moves to the new one, which is placed like any new order (and may fill at once). An active leg keeps
     its place in its group: same shares (the group's reservation stays where it is, now on the new leg), new
     prices; it rests, and the engine fills it if the market already reaches it. Returns the new rows, the new
     order first."""
-    if old.status != OrderStatus.PENDING or any(leg.status in ACTIVE for leg in legs_of(old, group)):
-        what = "a parent with active legs" if old.status == OrderStatus.PENDING else old.status
-        raise DomainError("ORDER_NOT_CANCELABLE", f"This order is {what} and cannot be replaced.")
-    wanted = _replacement(old, change)
     if old.parent_id is None:
         end(account, position, old, OrderStatus.REPLACED, now)
         rows = place(wanted, account, position, market, now)
@@ -497,7 +502,6 @@ def replace(
 
 
 def _replacement(old: Order, change: OrderReplace) -> OrderCreate:
-    """The order `old` would be with `change` applied, checked like a new order (the fields named as sent)."""
     fields = {to_camel(name): getattr(old, name) for name in _KEPT}
     if old.order_type == OrderType.TRAILING_STOP:  # its stop is where it trailed to, not one it was given
         del fields["stopPrice"]

@@ -90,3 +90,19 @@ def test_a_buy_past_the_position_cap_is_refused_resting_buys_included(api, start
     assert order(api, headers, side="sell", quantity="9").status_code == 201
     with session_scope(started.engine) as db:
         assert reconcile.reconcile_account(db, uuid.UUID(account["id"])) == []
+
+
+def test_a_replace_is_held_to_the_rules_without_counting_the_order_it_replaces(api, started):
+    headers, _, account = player(api, startingCash="10000", rules={"maxPositionPercent": 10})
+    publish(started, "AAPL", "100.00", "100.02")
+    resting = order(api, headers, orderType="limit", limitPrice="90", quantity="10").json()["order"]
+    # 10 at 95 (950) fits the cap of 999.98 on its own: the 900 the old order reserves is not counted beside it.
+    moved = api.patch(f"/api/orders/{resting['id']}", json={"limitPrice": "95"}, headers=headers)
+    assert moved.status_code == 200, moved.text
+    # 11 at 95 (1045) does not, and the order stays as it was.
+    grown = api.patch(f"/api/orders/{moved.json()['order']['id']}", json={"quantity": "11"}, headers=headers)
+    assert error_code(grown, 400) == "POSITION_LIMIT"
+    listed = api.get("/api/orders", headers=headers, params={"status": "pending"}).json()["orders"]
+    assert [(o["quantity"], o["limitPrice"]) for o in listed] == [("10", "95.00")]
+    with session_scope(started.engine) as db:
+        assert reconcile.reconcile_account(db, uuid.UUID(account["id"])) == []
