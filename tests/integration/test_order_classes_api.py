@@ -112,6 +112,18 @@ def test_canceling_the_entry_cancels_its_held_legs(api, started, trader):
     assert_consistent(started, account_id)
 
 
+def test_a_held_leg_alone_cannot_be_canceled_or_replaced(api, started, trader):
+    headers, account_id = trader
+    publish(started, "AMD", "101.90", "102.10", "102.00")
+    entry = bracket(api, headers, symbol="AMD", orderType="limit", limitPrice="100.00").json()["order"]
+    take_profit, _ = _exits(entry)
+    assert error_code(api.delete(f"/api/orders/{take_profit['id']}", headers=headers), 409) == "ORDER_NOT_CANCELABLE"
+    changed = api.patch(f"/api/orders/{take_profit['id']}", json={"limitPrice": "111.00"}, headers=headers)
+    assert error_code(changed, 409) == "ORDER_NOT_CANCELABLE"
+    assert statuses(api, headers, entry) == ("pending", "held", "held")
+    assert_consistent(started, account_id)
+
+
 def test_canceling_one_exit_leg_cancels_the_other_and_frees_the_shares(api, started, trader):
     headers, account_id = trader
     publish(started, "NVDA", "99.90", "100.10", "100.00")
