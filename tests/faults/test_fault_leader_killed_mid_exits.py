@@ -10,7 +10,7 @@ from sqlalchemy import text
 from services.infra import db
 from services.trading.reconcile import reconcile
 from settings import load_settings
-from tests.faults.trading import assert_no_unhandled_errors, sign_up
+from tests.faults.trading import assert_no_unhandled_errors, roles, sign_up, wait_for
 from tests.support.databases import fresh_postgres
 from tests.support.private_servers import Ticker, private_redis
 from tests.support.server import started_app
@@ -50,21 +50,21 @@ def test_a_leader_killed_between_exit_fills_leaves_every_group_whole(tmp_path):
                 Ticker(cache.url, database_url, prices),
                 started_app(tmp_path / "a.log", **env) as a,
             ):
-                _wait_for(lambda: "execution_engine" in _roles(a.url), "A to lead the engine")
+                wait_for(lambda: "execution_engine" in roles(a.url), "A to lead the engine")
                 with started_app(tmp_path / "b.log", **env) as b:
                     accounts = [sign_up(b.url)[1] for _ in range(BRACKETS)]
                     for n, headers in enumerate(accounts):
                         _place_bracket(b.url, headers, f"bracket-{n}")
-                    _wait_for(lambda: _open_exits(engine) == 2 * BRACKETS, "every bracket's legs to rest")
+                    wait_for(lambda: _open_exits(engine) == 2 * BRACKETS, "every bracket's legs to rest")
 
                     prices["AAPL"] = "106.00"
-                    _wait_for(lambda: _filled_exits(engine) > 0, "the first take-profit to fill", step=0.005)
+                    wait_for(lambda: _filled_exits(engine) > 0, "the first take-profit to fill", step=0.005)
                     a.process.send_signal(signal.SIGKILL)
                     a.process.wait(timeout=10)
                     filled_at_kill = _filled_exits(engine)
                     assert filled_at_kill < BRACKETS, "A filled every take-profit before it was killed"
 
-                    _wait_for(lambda: _filled_exits(engine) == BRACKETS, "B to fill the rest", timeout=60)
+                    wait_for(lambda: _filled_exits(engine) == BRACKETS, "B to fill the rest", timeout=60)
                     time.sleep(1.0)  # a doubled fill, were there one, would land by now
                     assert_no_unhandled_errors(b.log())
 
@@ -88,10 +88,6 @@ def _place_bracket(base: str, headers: dict, key: str) -> None:
     assert response.json()["order"]["status"] == "filled"
 
 
-def _roles(base: str) -> list[str]:
-    return httpx.get(f"{base}/api/health", timeout=5).json()["roles"]
-
-
 def _filled_exits(engine) -> int:
     with engine.connect() as connection:
         return connection.execute(
@@ -104,10 +100,3 @@ def _open_exits(engine) -> int:
         return connection.execute(
             text("SELECT count(*) FROM orders WHERE parent_id IS NOT NULL AND status = 'pending'")
         ).scalar_one()
-
-
-def _wait_for(condition, what: str, *, timeout: float = 30.0, step: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(step)

@@ -163,3 +163,15 @@ def assert_no_unhandled_errors(*logs: str) -> None:
     """No request or socket ended in an unexpected exception (those would be 500s / 1011 closes)."""
     for log in logs:
         assert "unhandled error" not in log and "WebSocket connection failed" not in log, log[-5000:]
+
+
+def roles(base: str) -> list[str]:
+    """The leader roles an instance holds now."""
+    return httpx.get(f"{base}/api/health", timeout=5).json()["roles"]
+
+
+def wait_for(condition, what: str, *, timeout: float = 30.0, step: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(step)
