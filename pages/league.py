@@ -7,6 +7,7 @@ from nicegui import ui
 from components import dialogs
 from components.frame import frame
 from components.league_board import LeagueBoard
+from components.league_race import LeagueRace
 from components.numbers import money
 from models.league import League
 from models.types import utcnow
@@ -186,6 +187,7 @@ async def league_page(request: Request, league_id: str):
         with ui.row().classes("w-full gap-6 items-start flex-wrap md:flex-nowrap"):
             with ui.column().classes("flex-1 min-w-0 gap-6 w-full"):
                 board = LeagueBoard(league, user.id)
+                race = LeagueRace(league, user.id)
             with ui.column().classes("w-full md:w-80 gap-6"), ui.card().classes("sw-card w-full p-6 gap-2"):
                 _countdown(shown)
                 ui.label(f"{when(shown.starts_at)} to {when(shown.ends_at)}").classes("text-sm text-gray-500")
@@ -198,5 +200,6 @@ async def league_page(request: Request, league_id: str):
                     ).classes("rounded-full")
         owner = OwnerPanel(league, user, str(request.base_url)) if league.owner_id == user.id else None
     await board.refresh()
+    await race.refresh()
     if owner is not None:
         await owner.refresh()

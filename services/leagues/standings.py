@@ -23,10 +23,12 @@ from models.order import Order, cents_text
 from models.types import utcnow
 from models.user import CamelModel, User
 from services.infra.db import session_scope
+from services.leagues import race as league_race
 from services.market.clock import NEW_YORK
 from services.trading import portfolio
 
 REFRESH = 5.0  # seconds a computed leaderboard is served before the next viewer's call computes it again
+RACE_REFRESH = 60.0  # seconds a computed race is served (equity snapshots come once a minute)
 CENT = Decimal("0.01")
 
 
@@ -215,6 +217,8 @@ class Leaderboards:
     def __init__(self, *, refresh: float = REFRESH):
         self._refresh = refresh
         self._boards: dict[uuid.UUID, tuple[float, Board]] = {}
+        # (when, from which board, the runners)
+        self._races: dict[uuid.UUID, tuple[float, Board, list[league_race.Runner]]] = {}
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
         self._day_open: dict[tuple[uuid.UUID, date], dict] = {}
         self.computed = 0  # how many times a board was computed (the tests and the bench read it)
@@ -230,9 +234,28 @@ class Leaderboards:
             self.computed += 1
             return board
 
+    async def race(self, engine: Engine, league: League, quotes: Mapping[str, Quote]) -> list[league_race.Runner]:
+        """The league's race (services.leagues.race) at most once per RACE_REFRESH seconds in this process: the
+        snapshots it draws come once a minute."""
+        board = await self.board(engine, league, quotes)
+        async with self._locks[league.id]:
+            cached = self._races.get(league.id)
+            # A final board never changes, nor does its race.
+            if cached is not None and (cached[1] is board or time.monotonic() - cached[0] < RACE_REFRESH):
+                return cached[2]
+            runners = await to_thread.run_sync(self._race, engine, league.id, board)
+            self._races[league.id] = (time.monotonic(), board, runners)
+            return runners
+
     def forget(self, league_id: uuid.UUID) -> None:
         """The next call computes afresh (a member joined, left or was removed; the league settled)."""
         self._boards.pop(league_id, None)
+        self._races.pop(league_id, None)
+
+    def _race(self, engine: Engine, league_id: uuid.UUID, board: Board) -> list[league_race.Runner]:
+        with session_scope(engine) as db:
+            league = db.get(League, league_id)
+            return league_race.race(db, league, board) if league is not None else []
 
     def _compute(self, engine: Engine, league_id: uuid.UUID, quotes: dict[str, Quote]) -> Board:
         now = utcnow()

@@ -47,6 +47,8 @@ async def test_the_invite_link_joins_and_the_leaderboard_shows_the_player(user, 
     await user.should_see("Will Scarlet")
     (rank,) = by_testid(user, "my-rank").elements
     await eventually(lambda: rank.text == "Your rank: 1 of 1", "my rank")
+    (race,) = by_testid(user, "league-race").elements
+    await eventually(lambda: [s["name"] for s in race.options["series"]] == ["Will Scarlet"], "the race chart")
     (header,) = by_testid(user, "account-name").elements
     assert header.text == "Sherwood Cup"  # the browser now trades the league account
     await user.open("/join/NOSUCHCODE")
