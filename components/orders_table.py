@@ -83,7 +83,8 @@ def grouped(found: list[OrderPublic]) -> list[OrderPublic]:
         if order.parent_id in listed:
             continue
         rows.append(order)
-        rows.extend(sorted(order.legs or (), key=lambda leg: leg_name(leg) != "Take-profit"))  # then the stop
+        newest_first = sorted(order.legs or (), key=lambda leg: leg.created_at, reverse=True)
+        rows.extend(sorted(newest_first, key=lambda leg: leg_name(leg) != "Take-profit"))  # then the stop-loss
     return rows
 
 

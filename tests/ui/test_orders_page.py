@@ -83,12 +83,12 @@ async def test_a_brackets_legs_sit_under_their_entry_and_a_resting_leg_can_be_ed
     await edit(user, stop_loss, stop="96.00")
     await user.should_see("Replaced your stop sell of 2 AAPL (stop $95.00) with a stop sell of 2 AAPL (stop $96.00)")
     await eventually(lambda: len(rows(user, "all-orders")) == 4, "the new leg")
-    assert sorted(summary(user)[1:]) == [
-        ("Stop-loss", "Stop", "stop $95.00", "Replaced"),
-        ("Stop-loss", "Stop", "stop $96.00", "Pending"),
+    assert summary(user) == [  # under the entry: the take-profit, then the stop-losses, newest first
+        ("", "Limit", "$98.91 · limit $99.00", "Filled"),
         ("Take-profit", "Limit", "limit $110.00", "Pending"),
+        ("Stop-loss", "Stop", "stop $96.00", "Pending"),
+        ("Stop-loss", "Stop", "stop $95.00", "Replaced"),
     ]
-    assert summary(user)[0] == ("", "Limit", "$98.91 · limit $99.00", "Filled")
 
     await publish(started, "AAPL", "110.01")  # the bid, $110.00, reaches the take-profit: the stop-loss goes
     await user.should_see("Limit sell of 2 AAPL filled at $110.00", retries=100)
