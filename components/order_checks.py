@@ -2,7 +2,8 @@
 
 Pure: the form's fields as typed, the account's means and the latest quote in; the order (or one sentence per field
 that is wrong), its estimate, and the review's notes and warnings out. A new order kind adds its fields to `Fields`,
-its checks to `check` and its explanation to `review_notes`.
+its checks to `check` and its explanation to `review_notes`. `check_change` does the same for the edit of a pending
+order (a replace).
 """
 
 import re
@@ -13,7 +14,20 @@ from pydantic import ValidationError
 
 from components.numbers import decimal_text, money, shares
 from models.market import Quote
-from models.order import MAX_PRICE, MAX_QUANTITY, OrderCreate, OrderType, Side, on_tick_grid
+from models.order import (
+    MAX_PRICE,
+    MAX_QUANTITY,
+    Order,
+    OrderClass,
+    OrderCreate,
+    OrderPublic,
+    OrderReplace,
+    OrderType,
+    Side,
+    StopLoss,
+    TakeProfit,
+    on_tick_grid,
+)
 from models.types import QUANTITY
 from services.trading import rules
 
@@ -22,8 +36,11 @@ SHARE = Decimal(1).scaleb(-QUANTITY)
 PLAIN_NUMBER = re.compile(r"-?\$?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?")
 # The name of each field a sentence can be about (the API's names); "form" is the whole order.
 QUANTITY_FIELD, LIMIT_FIELD, STOP_FIELD, FORM = "quantity", "limitPrice", "stopPrice", "form"
+TRAIL_FIELD, TAKE_PROFIT_FIELD, STOP_LOSS_FIELD = "trail", "takeProfit", "stopLoss"
 NEEDS_LIMIT = (OrderType.LIMIT, OrderType.STOP_LIMIT)
 NEEDS_STOP = (OrderType.STOP, OrderType.STOP_LIMIT)
+WITH_EXITS = (OrderType.MARKET, OrderType.LIMIT)  # the entries a take-profit and stop-loss can follow
+TRAIL_PERCENTS = (Decimal("0.1"), Decimal("50"))
 
 
 @dataclass(frozen=True)
@@ -38,6 +55,11 @@ class Fields:
     limit: str = ""
     stop: str = ""
     time_in_force: str = "day"
+    trail: str = ""  # how far a trailing stop follows the price
+    trail_unit: str = "dollars"  # or "percent"
+    with_exits: bool = False  # a buy with a take-profit and a stop-loss (a bracket)
+    take_profit: str = ""
+    stop_loss: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +78,7 @@ class Checked:
     quantity: Decimal | None = None
     price: Decimal | None = None  # the price the estimate uses
     total: Decimal | None = None  # the estimated cost (a buy) or proceeds (a sale)
+    notional: Decimal | None = None  # the dollars of a market order by amount, whose shares the fill works out
 
 
 class NotANumberError(ValueError):
@@ -119,15 +142,74 @@ def _amount(fields: Fields, errors: dict[str, str]) -> Decimal | None:
     return None
 
 
+def _trail(fields: Fields, quote: Quote | None, errors: dict[str, str]) -> tuple[Decimal | None, Decimal | None]:
+    """A trailing stop's (trail in dollars, trail in percent): one of them, the other None."""
+    if fields.trail_unit != "percent":
+        amount = _price("trail", fields.trail, errors, TRAIL_FIELD)
+        if amount is not None and quote is not None and amount >= quote.last:
+            errors[TRAIL_FIELD] = (
+                f"Trail by less than {fields.symbol}'s price of {money(quote.last)}: the stop would be at $0 or below."
+            )
+            return None, None
+        return amount, None
+    try:
+        percent = number(fields.trail)
+    except NotANumberError:
+        errors[TRAIL_FIELD] = "Enter the trail as a number, like 5 (percent)."
+        return None, None
+    low, high = TRAIL_PERCENTS
+    if percent is None:
+        errors[TRAIL_FIELD] = "Enter how far the stop trails, in percent."
+    elif not low <= percent <= high:
+        errors[TRAIL_FIELD] = f"Trail by {low}% to {high}%."
+    elif -percent.as_tuple().exponent > 2:
+        errors[TRAIL_FIELD] = "A percentage has at most 2 decimal places."
+    else:
+        return None, percent
+    return None, None
+
+
+def _misfits(fields: Fields) -> dict[str, str]:
+    """Combinations the form offers but no order has, said in words (the server refuses them too)."""
+    kind, buy = fields.order_type, fields.side == Side.BUY
+    if kind == OrderType.TRAILING_STOP and buy:
+        return {FORM: "A trailing stop sells shares you hold: choose Sell."}
+    if not fields.with_exits:
+        return {}
+    if not buy:
+        return {FORM: "A take-profit and stop-loss go with a buy: they sell the shares it buys."}
+    if kind not in WITH_EXITS:
+        return {FORM: "A take-profit and stop-loss go with a market or limit buy."}
+    if fields.unit == "dollars" and kind == OrderType.MARKET:
+        return {QUANTITY_FIELD: "A buy with a take-profit and stop-loss is for a number of shares: choose Shares."}
+    return {}
+
+
+def _exits(fields: Fields, entry: Decimal | None, errors: dict[str, str]) -> tuple[Decimal | None, Decimal | None]:
+    """A bracket's take-profit and stop-loss prices, on either side of the entry's price."""
+    take = _price("take-profit", fields.take_profit, errors, TAKE_PROFIT_FIELD)
+    loss = _price("stop-loss", fields.stop_loss, errors, STOP_LOSS_FIELD)
+    if entry is None:
+        return take, loss
+    at = "limit" if fields.order_type == OrderType.LIMIT else "buy price"
+    if take is not None and take <= entry:
+        errors[TAKE_PROFIT_FIELD] = f"The take-profit must be above your {at} of {money(entry)}."
+    if loss is not None and loss >= entry:
+        errors[STOP_LOSS_FIELD] = f"The stop-loss must be below your {at} of {money(entry)}."
+    return take, loss
+
+
 def check(fields: Fields, means: Means, quote: Quote | None) -> Checked:
     """Everything wrong with the order, field by field, or the order as the API would receive it."""
-    checked, errors = Checked(), {}
+    checked, errors = Checked(), _misfits(fields)
     kind = fields.order_type
     amount = _amount(fields, errors)
     stop = _price("stop", fields.stop, errors, STOP_FIELD) if kind in NEEDS_STOP else None
     limit = _price("limit", fields.limit, errors, LIMIT_FIELD) if kind in NEEDS_LIMIT else None
+    trail_price, trail_percent = _trail(fields, quote, errors) if kind == OrderType.TRAILING_STOP else (None, None)
     # Estimated at the limit, else at the market (a stop fills at the market once it triggers).
     checked.price = limit if kind in NEEDS_LIMIT else market_price(fields.side, quote)
+    take, loss = _exits(fields, checked.price, errors) if fields.with_exits else (None, None)
     checked.errors = errors
     if amount is None:
         return checked
@@ -137,12 +219,16 @@ def check(fields: Fields, means: Means, quote: Quote | None) -> Checked:
                 errors[QUANTITY_FIELD] = f"There is no price for {fields.symbol} yet: enter shares instead."
             return checked
         quantity = (amount / checked.price).quantize(SHARE, rounding=ROUND_DOWN)
+        if kind == OrderType.MARKET:  # the fill works out the shares: never more than the amount
+            checked.notional = amount
     else:
         quantity = amount
     checked.quantity = quantity
-    if checked.price is not None:
+    if checked.notional is not None:
+        checked.total = checked.notional
+    elif checked.price is not None:
         checked.total = rules.cash_moved(fields.side, quantity, checked.price)
-    if QUANTITY_FIELD not in errors:
+    if QUANTITY_FIELD not in errors and FORM not in errors:  # a combination no order has: that is the news
         errors.update(_refusals(fields, means, quote, checked, stop, limit))
     if errors:
         return checked
@@ -151,10 +237,16 @@ def check(fields: Fields, means: Means, quote: Quote | None) -> Checked:
             symbol=fields.symbol,
             side=fields.side,
             order_type=kind,
-            quantity=quantity,
+            quantity=None if checked.notional is not None else quantity,
+            notional=checked.notional,
             limit_price=limit,
             stop_price=stop,
+            trail_price=trail_price,
+            trail_percent=trail_percent,
             time_in_force=fields.time_in_force if kind != OrderType.MARKET else "day",
+            order_class=OrderClass.BRACKET if fields.with_exits else OrderClass.SIMPLE,
+            take_profit=TakeProfit(limit_price=take) if fields.with_exits else None,
+            stop_loss=StopLoss(stop_price=loss) if fields.with_exits else None,
         )
     except ValidationError as exc:  # what the checks above missed, said as the API would
         errors[FORM] = exc.errors()[0]["msg"].removeprefix("Value error, ")
@@ -172,7 +264,11 @@ def _refusals(
         return {QUANTITY_FIELD: f"One order can trade at most {decimal_text(MAX_QUANTITY)} shares."}
     if fields.side == Side.SELL and quantity > means.available:
         return {QUANTITY_FIELD: f"You have {shares(means.available)} available to sell."}
-    if rules.worth_too_little(fields.side, quantity, limit or stop, quote, means.held):
+    if checked.notional is not None:  # worth its amount
+        too_little = checked.notional < rules.SMALLEST_ORDER
+    else:
+        too_little = rules.worth_too_little(fields.side, quantity, limit or stop, quote, means.held)
+    if too_little:
         return {QUANTITY_FIELD: f"An order must be worth at least {money(rules.SMALLEST_ORDER)}."}
     if fields.side == Side.BUY and checked.total is not None and checked.total > means.buying_power:
         return {
@@ -182,11 +278,62 @@ def _refusals(
     return {}
 
 
+def trail_text(trail_price: Decimal | None, trail_percent: Decimal | None) -> str:
+    """How far a trailing stop follows the price: "$5.00" or "2.5%"."""
+    return money(trail_price) if trail_price is not None else f"{decimal_text(trail_percent)}%"
+
+
+def _trailing_notes(order: OrderCreate, quote: Quote | None) -> list[str]:
+    symbol, trail = order.symbol, trail_text(order.trail_price, order.trail_percent)
+    notes = []
+    if quote is not None:
+        starting = Order(
+            side=order.side,
+            high_water_mark=quote.last,
+            trail_price=order.trail_price,
+            trail_percent=order.trail_percent,
+        )
+        start = rules.trailing_stop(starting)
+        notes.append(f"The stop starts at {money(start)}, {trail} under {symbol}'s last price of {money(quote.last)}.")
+    notes.append(f"As {symbol} sets new highs the stop rises, staying {trail} under the highest price; it never falls.")
+    notes.append(
+        f"When {symbol} trades at the stop or lower, this becomes a market order to sell: it fills at the market "
+        "price then, which can differ from the stop."
+    )
+    return notes
+
+
+def _notional_note(order: OrderCreate) -> str:
+    amount = money(order.notional)
+    if order.side == Side.BUY:
+        return (
+            f"It buys {amount} of {order.symbol} at the market price: the shares are worked out when it fills "
+            f"(to 6 decimal places), so it never costs more than {amount}."
+        )
+    return (
+        f"It sells {amount} of {order.symbol} at the market price: the shares are worked out when it fills "
+        f"(to 6 decimal places), so it never sells more than {amount} worth."
+    )
+
+
+def _exits_note(order: OrderCreate) -> str:
+    take, loss = money(order.take_profit.limit_price), money(order.stop_loss.stop_price)
+    return (
+        f"Once this buy fills, two orders sell its shares: a take-profit at {take} or more, and a stop-loss that "
+        f"becomes a market order when {order.symbol} trades at {loss} or lower. When one of them fills, the other "
+        "is canceled."
+    )
+
+
 def review_notes(order: OrderCreate, quote: Quote | None) -> tuple[list[str], list[str]]:
     """What the review explains about how the order will fill, and what it warns of."""
     notes, warnings = [], []
     buy = order.side == Side.BUY
-    if order.stop_price is not None:
+    if order.notional is not None:
+        notes.append(_notional_note(order))
+    if order.order_type == OrderType.TRAILING_STOP:
+        notes.extend(_trailing_notes(order, quote))
+    elif order.stop_price is not None:
         beyond = "or higher" if buy else "or lower"
         when = f"When {order.symbol} trades at {money(order.stop_price)} {beyond}, this becomes"
         if order.limit_price is None:
@@ -206,4 +353,40 @@ def review_notes(order: OrderCreate, quote: Quote | None) -> tuple[list[str], li
     elif order.limit_price is not None:
         limit_side = "or less" if buy else "or more"
         notes.append(f"It fills only at {money(order.limit_price)} {limit_side}.")
+    if order.order_class == OrderClass.BRACKET:
+        notes.append(_exits_note(order))
     return notes, warnings
+
+
+def check_change(
+    order: OrderPublic, *, quantity: str, limit: str = "", stop: str = "", trail: str = "", quote: Quote | None = None
+) -> tuple[OrderReplace | None, dict[str, str]]:
+    """An edit of a pending order (a replace): what changed, checked as a new order's fields are, or one sentence
+    per field that is wrong. A leg's shares are its entry's: they do not change."""
+    percent = order.trail_percent is not None
+    fields = Fields(
+        symbol=order.symbol,
+        side=order.side,
+        order_type=order.order_type,
+        unit="shares",
+        amount=quantity,
+        trail=trail,
+        trail_unit="percent" if percent else "dollars",
+    )
+    errors: dict[str, str] = {}
+    typed: dict[str, Decimal | None] = {}
+    if order.parent_id is None and order.quantity is not None:
+        typed["quantity"] = _amount(fields, errors)
+    if order.order_type in NEEDS_LIMIT:
+        typed["limit_price"] = _price("limit", limit, errors, LIMIT_FIELD)
+    if order.order_type in NEEDS_STOP:
+        typed["stop_price"] = _price("stop", stop, errors, STOP_FIELD)
+    if order.order_type == OrderType.TRAILING_STOP:
+        trail_price, trail_percent = _trail(fields, quote, errors)
+        typed["trail_percent" if percent else "trail_price"] = trail_percent if percent else trail_price
+    if errors:
+        return None, errors
+    changed = {name: value for name, value in typed.items() if value != getattr(order, name)}
+    if not changed:
+        return None, {FORM: "Change the shares or a price first: this is the order as it stands."}
+    return OrderReplace(**changed), {}

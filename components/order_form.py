@@ -1,4 +1,6 @@
-"""Order entry: buy or sell in shares or dollars, with an estimate, a review step and one idempotency key per order."""
+"""Order entry: buy or sell in shares or dollars (a market order by dollars is a notional one), a trailing stop, a
+buy with a take-profit and a stop-loss (a bracket); with an estimate, a review step and one idempotency key per
+order."""
 
 import logging
 import uuid
@@ -8,9 +10,20 @@ from decimal import Decimal
 from nicegui import ui
 
 from components import numbers, order_checks, order_quota
-from components.order_checks import FORM, LIMIT_FIELD, NEEDS_LIMIT, NEEDS_STOP, QUANTITY_FIELD, STOP_FIELD
+from components.order_checks import (
+    FORM,
+    LIMIT_FIELD,
+    NEEDS_LIMIT,
+    NEEDS_STOP,
+    QUANTITY_FIELD,
+    STOP_FIELD,
+    STOP_LOSS_FIELD,
+    TAKE_PROFIT_FIELD,
+    TRAIL_FIELD,
+    trail_text,
+)
 from components.orders_table import EXPIRIES, TYPE_NAMES
-from models.order import OrderCreate
+from models.order import OrderClass, OrderCreate, OrderType
 from models.user import UserPublic
 from services import runtime
 from services.infra.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE, DomainError
@@ -20,7 +33,8 @@ from services.trading import accounts, orders
 log = logging.getLogger(__name__)
 
 # The kinds the form builds (the orders page shows every kind, whichever door placed it).
-FORM_TYPES = {kind: TYPE_NAMES[kind] for kind in ("market", "limit", "stop", "stop_limit")}
+FORM_TYPES = {kind: TYPE_NAMES[kind] for kind in ("market", "limit", "stop", "stop_limit", "trailing_stop")}
+TRAIL_UNITS = {"dollars": "$", "percent": "%"}
 
 
 # Which input a refusal is about, so its sentence appears next to it.
@@ -54,6 +68,21 @@ class OrderForm:
             self.limit = ui.input("Limit price").props('outlined dense inputmode=decimal data-testid="limit-price"')
             self.stop.classes("w-full")
             self.limit.classes("w-full")
+            with ui.row().classes("w-full items-start gap-2 no-wrap") as self.trailing:
+                self.trail = ui.input("Trail by").props('outlined dense inputmode=decimal data-testid="trail"')
+                self.trail.classes("grow")
+                self.trail_unit = ui.toggle(TRAIL_UNITS, value="dollars").props(
+                    'dense no-caps data-testid="trail-unit"'
+                )
+            self.with_exits = ui.switch("With take-profit / stop-loss").props('dense data-testid="with-exits"')
+            self.take_profit = ui.input("Take-profit price").props(
+                'outlined dense inputmode=decimal data-testid="take-profit"'
+            )
+            self.stop_loss = ui.input("Stop-loss price").props(
+                'outlined dense inputmode=decimal data-testid="stop-loss"'
+            )
+            self.take_profit.classes("w-full")
+            self.stop_loss.classes("w-full")
             self.tif = ui.select(EXPIRIES, value="day", label="Expires")
             self.tif.props('outlined dense data-testid="tif"').classes("w-full")
             with ui.column().classes("w-full gap-0 text-sm"):
@@ -65,7 +94,8 @@ class OrderForm:
                 'unelevated no-caps data-testid="review"'
             )
             self.review.classes("w-full rounded-full")
-        for element in (self.side, self.order_type, self.unit, self.amount, self.limit, self.stop):
+        changing = (self.side, self.order_type, self.unit, self.amount, self.limit, self.stop, self.trail)
+        for element in (*changing, self.trail_unit, self.with_exits, self.take_profit, self.stop_loss):
             element.on_value_change(self._refresh)
         self.amount.on("keydown.enter", self._review)
         self._refresh()
@@ -94,6 +124,11 @@ class OrderForm:
             limit=self.limit.value,
             stop=self.stop.value,
             time_in_force=self.tif.value,
+            trail=self.trail.value,
+            trail_unit=self.trail_unit.value,
+            with_exits=self.with_exits.value,
+            take_profit=self.take_profit.value,
+            stop_loss=self.stop_loss.value,
         )
         return order_checks.check(fields, self.means, self._quote())
 
@@ -102,6 +137,8 @@ class OrderForm:
         self.limit.visible = kind in NEEDS_LIMIT
         self.stop.visible = kind in NEEDS_STOP
         self.tif.visible = kind != "market"
+        self.trailing.visible = kind == OrderType.TRAILING_STOP
+        self.take_profit.visible = self.stop_loss.visible = self.with_exits.value
         self.amount.label = "Amount in dollars" if self.unit.value == "dollars" else "Shares"
         self.review.props(f"color={'primary' if self.side.value == 'buy' else 'negative'}")
         checked = self._checked()
@@ -109,11 +146,12 @@ class OrderForm:
         if quantity is None or total is None or quantity <= 0:
             self.estimate.text, self.remaining.text = "", self._power_text()
             return
+        size = f"about {numbers.shares(quantity)}" if checked.notional is not None else numbers.shares(quantity)
         if self.side.value == "buy":
-            self.estimate.text = f"Estimated cost {numbers.money(total)} for {numbers.shares(quantity)}"
+            self.estimate.text = f"Estimated cost {numbers.money(total)} for {size}"
             self.remaining.text = f"Buying power left {numbers.money(self.means.buying_power - total)}"
         else:
-            self.estimate.text = f"Estimated proceeds {numbers.money(total)} for {numbers.shares(quantity)}"
+            self.estimate.text = f"Estimated proceeds {numbers.money(total)} for {size}"
             self.remaining.text = f"{numbers.shares(self.means.available)} available to sell"
 
     def _power_text(self) -> str:
@@ -123,7 +161,14 @@ class OrderForm:
 
     def _show_errors(self, errors: dict[str, str]) -> None:
         """Each sentence goes under the input it is about; anything else under the form."""
-        inputs = {QUANTITY_FIELD: self.amount, LIMIT_FIELD: self.limit, STOP_FIELD: self.stop}
+        inputs = {
+            QUANTITY_FIELD: self.amount,
+            LIMIT_FIELD: self.limit,
+            STOP_FIELD: self.stop,
+            TRAIL_FIELD: self.trail,
+            TAKE_PROFIT_FIELD: self.take_profit,
+            STOP_LOSS_FIELD: self.stop_loss,
+        }
         for name, element in inputs.items():
             element.error = errors.get(name)
         self.error.text = " ".join(message for name, message in errors.items() if name not in inputs)
@@ -145,13 +190,22 @@ class OrderForm:
         with ui.dialog() as dialog, ui.card().classes("sw-card p-6 gap-2 min-w-72 max-w-md") as review:
             review.props('data-testid="review-dialog"')
             verb = "Buy" if request.side == "buy" else "Sell"
-            ui.label(f"{verb} {numbers.decimal_text(request.quantity)} {self.symbol}").classes("text-xl font-semibold")
+            size = (
+                numbers.decimal_text(request.quantity) if request.quantity else f"{numbers.money(request.notional)} of"
+            )
+            ui.label(f"{verb} {size} {self.symbol}").classes("text-xl font-semibold")
             expires = EXPIRIES[request.time_in_force].lower()
-            ui.label(f"{TYPE_NAMES[request.order_type]} order, {expires}").classes("text-gray-500")
+            exits = " with take-profit and stop-loss" if request.order_class == OrderClass.BRACKET else ""
+            ui.label(f"{TYPE_NAMES[request.order_type]} order{exits}, {expires}").classes("text-gray-500")
             if request.stop_price:
                 ui.label(f"Stop {numbers.money(request.stop_price)}").classes("sw-num")
             if request.limit_price:
                 ui.label(f"Limit {numbers.money(request.limit_price)}").classes("sw-num")
+            if request.order_type == OrderType.TRAILING_STOP:
+                ui.label(f"Trail {trail_text(request.trail_price, request.trail_percent)}").classes("sw-num")
+            if request.take_profit:
+                ui.label(f"Take-profit {numbers.money(request.take_profit.limit_price)}").classes("sw-num")
+                ui.label(f"Stop-loss {numbers.money(request.stop_loss.stop_price)}").classes("sw-num")
             for note in notes:
                 ui.label(note).classes("text-sm").props('data-testid="review-note"')
             for warning in warnings:
@@ -193,9 +247,8 @@ class OrderForm:
             self.key = uuid.uuid4().hex
             self.amount.value = ""
             done = "filled" if order.status == "filled" else "placed"
-            ui.notify(
-                f"Order {done}: {order.side} {numbers.decimal_text(order.quantity)} {order.symbol}", type="positive"
-            )
+            size = numbers.size_text(order.quantity, order.notional)
+            ui.notify(f"Order {done}: {order.side} {size} {order.symbol}", type="positive")
             self._say_quota(order_quota.quota_note(placement.quota), placement.quota.reset if placement.quota else 0)
             await self.load_account()
             await self.on_placed()

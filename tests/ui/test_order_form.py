@@ -106,14 +106,86 @@ async def test_stop_and_limit_fields_appear_only_when_needed(user, sign_in, star
     assert shown(user, "stop-price") and not shown(user, "limit-price")
 
 
-async def test_dollars_are_turned_into_fractional_shares(user, sign_in, started):
+async def test_dollars_buy_that_amount_at_the_market_and_the_fill_works_out_the_shares(user, sign_in, started):
     await open_stock(user, sign_in, started, last="200.00")
     fill(user, "unit", "dollars")
     fill(user, "amount", "100")
     (estimate,) = by_testid(user, "estimate").elements
-    assert estimate.text == "Estimated cost $100.00 for 0.499975 shares"  # $100 at the ask of $200.01
+    assert estimate.text == "Estimated cost $100.00 for about 0.499975 shares"  # $100 at the ask of $200.01
     (left,) = by_testid(user, "remaining").elements
     assert left.text == "Buying power left $99,900.00"
+    await click(user, "review")
+    await user.should_see("Buy $100.00 of AAPL", retries=50)
+    await user.should_see("so it never costs more than $100.00")
+    await click(user, "submit-order")
+    await user.should_see("Order filled: buy 0.499975 AAPL", retries=50)
+    placed = await eventually(lambda: rows(user, "symbol-orders"), "the order in the table")
+    assert [(r["quantity"], r["price"], r["status"]) for r in placed] == [("0.499975", "$200.01", "Filled")]
+
+
+async def test_a_trailing_stop_sells_by_an_amount_or_a_percent(user, sign_in, started):
+    await open_stock(user, sign_in, started)
+    fill(user, "amount", "3")
+    await click(user, "review")
+    await click(user, "submit-order")
+    await user.should_see("Order filled: buy 3 AAPL", retries=50)
+
+    fill(user, "order-type", "trailing_stop")
+    assert shown(user, "trail") and shown(user, "tif") and not shown(user, "stop-price")
+    fill(user, "amount", "2")
+    fill(user, "trail", "5")
+    await click(user, "review")
+    (said,) = by_testid(user, "order-error").elements
+    assert said.text == "A trailing stop sells shares you hold: choose Sell."  # still on Buy
+    fill(user, "side", "sell")
+    fill(user, "trail", "100")
+    await click(user, "review")
+    assert error_of(user, "trail") == "Trail by less than AAPL's price of $100.00: the stop would be at $0 or below."
+    fill(user, "trail-unit", "percent")
+    fill(user, "trail", "2.5")
+    await click(user, "review")
+    await user.should_see("Trailing stop order, good for day", retries=50)
+    await user.should_see("Trail 2.5%")
+    await user.should_see("The stop starts at $97.50, 2.5% under AAPL's last price of $100.00.")
+    await user.should_see("When AAPL trades at the stop or lower, this becomes a market order to sell")
+    await click(user, "submit-order")
+    await user.should_see("Order placed: sell 2 AAPL", retries=50)
+    trailing = await eventually(lambda: len(rows(user, "symbol-orders")) == 2 and rows(user, "symbol-orders")[0], "it")
+    assert (trailing["type"], trailing["price"], trailing["status"]) == (
+        "Trailing stop",
+        "stop $97.50, trails 2.5%, high $100.00",
+        "Pending",
+    )
+
+
+async def test_a_buy_with_a_take_profit_and_a_stop_loss_places_a_bracket(user, sign_in, started):
+    await open_stock(user, sign_in, started)
+    assert not shown(user, "take-profit") and not shown(user, "stop-loss")
+    fill(user, "with-exits", True)
+    fill(user, "amount", "2")
+    fill(user, "take-profit", "99.00")
+    fill(user, "stop-loss", "95.00")
+    await click(user, "review")
+    assert error_of(user, "take-profit") == "The take-profit must be above your buy price of $100.01."
+    fill(user, "side", "sell")
+    fill(user, "take-profit", "110.00")
+    await click(user, "review")
+    (said,) = by_testid(user, "order-error").elements
+    assert said.text == "A take-profit and stop-loss go with a buy: they sell the shares it buys."
+    fill(user, "side", "buy")
+    await click(user, "review")
+    await user.should_see("Market order with take-profit and stop-loss, good for day", retries=50)
+    await user.should_see("Take-profit $110.00")
+    await user.should_see("Stop-loss $95.00")
+    await user.should_see("When one of them fills, the other is canceled.")
+    await click(user, "submit-order")
+    await user.should_see("Order filled: buy 2 AAPL", retries=50)
+    placed = await eventually(lambda: len(rows(user, "symbol-orders")) == 3 and rows(user, "symbol-orders"), "legs")
+    assert [(r["leg"], r["type"], r["status"]) for r in placed] == [
+        ("", "Market", "Filled"),
+        ("Take-profit", "Limit", "Pending"),
+        ("Stop-loss", "Stop", "Pending"),
+    ]
 
 
 async def test_review_then_submit_buys_once(user, sign_in, started):

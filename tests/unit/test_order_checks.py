@@ -1,11 +1,14 @@
 """The order form's checks: plain sentences per field, the server's refusals said before the review, and what a
 stop order's review explains and warns of."""
 
+import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from components.order_checks import Fields, Means, NotANumberError, check, number, review_notes
+from components.order_checks import Fields, Means, NotANumberError, check, check_change, number, review_notes
+from models.order import OrderClass, OrderPublic
 from tests.support.factories import quote
 
 RICH = Means(buying_power=Decimal("100000"), held=Decimal("0"), available=Decimal("0"))
@@ -76,8 +79,11 @@ def test_an_order_under_a_dollar_is_refused_unless_it_sells_the_whole_position()
 def test_a_stop_is_estimated_at_the_market_and_dollars_become_shares():
     stop = check(order(order_type="stop", amount="2", stop="120.00"), RICH, AAPL)
     assert (stop.price, stop.total) == (Decimal("100.01"), Decimal("200.02"))
-    dollars = check(order(unit="dollars", amount="100"), RICH, AAPL)
-    assert dollars.order.quantity == Decimal("0.999900")
+    dollars = check(order(unit="dollars", amount="100"), RICH, AAPL)  # a market order by dollars is notional
+    assert (dollars.order.notional, dollars.order.quantity) == (Decimal("100"), None)
+    assert (dollars.quantity, dollars.total) == (Decimal("0.999900"), Decimal("100"))  # estimated at the ask
+    limit = check(order(order_type="limit", unit="dollars", amount="100", limit="80.00"), RICH, AAPL)
+    assert (limit.order.quantity, limit.order.notional) == (Decimal("1.25"), None)  # only market orders are notional
     assert check(order(unit="dollars", amount="100"), RICH, None).errors == {
         "quantity": "There is no price for AAPL yet: enter shares instead."
     }
@@ -104,3 +110,146 @@ def test_a_stop_review_explains_and_warns_when_it_would_trigger_at_once():
     assert warnings == ["AAPL is at $100.00, below your stop of $105.00: this order would trigger at once."]
     sell_below = check(order(side="sell", order_type="stop", amount="0.005", stop="90.00"), HOLDER, AAPL).order
     assert review_notes(sell_below, AAPL)[1] == []
+
+
+def test_dollars_of_a_market_order_are_checked_as_an_amount():
+    assert check(order(unit="dollars", amount="0.50"), RICH, AAPL).errors == {
+        "quantity": "An order must be worth at least $1.00."
+    }
+    poor = Means(buying_power=Decimal("40"), held=Decimal("0"), available=Decimal("0"))
+    assert check(order(unit="dollars", amount="50"), poor, AAPL).errors["quantity"].startswith("Not enough buying")
+    sale = check(order(side="sell", unit="dollars", amount="50"), HOLDER, AAPL)  # $50 is 0.5 shares at the bid
+    assert sale.errors == {"quantity": "You have 0.005 shares available to sell."}
+    notes, _ = review_notes(check(order(unit="dollars", amount="25"), RICH, AAPL).order, AAPL)
+    assert notes == [
+        "It buys $25.00 of AAPL at the market price: the shares are worked out when it fills (to 6 decimal places), "
+        "so it never costs more than $25.00."
+    ]
+
+
+def test_a_trailing_stop_sells_by_an_amount_or_a_percent_and_says_where_its_stop_starts():
+    by_amount = check(order(side="sell", order_type="trailing_stop", amount="0.005", trail="5"), HOLDER, AAPL)
+    assert (by_amount.order.trail_price, by_amount.order.trail_percent) == (Decimal("5"), None)
+    notes, warnings = review_notes(by_amount.order, AAPL)
+    assert notes[0] == "The stop starts at $95.00, $5.00 under AAPL's last price of $100.00."
+    assert warnings == []
+    by_percent = check(
+        order(side="sell", order_type="trailing_stop", amount="0.005", trail="2.5", trail_unit="percent"), HOLDER, AAPL
+    )
+    assert (by_percent.order.trail_price, by_percent.order.trail_percent) == (None, Decimal("2.5"))
+    assert review_notes(by_percent.order, AAPL)[0][0] == (
+        "The stop starts at $97.50, 2.5% under AAPL's last price of $100.00."
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "errors"),
+    [
+        ({"side": "buy"}, {"form": "A trailing stop sells shares you hold: choose Sell."}),
+        ({"trail": ""}, {"trail": "Enter a trail price."}),
+        ({"trail": "100"}, {"trail": "Trail by less than AAPL's price of $100.00: the stop would be at $0 or below."}),
+        ({"trail": "60", "trail_unit": "percent"}, {"trail": "Trail by 0.1% to 50%."}),
+        ({"trail": "2.555", "trail_unit": "percent"}, {"trail": "A percentage has at most 2 decimal places."}),
+    ],
+)
+def test_a_trailing_stop_that_cannot_be_placed_is_said_in_words(typed, errors):
+    fields = order(**{"side": "sell", "order_type": "trailing_stop", "amount": "0.005", "trail": "5"} | typed)
+    assert check(fields, HOLDER, AAPL).errors == errors
+
+
+def test_a_buy_with_a_take_profit_and_a_stop_loss_is_a_bracket():
+    wanted = check(order(amount="2", with_exits=True, take_profit="110.00", stop_loss="95.00"), RICH, AAPL).order
+    assert wanted.order_class == OrderClass.BRACKET
+    assert (wanted.take_profit.limit_price, wanted.stop_loss.stop_price) == (Decimal("110.00"), Decimal("95.00"))
+    notes, _ = review_notes(wanted, AAPL)
+    assert notes == [
+        "Once this buy fills, two orders sell its shares: a take-profit at $110.00 or more, and a stop-loss that "
+        "becomes a market order when AAPL trades at $95.00 or lower. When one of them fills, the other is canceled."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "errors"),
+    [
+        ({"take_profit": "100.01"}, {"takeProfit": "The take-profit must be above your buy price of $100.01."}),
+        ({"stop_loss": "100.01"}, {"stopLoss": "The stop-loss must be below your buy price of $100.01."}),
+        (
+            {"order_type": "limit", "limit": "90.00"},
+            {"stopLoss": "The stop-loss must be below your limit of $90.00."},
+        ),
+        ({"take_profit": ""}, {"takeProfit": "Enter a take-profit price."}),
+        (
+            {"take_profit": "x", "stop_loss": ""},
+            {
+                "takeProfit": "Enter the take-profit price as a number, like 187.25.",
+                "stopLoss": "Enter a stop-loss price.",
+            },
+        ),
+        ({"side": "sell"}, {"form": "A take-profit and stop-loss go with a buy: they sell the shares it buys."}),
+        (
+            {"order_type": "stop", "stop": "120.00"},
+            {"form": "A take-profit and stop-loss go with a market or limit buy."},
+        ),
+        (
+            {"unit": "dollars", "amount": "500"},
+            {"quantity": "A buy with a take-profit and stop-loss is for a number of shares: choose Shares."},
+        ),
+    ],
+)
+def test_a_bracket_that_cannot_be_placed_is_said_in_words(typed, errors):
+    fields = order(**{"amount": "2", "with_exits": True, "take_profit": "110.00", "stop_loss": "95.00"} | typed)
+    assert check(fields, RICH, AAPL).errors == errors
+
+
+def pending(**fields) -> OrderPublic:
+    now = datetime.now(UTC)
+    base = {
+        "id": uuid.uuid4(),
+        "account_id": uuid.uuid4(),
+        "client_order_id": None,
+        "symbol": "AAPL",
+        "side": "buy",
+        "order_type": "limit",
+        "quantity": Decimal("2"),
+        "notional": None,
+        "limit_price": Decimal("90.00"),
+        "stop_price": None,
+        "trail_price": None,
+        "trail_percent": None,
+        "high_water_mark": None,
+        "time_in_force": "day",
+        "status": "pending",
+        "order_class": "simple",
+        "parent_id": None,
+        "replaces": None,
+        "replaced_by": None,
+        "filled_quantity": Decimal("0"),
+        "avg_fill_price": None,
+        "created_at": now,
+        "updated_at": now,
+        "filled_at": None,
+        "expires_at": None,
+        "reject_reason": None,
+    }
+    return OrderPublic(**(base | fields))
+
+
+def test_an_edit_sends_only_what_changed_and_says_what_is_wrong():
+    limit = pending()
+    change, errors = check_change(limit, quantity="3", limit="90.00")
+    assert (change.model_dump(exclude_unset=True), errors) == ({"quantity": Decimal("3")}, {})
+    assert check_change(limit, quantity="2", limit="90") == (
+        None,
+        {"form": "Change the shares or a price first: this is the order as it stands."},
+    )
+    assert check_change(limit, quantity="", limit="-1")[1] == {
+        "quantity": "Enter how many shares to trade.",
+        "limitPrice": "The limit price must be more than $0.",
+    }
+    leg = pending(side="sell", order_type="stop", limit_price=None, stop_price=Decimal("95"), parent_id=uuid.uuid4())
+    change, _ = check_change(leg, quantity="99", stop="96.50")  # a leg's shares are its entry's: not changed
+    assert change.model_dump(exclude_unset=True) == {"stop_price": Decimal("96.50")}
+    trailing = pending(side="sell", order_type="trailing_stop", limit_price=None, trail_percent=Decimal("2.5"))
+    change, _ = check_change(trailing, quantity="2", trail="3")
+    assert change.model_dump(exclude_unset=True) == {"trail_percent": Decimal("3")}
+    assert check_change(trailing, quantity="2", trail="80")[1] == {"trail": "Trail by 0.1% to 50%."}
