@@ -8,6 +8,7 @@ order (a replace).
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
 from pydantic import ValidationError
@@ -29,6 +30,8 @@ from models.order import (
     on_tick_grid,
 )
 from models.types import QUANTITY
+from services.infra.errors import DomainError
+from services.leagues import rules as league_rules
 from services.trading import rules
 
 SHARE = Decimal(1).scaleb(-QUANTITY)
@@ -41,6 +44,7 @@ NEEDS_LIMIT = (OrderType.LIMIT, OrderType.STOP_LIMIT)
 NEEDS_STOP = (OrderType.STOP, OrderType.STOP_LIMIT)
 WITH_EXITS = (OrderType.MARKET, OrderType.LIMIT)  # the entries a take-profit and stop-loss can follow
 TRAIL_PERCENTS = (Decimal("0.1"), Decimal("50"))
+AMOUNT_REFUSALS = ("POSITION_LIMIT", "VALIDATION_ERROR")  # a league's refusals that the amount can mend
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class Means:
     buying_power: Decimal
     held: Decimal  # shares of the symbol
     available: Decimal  # of those, not held back by resting sells
+    league: league_rules.Limits | None = None  # a league account's: its league's rules judge the order too
 
 
 @dataclass
@@ -199,8 +204,9 @@ def _exits(fields: Fields, entry: Decimal | None, errors: dict[str, str]) -> tup
     return take, loss
 
 
-def check(fields: Fields, means: Means, quote: Quote | None) -> Checked:
-    """Everything wrong with the order, field by field, or the order as the API would receive it."""
+def check(fields: Fields, means: Means, quote: Quote | None, now: datetime | None = None) -> Checked:
+    """Everything wrong with the order, field by field, or the order as the API would receive it; `now` is when
+    a league account's league is judged running (required for one)."""
     checked, errors = Checked(), _misfits(fields)
     kind = fields.order_type
     amount = _amount(fields, errors)
@@ -250,6 +256,13 @@ def check(fields: Fields, means: Means, quote: Quote | None) -> Checked:
         )
     except ValidationError as exc:  # what the checks above missed, said as the API would
         errors[FORM] = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        return checked
+    if means.league is not None:
+        try:
+            means.league.refuse(checked.order, quote, now)
+        except DomainError as exc:  # the league's own words, under the amount when the amount is the trouble
+            errors[QUANTITY_FIELD if exc.code in AMOUNT_REFUSALS else FORM] = exc.message
+            checked.order = None
     return checked
 
 

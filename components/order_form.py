@@ -24,9 +24,11 @@ from components.order_checks import (
 )
 from components.orders_table import EXPIRIES, TYPE_NAMES
 from models.order import OrderClass, OrderCreate, OrderType
+from models.types import utcnow
 from models.user import UserPublic
 from services import runtime
 from services.infra.errors import UNAVAILABLE, UNAVAILABLE_MESSAGE, DomainError
+from services.leagues import placement
 from services.runtime import call
 from services.trading import accounts, orders
 
@@ -104,8 +106,9 @@ class OrderForm:
         """Buying power and shares on hand, for the estimate and the checks before submitting."""
         balances = await call(accounts.balances, self.account_id)
         holding = await call(accounts.holding, self.account_id, self.symbol)
+        league = await call(placement.limits, self.account_id, self.symbol, dict(runtime.current().hub.latest))
         self.means = order_checks.Means(
-            buying_power=balances.buying_power, held=holding.quantity, available=holding.available
+            buying_power=balances.buying_power, held=holding.quantity, available=holding.available, league=league
         )
         self._refresh()
 
@@ -130,7 +133,7 @@ class OrderForm:
             take_profit=self.take_profit.value,
             stop_loss=self.stop_loss.value,
         )
-        return order_checks.check(fields, self.means, self._quote())
+        return order_checks.check(fields, self.means, self._quote(), utcnow())
 
     def _refresh(self, _event=None) -> None:
         kind = self.order_type.value

@@ -2,6 +2,7 @@
 does not allow. No I/O here: services.leagues.placement reads the rows under the account's lock and asks these."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -48,7 +49,9 @@ def refuse_unless_allowed(league: League, wanted: OrderCreate, quote: Quote | No
         raise DomainError("SYMBOL_NOT_ALLOWED", f"{wanted.symbol} is not traded in this league.")
     if league.order_types is not None and wanted.order_type not in league.order_types:
         raise DomainError(
-            "ORDER_TYPE_NOT_ALLOWED", f"{wanted.order_type} orders are not allowed in this league.", league.order_types
+            "ORDER_TYPE_NOT_ALLOWED",
+            f"{wanted.order_type.replace('_', ' ').capitalize()} orders are not allowed in this league.",
+            league.order_types,
         )
     if not league.allow_fractional:
         if getattr(wanted, "notional", None) is not None:
@@ -99,4 +102,29 @@ def refuse_past_position_limit(
             "POSITION_LIMIT",
             f"A position may be at most {league.max_position_percent}% of the account's equity in this league "
             f"(${cap.quantize(CENT)}).",
+        )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a league account's next order in one symbol is judged against: the league, the account's equity, its
+    position in the symbol and what its resting buys of the symbol reserve. The server judges under the account's
+    lock; the order form judges the same way before sending."""
+
+    league: League
+    equity: Decimal
+    position: Position | None
+    resting_buys: Decimal
+
+    def refuse(self, wanted: OrderCreate, quote: Quote | None, now: datetime) -> None:
+        """Raise the league's refusal of this order, if it has one."""
+        refuse_unless_running(self.league, now)
+        refuse_unless_allowed(self.league, wanted, quote)
+        refuse_past_position_limit(
+            self.league,
+            wanted,
+            quote=quote,
+            account_equity=self.equity,
+            position=self.position,
+            resting_buys=self.resting_buys,
         )

@@ -5,12 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from models.league import LeagueCreate
+from models.league import LeagueCreate, LeagueRules
 from models.types import utcnow
 from models.user import User
 from services.leagues import leagues
 from services.runtime import call
-from tests.ui.conftest import by_testid, click, eventually, fill, shown
+from tests.ui.conftest import by_testid, click, eventually, fill, publish, shown
 
 
 async def test_create_a_league_from_the_leagues_page(user, sign_in):
@@ -57,3 +57,48 @@ async def test_the_invite_link_joins_and_the_leaderboard_shows_the_player(user, 
 
 def _users(db):
     return list(db.exec(select(User.id)))
+
+
+async def test_the_order_form_says_what_the_league_forbids_before_sending(user, sign_in, started):
+    await publish(started, "MSFT", "400.00")
+    await publish(started, "AAPL", "100.00")
+    await sign_in("Little John")
+    (me,) = [u for u in await call(_users)]
+    league = await call(
+        leagues.create,
+        owner_id=me,
+        wanted=LeagueCreate(
+            name="Tech Only",
+            starts_at=datetime.now(UTC),
+            ends_at=utcnow() + timedelta(days=3),
+            symbols=["AAPL"],
+            rules=LeagueRules(allow_fractional=False),
+        ),
+        default_cash=started.settings.starting_cash,
+        now=utcnow(),
+    )
+    await user.open(f"/join/{league.invite_code}")
+    await click(user, "join-league")
+    await eventually(lambda: shown(user, "league-title"), "the league's page after joining", timeout=10)
+
+    await user.open("/stock/MSFT")
+    await user.should_see("Review order")
+    fill(user, "amount", "1")
+    await click(user, "review")
+    await eventually(lambda: error_text(user) == "MSFT is not traded in this league.", "the symbol refused")
+    assert not shown(user, "review-dialog")
+
+    await user.open("/stock/AAPL")
+    await user.should_see("Review order")
+    fill(user, "amount", "0.5")
+    await click(user, "review")
+    (amount,) = by_testid(user, "amount").elements
+    await eventually(lambda: amount.error == "This league trades whole shares only.", "the fraction refused")
+    fill(user, "amount", "2")
+    await click(user, "review")
+    await eventually(lambda: shown(user, "review-dialog"), "the review of a whole-share order")
+
+
+def error_text(user) -> str:
+    (element,) = by_testid(user, "order-error").elements
+    return element.text

@@ -8,7 +8,9 @@ from decimal import Decimal
 import pytest
 
 from components.order_checks import Fields, Means, NotANumberError, check, check_change, number, review_notes
+from models.league import League
 from models.order import OrderClass, OrderPublic
+from services.leagues.rules import Limits
 from tests.support.factories import quote
 
 RICH = Means(buying_power=Decimal("100000"), held=Decimal("0"), available=Decimal("0"))
@@ -253,3 +255,58 @@ def test_an_edit_sends_only_what_changed_and_says_what_is_wrong():
     change, _ = check_change(trailing, quantity="2", trail="3")
     assert change.model_dump(exclude_unset=True) == {"trail_percent": Decimal("3")}
     assert check_change(trailing, quantity="2", trail="80")[1] == {"trail": "Trail by 0.1% to 50%."}
+
+
+def league_means(**rules) -> Means:
+    """A league account with $10,000 and nothing held, in a league that runs through 2026 under these rules."""
+    league = League(
+        name="Econ 101",
+        owner_id=uuid.uuid4(),
+        starts_at=datetime(2026, 1, 1, tzinfo=UTC),
+        ends_at=datetime(2027, 1, 1, tzinfo=UTC),
+        join_until=datetime(2027, 1, 1, tzinfo=UTC),
+        starting_cash=Decimal("10000"),
+        invite_code="ABCDEFGH",
+        **rules,
+    )
+    limits = Limits(league=league, equity=Decimal("10000"), position=None, resting_buys=Decimal(0))
+    return Means(buying_power=Decimal("10000"), held=Decimal(0), available=Decimal(0), league=limits)
+
+
+DURING = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("rules", "typed", "errors"),
+    [
+        ({"symbols": ["MSFT"]}, {}, {"form": "AAPL is not traded in this league."}),
+        (
+            {"order_types": ["market"]},
+            {"order_type": "limit", "limit": "95"},
+            {"form": "Limit orders are not allowed in this league."},
+        ),
+        ({"allow_fractional": False}, {"amount": "0.5"}, {"quantity": "This league trades whole shares only."}),
+        (
+            {"allow_fractional": False},
+            {"unit": "dollars", "amount": "50"},
+            {"quantity": "This league trades whole shares only."},
+        ),
+        ({"min_price": Decimal("150")}, {}, {"form": "This league buys only shares priced at $150 or more."}),
+        (
+            {"max_position_percent": Decimal("10")},
+            {"amount": "11"},
+            {"quantity": "A position may be at most 10% of the account's equity in this league ($1000.00)."},
+        ),
+    ],
+)
+def test_a_league_accounts_order_is_judged_by_the_leagues_rules_before_it_goes(rules, typed, errors):
+    typed = {"amount": "1", **typed}
+    checked = check(order(**typed), league_means(**rules), AAPL, DURING)
+    assert checked.order is None and checked.errors == errors
+    assert check(order(**typed), league_means(), AAPL, DURING).order is not None
+
+
+def test_a_league_account_trades_only_while_its_league_runs():
+    after = datetime(2027, 1, 2, tzinfo=UTC)
+    checked = check(order(amount="1"), league_means(), AAPL, after)
+    assert checked.errors == {"form": "This league account trades only while its league runs."}
