@@ -3,6 +3,7 @@
 import asyncio
 from typing import TYPE_CHECKING, Literal
 
+from anyio import to_thread
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,7 +38,7 @@ def _database_answers(engine: Engine) -> bool:
 
 async def _within_timeout(check, *args) -> bool:
     try:
-        return await asyncio.wait_for(asyncio.to_thread(check, *args), CHECK_TIMEOUT)
+        return await asyncio.wait_for(to_thread.run_sync(check, *args, abandon_on_cancel=True), CHECK_TIMEOUT)
     except TimeoutError:
         return False
 

@@ -90,7 +90,7 @@ class Runtime:
             await self.pg.open()
 
     async def close(self) -> None:
-        await asyncio.to_thread(self.key_uses.flush, self.engine)  # the last minute's uses
+        await to_thread.run_sync(self.key_uses.flush, self.engine)  # the last minute's uses
         if self.pg is not None:
             await self.pg.close()
         await self.bus.close()

@@ -4,12 +4,12 @@ Every change that touches money (reset, close) locks the account row first, as p
 waits for them, or they for it, and never sees half of one.
 """
 
-import asyncio
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
+from anyio import to_thread
 from pydantic import BaseModel
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
@@ -260,7 +260,7 @@ async def _close(store, cache, bus, *, user_id, account_id, now, check) -> list[
         rules.end_all(account, positions, resting, now)
         account.closed_at = account.updated_at = now
         await tx.commit()
-    await asyncio.to_thread(api_keys.announce_revoked, cache, bus, [key.key_id for key in keys])
+    await to_thread.run_sync(api_keys.announce_revoked, cache, bus, [key.key_id for key in keys])
     return resting
 
 

@@ -271,4 +271,4 @@ class UseLog:
     async def run(self, engine: Engine) -> None:
         while True:
             await asyncio.sleep(USE_FLUSH_EVERY)
-            await asyncio.to_thread(self.flush, engine)
+            await to_thread.run_sync(self.flush, engine)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
 
+from anyio import CancelScope, to_thread
 from sqlalchemy import Engine, Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import configure_mappers
@@ -167,10 +168,10 @@ class _Blocking:
         self._connection.commit()
 
     async def read(self, statements: Sequence[Statement]) -> list[list[tuple]]:
-        return await asyncio.to_thread(self._read, statements)
+        return await to_thread.run_sync(self._read, statements)
 
     async def commit(self, statements: Sequence[Statement]) -> None:
-        await asyncio.to_thread(self._commit, statements)
+        await to_thread.run_sync(self._commit, statements)
 
 
 class Store:
@@ -187,8 +188,9 @@ class Store:
                 yield Transaction(_Postgres(tx))
             return
         async with self._sqlite_turn:
-            connection = await asyncio.to_thread(self._engine.connect)
+            connection = await to_thread.run_sync(self._engine.connect)
             try:
                 yield Transaction(_Blocking(connection))
-            finally:
-                await asyncio.to_thread(connection.close)  # rolls back what was not committed
+            finally:  # shielded: a cancelled request must still close (and roll back) before the next turn
+                with CancelScope(shield=True):
+                    await to_thread.run_sync(connection.close)  # rolls back what was not committed
