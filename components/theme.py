@@ -21,6 +21,9 @@ body { font-family: -apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helve
 .sw-flash-down { animation: sw-flash-down .8s; }
 @keyframes sw-flash-up { from { background: rgba(0,200,5,.25); } to { background: transparent; } }
 @keyframes sw-flash-down { from { background: rgba(255,80,0,.25); } to { background: transparent; } }
+/* A mini chart still loading: its placeholder line breathes. */
+.sw-pulse { animation: sw-pulse 1.2s ease-in-out infinite; }
+@keyframes sw-pulse { 50% { opacity: .35; } }
 /* Numbers that may be out of date look it: the feed is silent, or this page lost its connection. */
 .sw-stale .sw-num, body:has(#popup[aria-hidden="false"]) .sw-num { opacity: .45; }
 /* NiceGUI shows #popup from the socket's disconnect until its next handshake: the header says so meanwhile,

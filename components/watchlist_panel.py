@@ -33,7 +33,8 @@ class WatchlistPanel:
                     ui.menu_item("Rename list", self._ask_rename).props('data-testid="watch-rename"')
                     ui.menu_item("Delete list", self._ask_delete).props('data-testid="watch-delete"')
             self.picker = SymbolPicker("Add a symbol", self._add).props('data-testid="watch-add"').classes("w-full")
-            self.board = QuoteBoard(empty="Add symbols to follow their prices here.").props('data-testid="watch-rows"')
+            self.board = QuoteBoard(empty="Add symbols to follow their prices here.", mini_charts=True)
+            self.board.props('data-testid="watch-rows"')
             self.board.on("remove", lambda event: self._remove(event.args))
 
     async def load(self, current: uuid.UUID | None = None) -> None:
