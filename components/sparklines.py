@@ -6,6 +6,7 @@ the recent tape (services.market.tape). A symbol shown for the first time is dra
 refresh.
 """
 
+import logging
 import weakref
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -15,6 +16,7 @@ from nicegui import app, background_tasks, ui
 
 from models.types import utcnow
 from services import runtime
+from services.infra.errors import UNAVAILABLE
 from services.market import history
 from services.runtime import call
 
@@ -22,6 +24,8 @@ WIDTH, HEIGHT = 64, 24  # the viewBox of every mini chart
 MAX_POINTS = 48  # enough for the day's shape; keeps a path near 400 characters
 REFRESH_SECONDS = 20.0  # three times a minute
 MINUTE_MS = 60_000
+
+log = logging.getLogger(__name__)
 
 paths: dict[str, str] = {}  # symbol -> its path ("" when there are not yet two prices to draw)
 
@@ -112,22 +116,30 @@ async def day_prices(symbols: Iterable[str]) -> dict[str, list[Decimal]]:
 
 async def refresh(symbols: Iterable[str] | None = None) -> None:
     """Build the paths of `symbols` (by default every symbol a page shows), then redraw the pages showing them."""
-    followers = list(_followers)
-    wanted = set(symbols) if symbols is not None else {s for f in followers for s in f.symbols}
+    wanted = set(symbols) if symbols is not None else _shown()
     if not wanted:
         return
+    try:
+        prices = await day_prices(wanted)
+    except UNAVAILABLE:  # the charts already drawn stay; the next refresh tries again
+        log.warning("mini charts not refreshed: the database cannot answer")
+        return
     if symbols is None:
-        for gone in paths.keys() - wanted:  # shown nowhere: built afresh if shown again
+        for gone in paths.keys() - _shown():  # shown nowhere now: built afresh if shown again
             del paths[gone]
     changed = set()
-    for symbol, prices in (await day_prices(wanted)).items():
-        path = svg_path(prices)
+    for symbol, day in prices.items():
+        path = svg_path(day)
         if paths.get(symbol) != path:
             paths[symbol] = path
             changed.add(symbol)
-    for follower in followers:
+    for follower in list(_followers):  # those that came while the prices were read too
         if not changed.isdisjoint(follower.symbols):
             follower.lines_changed()
+
+
+def _shown() -> set[str]:
+    return {symbol for follower in list(_followers) for symbol in follower.symbols}
 
 
 def start() -> None:

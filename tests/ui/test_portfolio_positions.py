@@ -12,7 +12,7 @@ from models.user import User
 from services.market.quote_hub import QUOTES_CHANNEL, encode_batch
 from services.trading import orders
 from tests.support.factories import quote as make_quote
-from tests.ui.conftest import by_testid, eventually, publish, rows
+from tests.ui.conftest import by_testid, click, eventually, fill, publish, rows, shown
 
 MINUTE_MS = 60_000
 
@@ -82,12 +82,28 @@ async def test_the_watchlist_mini_charts_are_redrawn_on_their_clock_not_sent_wit
 ):
     await minutes_ago(started, "NVDA", "180.00", "181.00", "179.00")
     await sign_in()
-    shown = board(user)
-    assert set(shown.symbols) >= {"NVDA", "MSFT"}
-    lines = await eventually(lambda: shown.lines.get("NVDA") and shown.lines, "NVDA's mini chart")
+    watched = board(user)
+    assert set(watched.symbols) >= {"NVDA", "MSFT"}
+    lines = await eventually(lambda: watched.lines.get("NVDA") and watched.lines, "NVDA's mini chart")
     assert lines["MSFT"] == ""  # no price yet: a still placeholder, not a made-up line
     assert not ends_on_top(lines["NVDA"])
-    assert "lines" not in shown.props  # they travel by a method call: a tick's update does not carry them
+    assert "lines" not in watched.props  # they travel by a method call: a tick's update does not carry them
 
     await publish(started, "NVDA", "185.00")
-    await eventually(lambda: ends_on_top(shown.lines["NVDA"]), "NVDA's chart redrawn at the day's high")
+    await eventually(lambda: ends_on_top(watched.lines["NVDA"]), "NVDA's chart redrawn at the day's high")
+
+
+async def test_with_no_list_left_the_watchlist_offers_to_make_one(user, sign_in):
+    await sign_in()
+    assert not shown(user, "no-lists")
+    await click(user, "watch-delete")
+    await click(user, "dialog-confirm")  # "Delete My First List?"
+    await eventually(lambda: shown(user, "no-lists") and not shown(user, "watch-rows"), "the way to a first list")
+    assert not shown(user, "watch-add")  # nothing to add symbols to
+    await user.should_see("You have no lists. Make one to follow stocks here.")
+
+    await click(user, "watch-first-list")
+    fill(user, "list-name", "Tech")
+    await click(user, "dialog-confirm")
+    await eventually(lambda: shown(user, "watch-rows") and not shown(user, "no-lists"), "the new list")
+    assert board(user).symbols == frozenset() and shown(user, "watch-add")
