@@ -39,7 +39,9 @@ body:has(#popup[aria-hidden="false"]) .sw-market-state { display: none !importan
   .sw-stack tbody td { display: flex; justify-content: space-between; align-items: center; gap: 12px;
     height: auto !important; padding: 2px 8px !important; border: none !important; white-space: normal;
     text-align: right !important; }
-  .sw-stack tbody td::before { content: attr(data-label); color: #6b7280; text-align: left; flex: none; }
+  /* Quasar draws a cell's ::before over it (absolute, for the hover shade): here it is the line's name, in line. */
+  .sw-stack tbody td::before { content: attr(data-label); color: #6b7280; text-align: left; flex: none;
+    position: static; background: none; }
   .sw-stack tbody td:empty { display: none; }
 }
 """
