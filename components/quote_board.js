@@ -11,7 +11,7 @@ export default {
           <a :href="'/stock/' + row[0]" class="font-semibold no-underline" style="color: inherit">{{ row[0] }}</a>
           <span class="text-xs text-gray-500 sw-num">{{ row[2] }} × {{ row[3] }}</span>
         </div>
-        <svg v-if="charts" viewBox="0 0 64 24" width="64" height="24" class="flex-none sw-spark"
+        <svg v-if="charts" viewBox="0 0 64 24" width="64" height="24" class="flex-none"
              :class="sign(row[4])" :data-testid="'watch-spark-' + row[0]"
              :data-state="row[0] in lines ? (lines[row[0]] ? 'drawn' : 'empty') : 'loading'" aria-hidden="true">
           <path v-if="lines[row[0]]" :d="lines[row[0]]" fill="none" stroke="currentColor" stroke-width="1.5"

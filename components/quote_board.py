@@ -16,10 +16,10 @@ class QuoteBoard(ui.element, component="quote_board.js"):
         self._shown: tuple[str, ...] = ()
         self._props["rows"] = ()
         self._props["empty"] = empty
-        self._props["charts"] = mini_charts
         self._mini_charts = mini_charts
         live.follow(self)
         if mini_charts:
+            self._props["charts"] = True
             sparklines.follow(self)
 
     def show(self, symbols: list[str]) -> None:
