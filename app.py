@@ -86,7 +86,7 @@ def _mount_ui(app: FastAPI, rt: Runtime) -> None:
     from nicegui.storage import Storage
 
     import pages
-    from components import live, movers_board
+    from components import live, movers_board, sparklines
     from pages.session import RequireLogin
 
     # Browser storage must be shared when several instances serve one site.
@@ -97,6 +97,7 @@ def _mount_ui(app: FastAPI, rt: Runtime) -> None:
     nicegui_app.add_middleware(RequireLogin)
     live.start(rt.hub)
     movers_board.start()
+    sparklines.start()
     ui.run_with(
         app,
         title="Sherwood",

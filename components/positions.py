@@ -2,13 +2,14 @@
 
 The book (cash and positions) is read from the database when it changes (an order update); between
 changes it is appraised again at each tick of the live state, in memory, and only changed text is sent.
+Each position shows the day's mini chart of its symbol (components.sparklines), redrawn a few times a minute.
 """
 
 import uuid
 
 from nicegui import ui
 
-from components import live
+from components import live, sparklines
 from components.headline import Headline
 from components.numbers import decimal_text, direction, money, percent, signed_money
 from components.tables import stacked
@@ -19,12 +20,26 @@ from services.trading import portfolio
 
 COLUMNS = [
     {"name": "symbol", "label": "Symbol", "field": "symbol", "align": "left"},
+    {"name": "spark", "label": "Today's chart", "field": "spark", "align": "center"},
     {"name": "quantity", "label": "Shares", "field": "quantity", "align": "right"},
     {"name": "price", "label": "Price", "field": "price", "align": "right"},
-    {"name": "avg", "label": "Avg cost", "field": "avg", "align": "right"},
+    {"name": "day", "label": "Today", "field": "day", "align": "right"},
     {"name": "value", "label": "Market value", "field": "value", "align": "right"},
+    {"name": "share", "label": "% of portfolio", "field": "share", "align": "right"},
+    {"name": "avg", "label": "Avg cost", "field": "avg", "align": "right"},
     {"name": "pnl", "label": "Total return", "field": "pnl", "align": "right"},
 ]
+
+# The day's mini chart; a breathing dashed line while its first path is built, a still one with too few prices.
+SPARK_CELL = """<q-td :props="props" :data-label="props.col.label">
+  <svg viewBox="0 0 64 24" width="64" height="24" :class="props.row.dayClass" aria-hidden="true"
+       :data-testid="'position-spark-' + props.row.symbol"
+       :data-state="props.row.spark === null ? 'loading' : props.row.spark ? 'drawn' : 'empty'">
+    <path v-if="props.row.spark" :d="props.row.spark" fill="none" stroke="currentColor" stroke-width="1.5"
+          stroke-linejoin="round" stroke-linecap="round" />
+    <line v-else x1="0" y1="12" x2="64" y2="12" stroke="currentColor" stroke-width="1" stroke-dasharray="2 3"
+          :class="props.row.spark === null ? 'text-gray-300 sw-pulse' : 'text-gray-400'" />
+  </svg></q-td>"""
 
 
 class BookView:
@@ -56,6 +71,16 @@ class LivePortfolio(BookView):
         """`chart`: the test id of the chart that scrubs the headline."""
         super().__init__(user, account_id)
         self.headline = Headline("Investing", source=chart)
+        self.symbols: frozenset[str] = frozenset()  # of the positions: their mini charts are followed
+        sparklines.follow(self)
+
+    async def reload(self) -> None:
+        await super().reload()
+        self.symbols = frozenset(p.symbol for p in self.book.positions if p.quantity > 0)
+        sparklines.want(self.symbols)
+
+    def lines_changed(self) -> None:
+        self.render()
 
     def cards(self) -> None:
         with ui.row().classes("gap-4 w-full"):
@@ -76,6 +101,12 @@ class LivePortfolio(BookView):
             """<q-td :props="props" :data-label="props.col.label">
                  <a :href="'/stock/' + props.row.symbol" class="font-medium">{{ props.value }}</a></q-td>""",
         )
+        self.positions.add_slot("body-cell-spark", SPARK_CELL)
+        self.positions.add_slot(
+            "body-cell-day",
+            """<q-td :props="props" :data-label="props.col.label" :class="props.row.dayClass">
+                 {{ props.value }}</q-td>""",
+        )
         self.positions.add_slot(
             "body-cell-pnl",
             """<q-td :props="props" :data-label="props.col.label" :class="props.row.pnlClass">
@@ -94,8 +125,12 @@ class LivePortfolio(BookView):
                     "symbol": p.symbol,
                     "quantity": decimal_text(p.quantity),
                     "price": money(p.last_price),
+                    "day": f"{signed_money(p.day_change)} ({percent(p.day_change_percent)})",
+                    "dayClass": direction(p.day_change),
+                    "spark": sparklines.paths.get(p.symbol),  # None: not built yet
                     "avg": money(p.avg_cost),
                     "value": money(p.market_value),
+                    "share": f"{p.portfolio_percent}%",
                     "pnl": f"{signed_money(p.unrealized_pnl)} ({percent(p.unrealized_pnl_percent)})",
                     "pnlClass": direction(p.unrealized_pnl),
                 }

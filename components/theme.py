@@ -21,6 +21,9 @@ body { font-family: -apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, Helve
 .sw-flash-down { animation: sw-flash-down .8s; }
 @keyframes sw-flash-up { from { background: rgba(0,200,5,.25); } to { background: transparent; } }
 @keyframes sw-flash-down { from { background: rgba(255,80,0,.25); } to { background: transparent; } }
+/* A mini chart still loading: its placeholder line breathes. */
+.sw-pulse { animation: sw-pulse 1.2s ease-in-out infinite; }
+@keyframes sw-pulse { 50% { opacity: .35; } }
 /* Numbers that may be out of date look it: the feed is silent, or this page lost its connection. */
 .sw-stale .sw-num, body:has(#popup[aria-hidden="false"]) .sw-num { opacity: .45; }
 /* NiceGUI shows #popup from the socket's disconnect until its next handshake: the header says so meanwhile,
@@ -36,7 +39,9 @@ body:has(#popup[aria-hidden="false"]) .sw-market-state { display: none !importan
   .sw-stack tbody td { display: flex; justify-content: space-between; align-items: center; gap: 12px;
     height: auto !important; padding: 2px 8px !important; border: none !important; white-space: normal;
     text-align: right !important; }
-  .sw-stack tbody td::before { content: attr(data-label); color: #6b7280; text-align: left; flex: none; }
+  /* Quasar draws a cell's ::before over it (absolute, for the hover shade): here it is the line's name, in line. */
+  .sw-stack tbody td::before { content: attr(data-label); color: #6b7280; text-align: left; flex: none;
+    position: static; background: none; }
   .sw-stack tbody td:empty { display: none; }
 }
 """

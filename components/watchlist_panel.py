@@ -33,7 +33,14 @@ class WatchlistPanel:
                     ui.menu_item("Rename list", self._ask_rename).props('data-testid="watch-rename"')
                     ui.menu_item("Delete list", self._ask_delete).props('data-testid="watch-delete"')
             self.picker = SymbolPicker("Add a symbol", self._add).props('data-testid="watch-add"').classes("w-full")
-            self.board = QuoteBoard(empty="Add symbols to follow their prices here.").props('data-testid="watch-rows"')
+            self.board = QuoteBoard(empty="Add symbols to follow their prices here.", mini_charts=True)
+            self.board.props('data-testid="watch-rows"')
+            with ui.column().classes("w-full items-start gap-2").props('data-testid="no-lists"') as self.no_lists:
+                ui.label("You have no lists. Make one to follow stocks here.").classes("text-gray-500 text-sm")
+                ui.button("Create a list", on_click=self._ask_new).props(
+                    'outline no-caps rounded data-testid="watch-first-list"'
+                )
+            self.no_lists.visible = False
             self.board.on("remove", lambda event: self._remove(event.args))
 
     async def load(self, current: uuid.UUID | None = None) -> None:
@@ -50,6 +57,8 @@ class WatchlistPanel:
         self.board.show(shown.symbols if shown else [])
         if self.picker.visible != (shown is not None):  # an update would open the picker's menu again
             self.picker.set_visibility(shown is not None)
+        self.board.visible = self.choice.visible = shown is not None
+        self.no_lists.visible = shown is None
 
     def _switch(self, value: str) -> None:
         if str(self.current) != value:

@@ -81,6 +81,17 @@ def stored(db: Session, symbol: str, resolution: str, since: datetime | None, un
     return _stored(db, symbol, resolution, since, until)
 
 
+def closes_since(db: Session, symbols: Iterable[str], since: datetime) -> dict[str, list[tuple[datetime, Decimal]]]:
+    """Each symbol's minute closes from `since`, oldest first, in one query for all of them (the mini charts)."""
+    query = select(CandleRow.symbol, CandleRow.t, CandleRow.close).where(
+        CandleRow.resolution == MINUTE, CandleRow.symbol.in_(list(symbols)), CandleRow.t >= since
+    )
+    closes: dict[str, list[tuple[datetime, Decimal]]] = {}
+    for symbol, t, close in db.exec(query.order_by(CandleRow.symbol, CandleRow.t)):
+        closes.setdefault(symbol, []).append((t, _on_grid(close)))
+    return closes
+
+
 def aggregate(candles: Iterable[Candle], bucket: timedelta, origin: datetime) -> list[Candle]:
     """Merge consecutive candles into buckets of `bucket` counted from `origin`."""
     merged: list[Candle] = []

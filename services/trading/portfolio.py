@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from models.account import Account, LedgerEntry, LedgerKind, Position
 from models.market import Quote
-from models.order import DecimalText, MoneyText, PriceText
+from models.order import DecimalText, MoneyText, Order, PriceText, Side
 from models.portfolio import EquitySnapshot
 from models.types import utcnow
 from models.user import CamelModel
@@ -40,6 +40,8 @@ class PositionValue(CamelModel):
     unrealized_pnl: MoneyText
     unrealized_pnl_percent: MoneyText
     day_change: MoneyText
+    day_change_percent: MoneyText
+    portfolio_percent: MoneyText  # of the account's equity
 
 
 class Portfolio(CamelModel):
@@ -53,13 +55,20 @@ class Portfolio(CamelModel):
     positions: list[PositionValue]
 
 
-def _value(position: Position, quote: Quote | None) -> PositionValue:
+class Traded(BaseModel):
+    """What an account bought of a symbol today, net of what it sold: shares, and the cash they cost."""
+
+    shares: Decimal = Decimal(0)
+    cost: Decimal = Decimal(0)
+
+
+def _value(position: Position, quote: Quote | None, today: Traded | None = None) -> PositionValue:
     # Without a quote yet, a position is carried at cost rather than at zero.
     price = quote.last if quote else None
     avg_cost = (position.cost_basis / position.quantity).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
     market_value = (position.quantity * price).quantize(CENT, rounding=ROUND_HALF_UP) if price else position.cost_basis
     pnl = market_value - position.cost_basis
-    day_change = (position.quantity * quote.change).quantize(CENT, rounding=ROUND_HALF_UP) if quote else Decimal(0)
+    day_change = _day_change(position, quote, market_value, today or Traded())
     return PositionValue(
         symbol=position.symbol,
         quantity=position.quantity,
@@ -69,7 +78,20 @@ def _value(position: Position, quote: Quote | None) -> PositionValue:
         unrealized_pnl=pnl,
         unrealized_pnl_percent=_percent(pnl, position.cost_basis),
         day_change=day_change,
+        day_change_percent=_percent(day_change, market_value - day_change),
+        portfolio_percent=Decimal("0.00"),  # known once the whole book is valued (appraise)
     )
+
+
+def _day_change(position: Position, quote: Quote | None, market_value: Decimal, today: Traded) -> Decimal:
+    """The account's day change rule for one position: its value now less its value at the start of the day
+    (the shares then held, at the previous close) and less what was paid today for shares since bought, so
+    shares bought today count from their cost."""
+    if quote is None:
+        return Decimal("0.00")
+    held_at_start = position.quantity - today.shares
+    start = held_at_start * quote.prev_close + today.cost
+    return (market_value - start).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 class Book(BaseModel):
@@ -79,6 +101,7 @@ class Book(BaseModel):
     reserved_cash: Decimal
     positions: list[Position]
     day_open: Decimal | None = None  # equity at the start of the day, when known
+    today: dict[str, Traded] = {}  # symbol -> what was traded in it since the start of the day
 
 
 def day_start(now: datetime) -> datetime:
@@ -105,22 +128,53 @@ def equity_at(db: Session, account: Account, moment: datetime) -> Decimal | None
     return db.exec(query.order_by(EquitySnapshot.t.desc())).first()
 
 
+def _traded_since(db: Session, account_id: uuid.UUID, since: datetime) -> dict[str, Traded]:
+    """Per symbol, the shares bought less sold since `since` (after the account's opening or last reset), and the
+    cash paid for them less the cash received."""
+    opened = _opened(db, account_id)
+    since = max(since, opened) if opened is not None else since
+    fills = db.exec(
+        select(Order.symbol, Order.side, Order.filled_quantity, LedgerEntry.amount)
+        .join(LedgerEntry, LedgerEntry.order_id == Order.id)
+        .where(
+            LedgerEntry.account_id == account_id,
+            LedgerEntry.kind.in_([LedgerKind.BUY, LedgerKind.SELL]),
+            LedgerEntry.created_at >= since,
+        )
+    )
+    traded: dict[str, Traded] = {}
+    for symbol, side, shares, amount in fills:
+        so_far = traded.setdefault(symbol, Traded())
+        so_far.shares += shares if side == Side.BUY else -shares
+        so_far.cost -= amount  # a buy's entry takes cash out (negative), a sell's brings it in
+    return traded
+
+
 def load(db: Session, account_id: uuid.UUID, *, now: datetime | None = None) -> Book:
     account = db.get(Account, account_id)
     held = db.exec(select(Position).where(Position.account_id == account_id).order_by(Position.symbol)).all()
-    day_open = equity_at(db, account, day_start(now or utcnow()))
-    return Book(cash=account.cash, reserved_cash=account.reserved_cash, positions=list(held), day_open=day_open)
+    start = day_start(now or utcnow())
+    return Book(
+        cash=account.cash,
+        reserved_cash=account.reserved_cash,
+        positions=list(held),
+        day_open=equity_at(db, account, start),
+        today=_traded_since(db, account_id, start),
+    )
 
 
 def appraise(book: Book, quotes: Mapping[str, Quote]) -> Portfolio:
     """Cash, buying power and positions valued at the latest quotes.
 
     The day's change is equity now less equity at the start of the day (so shares bought today count from what
-    they cost); before the first record of the day's start, the move since the previous close of the shares held.
+    they cost); before the first record of the day's start, the sum of the positions' day changes, which follow
+    the same rule per position (_day_change).
     """
-    positions = [_value(p, quotes.get(p.symbol)) for p in book.positions if p.quantity > 0]
+    positions = [_value(p, quotes.get(p.symbol), book.today.get(p.symbol)) for p in book.positions if p.quantity > 0]
     market_value = sum((p.market_value for p in positions), Decimal("0.00"))
     equity = book.cash + market_value
+    for p in positions:
+        p.portfolio_percent = _percent(p.market_value, equity)
     if book.day_open is not None:
         day_change = equity - book.day_open
     else:

@@ -27,13 +27,15 @@ async def assert_stacked_within_the_screen(page: Page, testid: str) -> None:
         """cells => cells.filter(c => c.offsetParent).map(c => {
              const box = c.getBoundingClientRect();
              return {left: box.left, right: box.right, label: c.dataset.label,
-                     name: getComputedStyle(c, '::before').content, overflows: c.scrollWidth > c.clientWidth};
+                     name: getComputedStyle(c, '::before').content, overflows: c.scrollWidth > c.clientWidth,
+                     over: getComputedStyle(c, '::before').position === 'absolute'};
            })"""
     )
     assert cells, f"{testid} shows rows"
     for cell in cells:
         assert cell["left"] >= 0 and cell["right"] <= PHONE["width"], f"a cell of {testid} is cut off: {cell}"
         assert not cell["overflows"], f"a cell of {testid} hides some of its text: {cell}"
+        assert not cell["over"], f"a cell's name is drawn over its value: {cell}"
         assert cell["label"] is not None and cell["name"] == f'"{cell["label"]}"', cell
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"no sideways scrolling ({width} px wide)"

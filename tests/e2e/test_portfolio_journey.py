@@ -1,12 +1,15 @@
 """The portfolio as a Robinhood user expects it, in a real browser: scrubbing the chart (desktop pointer and a
-phone's finger) shows that moment's value and change in the headline, and the live figures come back after."""
+phone's finger) shows that moment's value and change in the headline, and the live figures come back after;
+named watchlists; positions with their day change, share of the portfolio and mini chart, and the watchlist's
+mini charts, with no error notice."""
 
 import re
 import uuid
 
 from playwright.async_api import expect
 
-from tests.e2e.conftest import expect_told, screenshot_path
+from tests.e2e.conftest import ERROR_NOTICES, RECORD_NOTICES, expect_told, screenshot_path
+from tests.e2e.test_phone_journey import assert_stacked_within_the_screen
 from tests.support.factories import PASSWORD, random_email
 
 PHONE = {"width": 390, "height": 844}
@@ -175,3 +178,46 @@ async def test_named_watchlists_on_a_phone(browser, app_url):
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"no sideways scrolling on a phone (the portfolio is {width} px wide)"
     await context.close()
+
+
+DAY_CHANGE = re.compile(r"^[+-]\$[\d,]+\.\d{2} \([+-]?\d+\.\d{2}%\)$")
+SHARE = re.compile(r"^\d+\.\d{2}%$")
+PATH = re.compile(r"^M0,[\d.]+(L[\d.]+,[\d.]+)+$")
+
+
+async def positions_and_mini_charts(page, app_url, viewport: str) -> None:
+    """A position shows its day change, its share of the portfolio and the day's mini chart; the watchlist rows
+    show theirs, redrawn on their clock."""
+    email = await sign_up(page, app_url)
+    await buy_through_the_api(page, app_url, email, "NVDA", "5")
+    await page.reload()
+    row = page.get_by_test_id("positions").locator("tbody tr").first
+    await expect(row.locator("td[data-label='Today']")).to_have_text(DAY_CHANGE)
+    await expect(row.locator("td[data-label='% of portfolio']")).to_have_text(SHARE)
+    spark = page.get_by_test_id("position-spark-NVDA")
+    await expect(spark).to_have_attribute("data-state", "drawn")
+    await expect(spark.locator("path")).to_have_attribute("d", PATH)
+
+    watched = page.get_by_test_id("watch-spark-AAPL")
+    await expect(watched).to_have_attribute("data-state", "drawn")
+    line = watched.locator("path")
+    await expect(line).to_have_attribute("d", PATH)
+    await page.screenshot(path=screenshot_path(f"portfolio-positions-{viewport}"), full_page=True)
+    first = await line.get_attribute("d")
+    await expect(line).not_to_have_attribute("d", first, timeout=60_000)  # redrawn within a third of a minute
+
+
+async def test_positions_and_mini_charts_on_a_desktop(page, app_url):
+    await positions_and_mini_charts(page, app_url, "desktop")
+
+
+async def test_positions_and_mini_charts_on_a_phone(browser, app_url):
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    told: list[str] = []
+    await context.expose_binding("__notice", lambda _source, text: told.append(text))
+    await context.add_init_script(RECORD_NOTICES)
+    page = await context.new_page()
+    await positions_and_mini_charts(page, app_url, "phone")
+    await assert_stacked_within_the_screen(page, "positions")
+    await context.close()
+    assert not [text for text in told if any(error in text for error in ERROR_NOTICES)], told
