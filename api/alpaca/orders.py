@@ -280,13 +280,16 @@ class ReplaceRequest(BaseModel):
     client_order_id: str | None = None
 
 
-def _not_open(order: OrderPublic, refusal: DomainError) -> AlpacaError:
-    """A cancel or replace of an order that is no longer open: Alpaca names its state. (A parent whose legs are
-    still active is open yet cannot be replaced: Sherwood's words.)"""
-    if order.status == "pending":
-        return AlpacaError(422, 42210000, refusal.message)
+def _ended(order: OrderPublic) -> AlpacaError:
+    """A cancel or replace of an order that is no longer open: Alpaca names its state."""
     state = order_status(order.status, order.filled_quantity)
     return AlpacaError(422, 42210000, f'order is already in "{state}" state')
+
+
+def _not_open(order: OrderPublic, refusal: DomainError) -> AlpacaError:
+    """Sherwood found the order not open (a parent whose legs are active is pending yet cannot be replaced: its
+    words then)."""
+    return AlpacaError(422, 42210000, refusal.message) if order.status == "pending" else _ended(order)
 
 
 def _change(body: ReplaceRequest, old: OrderPublic) -> dict[str, Any]:
@@ -319,7 +322,7 @@ async def replace_order(
     with session_scope(rt.engine) as db:
         old = orders.get(db, account_id=account_id, order_id=wanted)
     if old.status != "pending":
-        raise _not_open(old, DomainError("ORDER_NOT_CANCELABLE", ""))
+        raise _ended(old)
     if body.client_order_id is not None and not 1 <= len(body.client_order_id) <= MAX_CLIENT_ORDER_ID:
         raise invalid(f"client_order_id must be 1-{MAX_CLIENT_ORDER_ID} characters")
     try:

@@ -474,7 +474,9 @@ def shown(db: Session, found: list[Order]) -> list[OrderPublic]:
     parents = [o.id for o in found if o.order_class != OrderClass.SIMPLE and o.parent_id is None]
     legs: dict[uuid.UUID, list[Order]] = {}
     if parents:
-        for leg in db.exec(select(Order).where(Order.parent_id.in_(parents)).order_by(Order.id)):
+        # Oldest first, and a take-profit (limit) before its stop-loss, as brokers list them.
+        in_order = (Order.created_at, Order.order_type, Order.id)
+        for leg in db.exec(select(Order).where(Order.parent_id.in_(parents)).order_by(*in_order)):
             legs.setdefault(leg.parent_id, []).append(leg)
     return [OrderPublic.of(order, legs.get(order.id)) for order in found]
 

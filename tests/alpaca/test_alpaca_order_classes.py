@@ -73,7 +73,7 @@ def test_a_bracket_fills_its_entry_nests_its_legs_and_one_exit_cancels_the_other
     assert {(leg.side, leg.qty, leg.status, leg.order_class) for leg in placed.legs} == {
         (OrderSide.SELL, "2", OrderStatus.NEW, OrderClass.BRACKET)
     }
-    assert trading.get_order_by_id(placed.id).legs is not None
+    assert [leg.id for leg in trading.get_order_by_id(placed.id).legs] == [take_profit.id, stop_loss.id]
     (nested,) = trading.get_orders(GetOrdersRequest(nested=True))  # open while its legs are
     assert nested.id == placed.id and {leg.id for leg in nested.legs} == {take_profit.id, stop_loss.id}
     flat = trading.get_orders()
