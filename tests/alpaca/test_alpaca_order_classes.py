@@ -20,7 +20,7 @@ from alpaca.trading.requests import (
 )
 from alpaca.trading.stream import TradingStream
 
-from tests.alpaca.streaming import next_update, running, ws_url
+from tests.alpaca.streaming import WAIT, next_update, running, ws_url
 from tests.support.api import wait_until
 
 
@@ -226,9 +226,19 @@ async def test_trade_updates_tell_legs_and_replacements(sherwood, trader):
         canceled = await next_update(updates, "canceled")
         assert canceled.order.id == legs["stop"].id and canceled.order.order_class == OrderClass.BRACKET
 
-        resting = await asyncio.to_thread(trading.submit_order, resting_limit())
+        entry = resting_limit(order_class=OrderClass.OTO, take_profit=TakeProfitRequest(limit_price=160))
+        oto = await asyncio.to_thread(trading.submit_order, entry)
+        await asyncio.to_thread(sherwood.quote, "AAPL", "149.90", "150.00")  # the entry fills; its leg rests
+        before_fill = []
+        while not (before_fill and before_fill[-1].event == "fill"):
+            before_fill.append(await asyncio.wait_for(updates.get(), WAIT))
+        assert [(u.event, u.order.id) for u in before_fill] == [("new", oto.id), ("fill", oto.id)]  # the leg was held
+        leg_news = await next_update(updates, "new")
+        assert (leg_news.order.id, leg_news.order.status) == (oto.legs[0].id, OrderStatus.NEW)
+
+        resting = await asyncio.to_thread(trading.submit_order, resting_limit(price=140))
         await next_update(updates, "new")
-        change = ReplaceOrderRequest(limit_price=151)
+        change = ReplaceOrderRequest(limit_price=141)
         new = await asyncio.to_thread(trading.replace_order_by_id, resting.id, change)
         replaced = await next_update(updates, "replaced")
         assert (replaced.order.id, replaced.order.replaced_by, replaced.order.status) == (
@@ -237,4 +247,4 @@ async def test_trade_updates_tell_legs_and_replacements(sherwood, trader):
             OrderStatus.REPLACED,
         )
         fresh = await next_update(updates, "new")
-        assert (fresh.order.id, fresh.order.replaces, fresh.order.limit_price) == (new.id, resting.id, "151")
+        assert (fresh.order.id, fresh.order.replaces, fresh.order.limit_price) == (new.id, resting.id, "141")
