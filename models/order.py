@@ -320,6 +320,7 @@ class OrderReplace(CamelModel):
     trail_price: Decimal | None = None
     trail_percent: Decimal | None = None
     time_in_force: TimeInForce | None = None
+    client_order_id: ClientOrderId | None = None  # the new order's own; unique in the account like any
 
 
 class OrderPublic(CamelModel):

@@ -17,6 +17,7 @@ from api.alpaca import (
     orders,
     positions,
     trade_stream,
+    watchlists,
 )
 
 _DOUBLED = re.compile(r"/{2,}")
@@ -50,7 +51,8 @@ def create() -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(TolerantPaths)
-    for module in (account, activities, history, calendar, assets, orders, positions, market_data, trade_stream):
+    routers = (account, activities, history, calendar, assets, orders, positions, watchlists, market_data, trade_stream)
+    for module in routers:
         app.include_router(module.router)
     app.include_router(data_stream.router)  # last: its /v2/{feed} would take any one-segment /v2 path
     return app

@@ -53,6 +53,7 @@ _BY_CODE: dict[str, tuple[int, int, str | None]] = {  # code -> (status, Alpaca 
     "INSUFFICIENT_SHARES": (403, 40310000, "insufficient qty available for order"),
     "ORDER_NOT_FOUND": (404, 40410000, "order not found"),
     "ACCOUNT_NOT_FOUND": (404, 40410000, "account not found"),
+    "WATCHLIST_NOT_FOUND": (404, 40410000, "watchlist not found"),
     "ORDER_NOT_CANCELABLE": (422, 42210000, None),
     "RATE_LIMITED": (429, 42910000, "rate limit exceeded"),
     "PAYLOAD_TOO_LARGE": (413, 41310000, None),
@@ -60,11 +61,44 @@ _BY_CODE: dict[str, tuple[int, int, str | None]] = {  # code -> (status, Alpaca 
 }
 
 
+_ALPACA_FIELD = {  # Sherwood's field names in its messages, and Alpaca's (compound names first)
+    "takeProfit": "take_profit",
+    "stopLoss": "stop_loss",
+    "orderClass": "order_class",
+    "orderType": "type",
+    "timeInForce": "time_in_force",
+    "trailPercent": "trail_percent",
+    "trailPrice": "trail_price",
+    "limitPrice": "limit_price",
+    "stopPrice": "stop_price",
+    "clientOrderId": "client_order_id",
+    "quantity": "qty",
+}
+
+
+def alpaca_words(text: str) -> str:
+    """A Sherwood message with Alpaca's field names in it (`limitPrice` is `limit_price`, `quantity` is `qty`)."""
+    for sherwood, alpaca in _ALPACA_FIELD.items():
+        text = text.replace(sherwood, alpaca)
+    return text
+
+
+def _sherwood_message(exc: DomainError) -> str:
+    """Sherwood's message, with what each field's problem is when it names them."""
+    problems = [d for d in exc.details if isinstance(d, dict)] if isinstance(exc.details, list) else []
+    named = [
+        f"{d['field']} {d['message']}"
+        for d in problems
+        if d.get("field") and d.get("message") and d["message"] not in exc.message
+    ]
+    return alpaca_words(f"{exc.message} ({'; '.join(named)})" if named else exc.message)
+
+
 def of_domain(exc: DomainError) -> AlpacaError:
     if exc.code in _FORBIDDEN:
         return forbidden(exc.message)
     status, code, message = _BY_CODE.get(exc.code, (400, 40010000, None))
-    return AlpacaError(status, code, message or exc.message)
+    return AlpacaError(status, code, message or _sherwood_message(exc))
 
 
 def body(exc: AlpacaError | DomainError) -> tuple[int, dict[str, Any]]:

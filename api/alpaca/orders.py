@@ -10,11 +10,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from api.alpaca import errors, params
-from api.alpaca.errors import AlpacaError, forbidden, invalid
+from api.alpaca.errors import AlpacaError, alpaca_words, forbidden, invalid
 from api.alpaca.shapes import Order, listing_by_id, order_status, text
 from api.deps import CurrentAccount, CurrentCaller, DbDep
 from models.account import Position
-from models.order import MAX_CLIENT_ORDER_ID, OrderCreate, OrderType, TimeInForce
+from models.order import MAX_CLIENT_ORDER_ID, OrderCreate, OrderPublic, OrderReplace, OrderType, TimeInForce
 from models.types import utcnow
 from services import runtime
 from services.infra.db import session_scope
@@ -27,13 +27,6 @@ router = APIRouter()
 MAX_LIST = 500
 SUPPORTED_TYPES = tuple(OrderType)
 SUPPORTED_TIME_IN_FORCE = tuple(TimeInForce)
-_SHERWOOD_FIELD = {
-    "quantity": "qty",
-    "limitPrice": "limit_price",
-    "stopPrice": "stop_price",
-    "trailPrice": "trail_price",
-    "trailPercent": "trail_percent",
-}
 
 
 class OrderRequest(BaseModel):
@@ -59,22 +52,47 @@ class OrderRequest(BaseModel):
     stop_loss: dict[str, Any] | None = None
 
 
-def _not_yet(what: str) -> AlpacaError:
-    return invalid(f"{what} is not supported")
+class _Exit(BaseModel):
+    """A `take_profit` or `stop_loss` as Alpaca's clients send it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
 
 
-def _refuse_other_kinds(body: OrderRequest) -> None:
-    """The kinds Sherwood's /api does not place yet: bracket, oco and oto classes (and opg/cls auctions) map onto
-    OrderCreate here once it takes them; until then a clean 422."""
-    if body.order_class not in (None, "", "simple"):
-        raise _not_yet(f"order_class {body.order_class}")
-    if body.time_in_force in ("opg", "cls"):
-        raise _not_yet(f"time_in_force {body.time_in_force}")
+_CLASSES = ("simple", "bracket", "oco", "oto")
+
+
+def _exits(body: OrderRequest) -> dict[str, Any]:
+    """Alpaca's `order_class` with its `take_profit` / `stop_loss` in Sherwood's terms. An OCO is Alpaca's as
+    Sherwood's: the order is the take-profit limit (its price may come as `take_profit.limit_price`) and its leg
+    the stop-loss."""
+    order_class = body.order_class or "simple"
+    if order_class not in _CLASSES:
+        raise invalid(f"invalid order_class: {order_class}")
+    try:
+        take_profit = _Exit.model_validate(body.take_profit) if body.take_profit is not None else None
+        stop_loss = _Exit.model_validate(body.stop_loss) if body.stop_loss is not None else None
+    except ValidationError as exc:
+        raise invalid(_validation_message(exc)) from None
+    limit_price = body.limit_price
+    if order_class == "oco" and take_profit is not None:
+        if limit_price is not None and take_profit.limit_price not in (None, limit_price):
+            raise invalid("limit_price and take_profit.limit_price of an oco order must match")
+        limit_price, take_profit = take_profit.limit_price if limit_price is None else limit_price, None
+    return {
+        "order_class": order_class,
+        "limit_price": limit_price,
+        "take_profit": take_profit.model_dump(include={"limit_price"}) if take_profit else None,
+        "stop_loss": stop_loss.model_dump() if stop_loss else None,
+    }
 
 
 def _order_create(body: OrderRequest) -> OrderCreate:
     kind = (body.type or body.order_type or "").strip()
-    _refuse_other_kinds(body)
+    if body.time_in_force in ("opg", "cls"):  # Sherwood holds no opening or closing auction
+        raise invalid(f"time_in_force {body.time_in_force} is not supported")
     if kind not in SUPPORTED_TYPES:
         raise invalid(f"invalid order type: {kind or 'missing'}")
     if body.side not in ("buy", "sell"):
@@ -95,12 +113,12 @@ def _order_create(body: OrderRequest) -> OrderCreate:
             order_type=kind,
             quantity=body.qty,
             notional=body.notional,
-            limit_price=body.limit_price,
             stop_price=body.stop_price,
             trail_price=body.trail_price,
             trail_percent=body.trail_percent,
             time_in_force=body.time_in_force,
             client_order_id=body.client_order_id or str(uuid.uuid4()),  # Alpaca names every order
+            **_exits(body),
         )
     except ValidationError as exc:
         raise invalid(_validation_message(exc)) from None
@@ -109,27 +127,25 @@ def _order_create(body: OrderRequest) -> OrderCreate:
 def _validation_message(exc: ValidationError) -> str:
     problems = []
     for err in exc.errors():
-        field = (err.get("ctx") or {}).get("field") or ".".join(str(p) for p in err["loc"])
-        message = err["msg"]
-        for sherwood, alpaca in _SHERWOOD_FIELD.items():
-            field, message = field.replace(sherwood, alpaca), message.replace(sherwood, alpaca)
+        field = alpaca_words((err.get("ctx") or {}).get("field") or ".".join(str(p) for p in err["loc"]))
+        message = alpaca_words(err["msg"])
         problems.append(message if message.startswith(field) else f"{field} {message}")
     return "; ".join(problems)
 
 
-def _shares_refusal(account_id: uuid.UUID, wanted: OrderCreate) -> AlpacaError:
+def _shares_refusal(account_id: uuid.UUID, symbol: str, quantity: Decimal | None) -> AlpacaError:
     """Alpaca's words for a sell of shares not held (or held for other orders), with its extra keys."""
     with session_scope(runtime.current().engine) as db:
-        position = db.get(Position, (account_id, wanted.symbol))
+        position = db.get(Position, (account_id, symbol))
     held = position.quantity if position else Decimal(0)
     reserved = position.reserved_quantity if position else Decimal(0)
     available = rules.available_shares(position)
     return forbidden(
-        f"insufficient qty available for order (requested: {text(wanted.quantity)}, available: {text(available)})",
+        f"insufficient qty available for order (requested: {text(quantity)}, available: {text(available)})",
         available=text(available),
         existing_qty=text(held),
         held_for_orders=text(reserved),
-        symbol=wanted.symbol,
+        symbol=symbol,
     )
 
 
@@ -142,7 +158,7 @@ async def place(user_id: uuid.UUID, account_id: uuid.UUID, wanted: OrderCreate) 
         )
     except DomainError as exc:
         if exc.code == "INSUFFICIENT_SHARES":
-            raise _shares_refusal(account_id, wanted) from None
+            raise _shares_refusal(account_id, wanted.symbol, wanted.quantity) from None
         raise
     return Order.of(orders.order_of(placement))
 
@@ -174,7 +190,6 @@ def list_orders(
         raise invalid(f"invalid direction: {direction}")
     if side is not None and side not in ("buy", "sell"):
         raise invalid(f"invalid side: {side}")
-    params.flag(nested)  # no Sherwood order has legs yet: nested and flat listings are the same
     found = order_search.search(
         db,
         account_id=account_id,
@@ -185,6 +200,7 @@ def list_orders(
         oldest_first=direction.lower() == "asc",
         symbols=[symbols.normalize(s) for s in params.names(symbols_)] or None,
         side=side,
+        nested=params.flag(nested),
     )
     return [Order.of(order) for order in found]
 
@@ -203,6 +219,7 @@ def _order_id(text: str) -> uuid.UUID:
 
 @router.get("/v2/orders/{order_id}")
 def get_order(order_id: str, account_id: CurrentAccount, db: DbDep, nested: str | None = None) -> Order:
+    """One order, a parent with its legs inside (`nested` or not)."""
     params.flag(nested)
     return Order.of(orders.get(db, account_id=account_id, order_id=_order_id(order_id)))
 
@@ -218,8 +235,7 @@ async def _cancel(user_id: uuid.UUID, account_id: uuid.UUID, order_id: uuid.UUID
             raise
         with session_scope(rt.engine) as db:
             order = orders.get(db, account_id=account_id, order_id=order_id)
-        state = order_status(order.status, order.filled_quantity)
-        raise AlpacaError(422, 42210000, f'order is already in "{state}" state') from None
+        raise _not_open(order, exc) from None
     return Order.of(canceled)
 
 
@@ -250,8 +266,77 @@ async def cancel_all_orders(caller: CurrentCaller, account_id: CurrentAccount) -
     return JSONResponse(await cancel_open_orders(caller.user.id, account_id), status_code=207)
 
 
+class ReplaceRequest(BaseModel):
+    """alpaca-py's ReplaceOrderRequest: every field optional; `trail` is the new trail_price or trail_percent,
+    whichever the order trails by."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    qty: Decimal | None = None
+    time_in_force: str | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    trail: Decimal | None = None
+    client_order_id: str | None = None
+
+
+def _ended(order: OrderPublic) -> AlpacaError:
+    """A cancel or replace of an order that is no longer open: Alpaca names its state."""
+    state = order_status(order.status, order.filled_quantity)
+    return AlpacaError(422, 42210000, f'order is already in "{state}" state')
+
+
+def _not_open(order: OrderPublic, refusal: DomainError) -> AlpacaError:
+    """Sherwood found the order not open (a parent whose legs are active is pending yet cannot be replaced: its
+    words then)."""
+    return AlpacaError(422, 42210000, refusal.message) if order.status == "pending" else _ended(order)
+
+
+def _change(body: ReplaceRequest, old: OrderPublic) -> dict[str, Any]:
+    """The PATCH in Sherwood's field names, only what it changes; 403 when it changes nothing, as Alpaca says."""
+    change: dict[str, Any] = {
+        "quantity": body.qty,
+        "limit_price": body.limit_price,
+        "stop_price": body.stop_price,
+        "time_in_force": body.time_in_force,
+    }
+    if body.time_in_force is not None and body.time_in_force not in SUPPORTED_TIME_IN_FORCE:
+        raise invalid(f"invalid time_in_force: {body.time_in_force}")
+    if body.trail is not None:
+        if old.order_type != OrderType.TRAILING_STOP:
+            raise invalid("trail is only for trailing_stop orders")
+        change["trail_percent" if old.trail_percent is not None else "trail_price"] = body.trail
+    change = {name: value for name, value in change.items() if value is not None}
+    if all(getattr(old, name) == value for name, value in change.items()):
+        raise forbidden("order parameters are not changed")
+    return change
+
+
 @router.patch("/v2/orders/{order_id}")
-def replace_order(order_id: str, _account_id: CurrentAccount) -> Order:
-    """Replacing an order arrives with the order kinds of /api (PATCH /api/orders/{id}); until then a clean 422."""
-    _order_id(order_id)
-    raise _not_yet("replacing an order")
+async def replace_order(
+    order_id: str, body: ReplaceRequest, caller: CurrentCaller, account_id: CurrentAccount
+) -> Order:
+    """Replace an open order: 200 with the new order, which `replaces` the old; the old one is `replaced` with
+    `replaced_by` (trade_updates tells `replaced` for the old, then `new` for the new)."""
+    rt, wanted = runtime.current(), _order_id(order_id)
+    with session_scope(rt.engine) as db:
+        old = orders.get(db, account_id=account_id, order_id=wanted)
+    if old.status != "pending":
+        raise _ended(old)
+    if body.client_order_id is not None and not 1 <= len(body.client_order_id) <= MAX_CLIENT_ORDER_ID:
+        raise invalid(f"client_order_id must be 1-{MAX_CLIENT_ORDER_ID} characters")
+    try:
+        change = OrderReplace(**_change(body, old), client_order_id=body.client_order_id or str(uuid.uuid4()))
+    except ValidationError as exc:
+        raise invalid(_validation_message(exc)) from None
+    try:
+        new = await orders.submit_replacement(
+            rt, user_id=caller.user.id, account_id=account_id, order_id=wanted, change=change
+        )
+    except DomainError as exc:
+        if exc.code == "ORDER_NOT_CANCELABLE":
+            raise _not_open(old, exc) from None
+        if exc.code == "INSUFFICIENT_SHARES":
+            raise _shares_refusal(account_id, old.symbol, change.quantity or old.quantity) from None
+        raise
+    return Order.of(new)

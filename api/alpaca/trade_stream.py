@@ -34,7 +34,7 @@ router = APIRouter()
 STREAM = "trade_updates"
 BACKLOG = 1000  # order updates a client may owe before it counts as gone
 AUTH_TIMEOUT = 10.0
-_EVENT_BY_STATUS = {"pending": "new", "held": "new", "filled": "fill", "canceled": "canceled"}
+_EVENT_BY_STATUS = {"pending": "new", "filled": "fill", "canceled": "canceled"}
 _EVENT_BY_STATUS |= {"expired": "expired", "rejected": "rejected", "replaced": "replaced"}
 
 
@@ -56,7 +56,10 @@ def _position_qty(account_id: uuid.UUID, symbol: str) -> str:
 
 
 async def updates_of(order: OrderPublic) -> list[dict[str, Any]]:
-    """The trade updates an order_update stands for, in Alpaca's words."""
+    """The trade updates an order_update stands for, in Alpaca's words. A leg held until its entry fills is told
+    of once it rests (`new`), as Alpaca tells it, not twice."""
+    if order.status == "held":
+        return []
     rendered = Order.of(order).model_dump(mode="json")
     event = _EVENT_BY_STATUS.get(order.status, order.status)
     base = {"execution_id": None, "order": rendered, "position_qty": None, "price": None, "qty": None}

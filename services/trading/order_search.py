@@ -4,9 +4,11 @@ symbols, oldest or newest first (the Alpaca surface's `GET /v2/orders`)."""
 import uuid
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, exists, select
 
 from models.order import Order, OrderPublic, OrderStatus
+from services.trading import orders
 
 # The statuses an order never leaves; every other one (pending, a held leg) is open.
 ENDED = (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED, OrderStatus.REPLACED)
@@ -23,11 +25,19 @@ def search(
     oldest_first: bool = False,
     symbols: list[str] | None = None,
     side: str | None = None,
+    nested: bool = False,
 ) -> list[OrderPublic]:
-    """The account's orders placed strictly between `after` and `until`; `is_open` None: open and closed alike."""
+    """The account's orders placed strictly between `after` and `until`; `is_open` None: open and closed alike.
+    Flat, every order (legs too) is listed on its own, without legs; `nested`, only the parents and simple orders,
+    each parent with its legs inside, open while it or any of its legs is."""
     query = select(Order).where(Order.account_id == account_id)
+    if nested:
+        query = query.where(Order.parent_id.is_(None))
     if is_open is not None:
-        query = query.where(Order.status.not_in(ENDED) if is_open else Order.status.in_(ENDED))
+        leg = aliased(Order)
+        open_leg = exists().where(leg.parent_id == Order.id, leg.status.not_in(ENDED))
+        is_open_now = Order.status.not_in(ENDED) | open_leg if nested else Order.status.not_in(ENDED)
+        query = query.where(is_open_now if is_open else ~is_open_now)
     if after is not None:
         query = query.where(Order.created_at > after)
     if until is not None:
@@ -37,4 +47,5 @@ def search(
     if side is not None:
         query = query.where(Order.side == side)
     order = (Order.created_at.asc(), Order.id.asc()) if oldest_first else (Order.created_at.desc(), Order.id.desc())
-    return [OrderPublic.of(row) for row in db.exec(query.order_by(*order).limit(limit))]
+    found = list(db.exec(query.order_by(*order).limit(limit)))
+    return orders.shown(db, found) if nested else [OrderPublic.of(row) for row in found]

@@ -378,6 +378,8 @@ async def replace_order(
         if account is None or account.user_id != user_id or old is None:
             raise DomainError("ORDER_NOT_FOUND", "There is no such order.")
         wanted, market = rules.replacement(old, change, book.group), market_of(old.symbol)
+        if change.client_order_id is not None:
+            await _refuse_taken_client_order_id(tx, account.id, change.client_order_id)
         await _refuse_if_league_forbids(tx, account, wanted, market, now, replacing=old.id)
         new, *others = rules.replace(old, wanted, account, book.position, book.group, market, now)
         tx.add(new)  # first: the old order and the new rows refer to it
@@ -475,18 +477,20 @@ def _owned(db: Session, account_id: uuid.UUID, order_id: uuid.UUID) -> Order:
     return order
 
 
-def _shown(db: Session, found: list[Order]) -> list[OrderPublic]:
+def shown(db: Session, found: list[Order]) -> list[OrderPublic]:
     """Orders as the API shows them: each parent with its legs."""
     parents = [o.id for o in found if o.order_class != OrderClass.SIMPLE and o.parent_id is None]
     legs: dict[uuid.UUID, list[Order]] = {}
     if parents:
-        for leg in db.exec(select(Order).where(Order.parent_id.in_(parents)).order_by(Order.id)):
+        # Oldest first, and a take-profit (limit) before its stop-loss, as brokers list them.
+        in_order = (Order.created_at, Order.order_type, Order.id)
+        for leg in db.exec(select(Order).where(Order.parent_id.in_(parents)).order_by(*in_order)):
             legs.setdefault(leg.parent_id, []).append(leg)
     return [OrderPublic.of(order, legs.get(order.id)) for order in found]
 
 
 def get(db: Session, *, account_id: uuid.UUID, order_id: uuid.UUID) -> OrderPublic:
-    return _shown(db, [_owned(db, account_id, order_id)])[0]
+    return shown(db, [_owned(db, account_id, order_id)])[0]
 
 
 def get_by_client_order_id(db: Session, *, account_id: uuid.UUID, client_order_id: str) -> OrderPublic:
@@ -494,7 +498,7 @@ def get_by_client_order_id(db: Session, *, account_id: uuid.UUID, client_order_i
     order = db.exec(query).first()
     if order is None:
         raise DomainError("ORDER_NOT_FOUND", "There is no such order.")
-    return _shown(db, [order])[0]
+    return shown(db, [order])[0]
 
 
 def list_orders(
@@ -522,7 +526,7 @@ def list_orders(
             raise DomainError("VALIDATION_ERROR", "`before` is not one of your orders.", [{"field": "before"}])
         query = query.where(tuple_(Order.created_at, Order.id) < tuple_(anchor.created_at, anchor.id))
     rows = db.exec(query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit))
-    return _shown(db, list(rows))
+    return shown(db, list(rows))
 
 
 def resting(db: Session) -> list[Order]:

@@ -523,6 +523,7 @@ def _moved_leg(old: Order, wanted: OrderCreate, clock: MarketClock, now: datetim
         side=old.side,
         order_type=old.order_type,
         quantity=old.quantity,
+        client_order_id=wanted.client_order_id,
         limit_price=wanted.limit_price,
         stop_price=wanted.stop_price,
         time_in_force=wanted.time_in_force,

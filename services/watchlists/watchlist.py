@@ -107,6 +107,23 @@ def get(db: Session, user_id: uuid.UUID, watchlist_id: str | uuid.UUID) -> Named
     return _public(db, _own(db, user_id, watchlist_id))
 
 
+def by_name(db: Session, user_id: uuid.UUID, name: str) -> NamedWatchlist:
+    """The user's list of that name (names are unique regardless of case)."""
+    query = select(Watchlist).where(Watchlist.user_id == user_id, func.lower(Watchlist.name) == name.lower())
+    row = db.exec(query).first()
+    if row is None:
+        raise _not_found()
+    return _public(db, row)
+
+
+def stamps(db: Session, user_id: uuid.UUID, watchlist_id: uuid.UUID) -> tuple[datetime, datetime]:
+    """When the list was made and when it last changed as far as its rows tell: its newest symbol's addition
+    (a rename or a removal leaves no trace)."""
+    row = _own(db, user_id, watchlist_id)
+    newest = db.exec(select(func.max(WatchlistItem.created_at)).where(WatchlistItem.watchlist_id == row.id)).one()
+    return row.created_at, max(row.created_at, newest) if newest is not None else row.created_at
+
+
 def create(db: Session, user_id: uuid.UUID, *, name: str, symbols: Iterable[str] = ()) -> NamedWatchlist:
     """A new list at the end of the user's lists."""
     wanted = _listed(symbols)

@@ -93,6 +93,8 @@ def test_historical_minute_bars_from_stored_candles_in_any_timeframe(sherwood, d
         100.5,
         10,
     )
+    # Stored candles keep no trade count or VWAP: `n` and `vw` are sent as null (alpaca-py requires the keys).
+    assert {(b.trade_count, b.vwap) for b in apple} == {(None, None)}
     five = data.get_stock_bars(
         StockBarsRequest(symbol_or_symbols="AAPL", timeframe=TimeFrame(5, TimeFrameUnit.Minute), **window)
     )["AAPL"]

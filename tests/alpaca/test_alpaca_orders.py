@@ -14,9 +14,7 @@ from alpaca.trading.requests import (
     LimitOrderRequest,
     MarketOrderRequest,
     StopLimitOrderRequest,
-    StopLossRequest,
     StopOrderRequest,
-    TakeProfitRequest,
     TrailingStopOrderRequest,
 )
 
@@ -187,7 +185,6 @@ def test_unknown_orders_are_404_and_ids_that_are_not_uuids_422(sherwood, trader,
         ({"extended_hours": True}, "extended hours order must be DAY limit orders"),
         ({"client_order_id": "x" * 129}, "client_order_id"),
         ({"time_in_force": "opg"}, "time_in_force opg is not supported"),
-        ({"order_class": "bracket", "take_profit": {"limit_price": 250}}, "order_class bracket is not supported"),
     ],
 )
 def test_invalid_or_unsupported_orders_are_422_40010001(sherwood, trader, body, message):
@@ -235,13 +232,3 @@ def test_trailing_stops_notional_and_immediate_orders_map_onto_sherwoods(trading
         LimitOrderRequest(symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.IOC, limit_price=100)
     )
     assert (missed.time_in_force, missed.status) == (TimeInForce.IOC, OrderStatus.CANCELED)
-
-
-def test_alpaca_py_refuses_kinds_still_to_come_as_api_errors(trading):
-    bracket = buy(
-        order_class=OrderClass.BRACKET,
-        take_profit=TakeProfitRequest(limit_price=250),
-        stop_loss=StopLossRequest(stop_price=150),
-    )
-    assert refusal(lambda: trading.submit_order(bracket)).code == 40010001
-    assert trading.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL)) == []

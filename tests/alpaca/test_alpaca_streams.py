@@ -3,9 +3,7 @@
 bars in MessagePack (what the SDKs ask for) and in JSON."""
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import msgpack
@@ -20,46 +18,8 @@ from alpaca.trading.stream import TradingStream
 
 from services.market.quote_hub import QUOTES_CHANNEL, encode_batch
 from tests.alpaca.conftest import sign_up
+from tests.alpaca.streaming import WAIT, next_update, running, ws_url
 from tests.support.factories import quote as make_quote
-
-WAIT = 10
-
-
-def ws_url(sherwood, path: str) -> str:
-    return sherwood.alpaca.replace("http://", "ws://") + path
-
-
-@contextlib.asynccontextmanager
-async def running(stream) -> AsyncIterator[None]:
-    """Run an alpaca-py stream on this loop until the server has acknowledged its listen (trade updates) or its
-    subscription (market data), which the SDK reads but does not hand to the bot."""
-    acknowledged = asyncio.Event()
-    dispatch = stream._dispatch
-
-    async def spy(message):
-        if isinstance(message, dict) and (message.get("stream") == "listening" or message.get("T") == "subscription"):
-            acknowledged.set()
-        await dispatch(message)
-
-    stream._dispatch = spy
-    task = asyncio.create_task(stream._run_forever())
-    try:
-        await asyncio.wait_for(acknowledged.wait(), WAIT)
-        yield
-    finally:
-        await stream.stop_ws()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-        with contextlib.suppress(Exception):
-            await stream.close()
-
-
-async def next_update(updates: asyncio.Queue, event: str):
-    while True:
-        update = await asyncio.wait_for(updates.get(), WAIT)
-        if update.event == event:
-            return update
 
 
 async def test_trade_updates_follow_orders_from_placement_to_fill(sherwood, trader):

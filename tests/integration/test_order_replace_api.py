@@ -213,3 +213,21 @@ def test_a_replaced_trailing_stop_trails_anew_by_its_new_trail(api, started, tra
         "200.00",
     )
     assert_consistent(started, account_id)
+
+
+def test_a_replacement_takes_a_client_order_id_of_its_own_unique_in_the_account(api, started, trader):
+    headers, _ = trader
+    publish(started, "KO", "60.00", "60.02")
+    kept = place(api, headers, symbol="KO", orderType="limit", limitPrice="50.00", clientOrderId="kept").json()["order"]
+    old = place(api, headers, symbol="KO", orderType="limit", limitPrice="51.00").json()["order"]
+    taken = api.patch(
+        f"/api/orders/{old['id']}", json={"limitPrice": "52.00", "clientOrderId": "kept"}, headers=headers
+    )
+    assert error_code(taken, 409) == "DUPLICATE_CLIENT_ORDER_ID"
+    assert order_of(api, headers, old["id"])["status"] == "pending"
+    renamed = api.patch(
+        f"/api/orders/{old['id']}", json={"limitPrice": "52.00", "clientOrderId": "moved"}, headers=headers
+    )
+    assert renamed.json()["order"]["clientOrderId"] == "moved"
+    unnamed = api.patch(f"/api/orders/{kept['id']}", json={"limitPrice": "49.00"}, headers=headers).json()["order"]
+    assert unnamed["clientOrderId"] is None  # never the old order's
