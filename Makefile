@@ -45,4 +45,6 @@ bench-alpaca:
 screenshots:
 	@scripts/setup.sh test
 	.venv/bin/python -m pytest -q tests/e2e
-	cp test-artifacts/stock.png docs/screenshot.png
+	cp test-artifacts/gallery-stock.png docs/screenshot.png
+	for name in discover league orders-dark portfolio-phone stock-phone; do \
+		cp test-artifacts/gallery-$$name.png docs/screens/$$name.png; done

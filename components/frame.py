@@ -25,6 +25,7 @@ NAV = (
     ("Discover", "/discover", "explore"),
     ("Orders", "/orders", "receipt_long"),
     ("Alerts", "/alerts", "notifications"),
+    ("Leagues", "/leagues", "emoji_events"),
 )
 
 
@@ -103,7 +104,6 @@ def _account_menu(user: UserPublic, events: BrowserListener) -> None:
     button = ui.button(icon="account_circle").props('flat round dense color=grey-7 data-testid="account-menu"')
     with button, ui.menu():
         ui.menu_item("Account and security", lambda: ui.navigate.to("/account"))
-        ui.menu_item("Leagues", lambda: ui.navigate.to("/leagues"))
         ui.menu_item("Log out everywhere", lambda: log_out_everywhere(user, events))
 
 
