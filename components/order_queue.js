@@ -32,7 +32,7 @@ function socketUp() {
 
 export default {
   template: `
-    <div class="w-full flex flex-col gap-2" data-testid="order-queue">
+    <div v-show="offline || said || entries.length" class="w-full flex flex-col gap-2" data-testid="order-queue">
       <div v-if="offline" class="text-sm text-warning flex items-start no-wrap gap-2">
         <q-icon name="cloud_off" class="text-base" />
         <span data-testid="offline-note">You're offline: orders you submit are queued and sent when you're back.</span>
@@ -97,16 +97,20 @@ export default {
     },
     intercept(event) {
       if (!this.offline || !event.target.closest) return;
-      const review = event.target.closest('[data-testid="review"]');
-      const submit = event.target.closest('[data-testid="submit-order"]');
-      const enter = event.type === "keydown" && event.key === "Enter";
-      const amount = enter && event.target.closest('[data-testid="amount"]');
-      if (event.type === "click" ? !(submit || (review && this.card.contains(review))) : !amount) return;
-      if (event.type === "keydown" && !this.card.contains(amount)) return;
+      const target = event.target;
+      let review = null; // the open review's button that was clicked: the review is closed here
+      if (event.type === "click") {
+        review = target.closest('[data-testid="submit-order"], [data-testid="edit-order"]');
+        const opening = target.closest('[data-testid="review"]');
+        if (!review && !(opening && this.card.contains(opening))) return;
+      } else {
+        const amount = event.key === "Enter" && target.closest('[data-testid="amount"]');
+        if (!amount || !this.card.contains(amount)) return;
+      }
       event.stopImmediatePropagation();
       event.preventDefault();
-      this.enqueue();
-      if (submit) this.closeReview(submit);
+      if (review?.dataset.testid !== "edit-order") this.enqueue();
+      if (review) this.closeReview(review);
     },
     enqueue() {
       const draft = this.draft;
@@ -138,10 +142,10 @@ export default {
       this.save();
       this.said = `Queued: ${summary}. It will be sent when you're back online.`;
     },
-    closeReview(submit) {
-      // The server cannot close its review now: close it here, and tell the server once it hears again (a replay
-      // that only closes it).
-      const card = submit.closest('[data-testid="review-dialog"]');
+    closeReview(button) {
+      // The server cannot close its review now: close it here (through NiceGUI's own globals, mounted_app and
+      // getElement), and tell the server, which hears it once back: the one replay that is wanted.
+      const card = button.closest('[data-testid="review-dialog"]');
       const cardId = card && Number(card.id.slice(1));
       const found = Object.entries(mounted_app.elements).find(([, element]) =>
         (element.slots?.default?.ids || []).includes(cardId),
@@ -152,14 +156,15 @@ export default {
     },
     flush() {
       const now = Date.now();
-      for (const entry of this.entries) {
-        if (entry.state !== "queued" && entry.state !== "sending") continue;
-        if (this.sentAt[entry.key] > now - RESEND_MS) continue;
+      const due = this.entries.filter(
+        (entry) => ["queued", "sending"].includes(entry.state) && !(this.sentAt[entry.key] > now - RESEND_MS),
+      );
+      for (const entry of due) {
         this.sentAt[entry.key] = now;
         entry.state = "sending";
         this.$emit("send", { key: entry.key, fields: entry.fields, price: entry.price, confirmed: entry.confirmed });
       }
-      this.save();
+      if (due.length) this.save();
     },
     settled(key, state, message) {
       const entry = this.entries.find((e) => e.key === key);

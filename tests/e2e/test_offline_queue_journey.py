@@ -122,8 +122,13 @@ async def test_orders_submitted_offline_are_queued_then_sent_once_when_back(page
 
     # Offline long enough for the server to forget the page: the page reloads once back, and the queue, kept in
     # the browser, is sent from the new page.
-    await drop_connection(page)
     await page.get_by_test_id("amount").fill("3")
+    await page.get_by_test_id("review").click()
+    await expect(review).to_be_visible()
+    await drop_connection(page)
+    await page.get_by_test_id("edit-order").click()  # back to the form, offline too: nothing is queued
+    await expect(review).to_be_hidden()
+    await expect(queued).to_have_count(0)
     await page.get_by_test_id("review").click()
     await expect(said).to_have_text("Queued: Buy 3 shares of AAPL · Market. It will be sent when you're back online.")
     await page.wait_for_timeout(12_000)  # past the server's wait for the page to come back
@@ -142,20 +147,31 @@ async def test_a_queued_order_whose_price_moved_more_than_one_percent_asks_again
 
     await page.context.set_offline(True)  # the browser knows: the form says so before the socket times out
     await expect(page.get_by_test_id("offline-note")).to_have_text(OFFLINE_NOTE)
+    await page.get_by_test_id("review").click()  # the form as the server last checked it: nothing to queue
+    await expect(said).to_have_text("Enter how many shares to trade.")
+    await expect(queued).to_have_count(0)
+    await page.get_by_test_id("amount").fill("1e3")  # typed offline: checked once the page is back
+    await page.get_by_test_id("review").click()
+    await expect(said).to_have_text("Queued: Buy 1e3 shares of AAPL · Market. It will be sent when you're back online.")
     await page.get_by_test_id("amount").fill("1")
     await page.get_by_test_id("review").click()
     await expect(said).to_have_text("Queued: Buy 1 share of AAPL · Market. It will be sent when you're back online.")
     prices["AAPL"] = "102.00"  # +2 % while the browser cannot see it
     await page.context.set_offline(False)
 
-    await expect(queued).to_have_attribute("data-state", "confirm")
-    await expect(queued.get_by_test_id("queued-message")).to_have_text(
+    garbled, moved = queued.filter(has_text="1e3"), queued.filter(has_text="Buy 1 share")
+    await expect(garbled).to_have_attribute("data-state", "refused")
+    await expect(garbled.get_by_test_id("queued-message")).to_have_text("Enter a number, like 10 or 2.5.")
+    await garbled.get_by_test_id("queued-cancel").click()
+    await expect(said).to_have_text("Discarded: Buy 1e3 shares of AAPL · Market.")
+    await expect(moved).to_have_attribute("data-state", "confirm")
+    await expect(moved.get_by_test_id("queued-message")).to_have_text(
         "AAPL moved from $100.00 to $102.00 (+2.00%) since you queued this order. Send it at today's price, "
         "or discard it."
     )
     assert orders_of(url, token) == []
     await expect(page.get_by_test_id("review-dialog")).to_have_count(0)  # the offline click is not replayed
-    await queued.get_by_test_id("queued-confirm").click()
+    await moved.get_by_test_id("queued-confirm").click()
     await expect_told(page, "Order filled: buy 1 AAPL")
     await expect(said).to_have_text("Sent: Buy 1 share of AAPL · Market. Order filled: buy 1 AAPL")
     await expect(queued).to_have_count(0)
