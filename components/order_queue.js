@@ -1,10 +1,10 @@
 // The order form's offline queue (components/order_queue.py says why it lives in the browser). While the page is
-// offline, "Review order", Enter in the amount and the review's "Submit" are stopped before NiceGUI sees them (it
+// offline, "Review order", Enter in the amount and the review's buttons are stopped before NiceGUI sees them (it
 // would send the click once the socket is back, and the order would be placed at whatever the price is then): the
 // order is queued here instead, in localStorage so that a reload keeps it. Once the page is connected, each queued
 // order goes back to the server with the key it was queued under, and the server says what became of it.
 const STORE = "sherwood.orderQueue.";
-// The form's text inputs (by test id) and the field each one fills: typed offline, they are read here.
+// The form's text fields and the test ids of their inputs: what is typed offline only the page knows, so it is read here.
 const TEXTS = {
   amount: "amount",
   limit: "limit-price",
