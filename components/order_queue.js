@@ -4,7 +4,7 @@
 // order is queued here instead, in localStorage so that a reload keeps it. Once the page is connected, each queued
 // order goes back to the server with the key it was queued under, and the server says what became of it.
 const STORE = "sherwood.orderQueue.";
-// The form's text fields and the test ids of their inputs: what is typed offline only the page knows, so it is read here.
+// The form's text fields and their inputs' test ids: what is typed offline only the page knows, so it is read here.
 const TEXTS = {
   amount: "amount",
   limit: "limit-price",
