@@ -2,6 +2,7 @@
 buy with a take-profit and a stop-loss (a bracket); with an estimate, a review step and one idempotency key per
 order."""
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from components.order_checks import (
     TRAIL_FIELD,
     trail_text,
 )
+from components.order_queue import OrderQueue, Outcome, QueuedOrder, move_text, price_move
 from components.orders_table import EXPIRIES, TYPE_NAMES
 from models.order import OrderClass, OrderCreate, OrderType
 from models.types import utcnow
@@ -96,6 +98,7 @@ class OrderForm:
                 'unelevated no-caps data-testid="review"'
             )
             self.review.classes("w-full rounded-full")
+            self.queue = OrderQueue(self.symbol, self.account_id, self._send_queued)
         changing = (self.side, self.order_type, self.unit, self.amount, self.limit, self.stop, self.trail)
         for element in (*changing, self.trail_unit, self.with_exits, self.take_profit, self.stop_loss):
             element.on_value_change(self._refresh)
@@ -117,8 +120,8 @@ class OrderForm:
     def _quote(self):
         return runtime.current().hub.latest.get(self.symbol)
 
-    def _checked(self) -> order_checks.Checked:
-        fields = order_checks.Fields(
+    def _fields(self) -> order_checks.Fields:
+        return order_checks.Fields(
             symbol=self.symbol,
             side=self.side.value,
             order_type=self.order_type.value,
@@ -133,7 +136,9 @@ class OrderForm:
             take_profit=self.take_profit.value,
             stop_loss=self.stop_loss.value,
         )
-        return order_checks.check(fields, self.means, self._quote(), utcnow())
+
+    def _checked(self) -> order_checks.Checked:
+        return order_checks.check(self._fields(), self.means, self._quote(), utcnow())
 
     def _refresh(self, _event=None) -> None:
         kind = self.order_type.value
@@ -145,6 +150,7 @@ class OrderForm:
         self.amount.label = "Amount in dollars" if self.unit.value == "dollars" else "Shares"
         self.review.props(f"color={'primary' if self.side.value == 'buy' else 'negative'}")
         checked = self._checked()
+        self.queue.show_draft(self._draft(checked))
         quantity, total = checked.quantity, checked.total
         if quantity is None or total is None or quantity <= 0:
             self.estimate.text, self.remaining.text = "", self._power_text()
@@ -156,6 +162,16 @@ class OrderForm:
         else:
             self.estimate.text = f"Estimated proceeds {numbers.money(total)} for {size}"
             self.remaining.text = f"{numbers.shares(self.means.available)} available to sell"
+
+    def _draft(self, checked: order_checks.Checked) -> dict:
+        """What an order submitted offline queues: the form as it stands (components/order_queue.py)."""
+        return {
+            "fields": dataclasses.asdict(self._fields()),
+            "key": self.key,
+            "error": " ".join(checked.errors.values()),
+            "verb": "Buy" if self.side.value == "buy" else "Sell",
+            "kind": FORM_TYPES[self.order_type.value],
+        }
 
     def _power_text(self) -> str:
         if self.side.value == "buy":
@@ -243,6 +259,10 @@ class OrderForm:
             self._refused(exc)
             return
         dialog.close()
+        await self._placed(placement)
+
+    async def _placed(self, placement: orders.Placement) -> str:
+        """Say the order is placed, and make the form ready for the next; returns what the user was told."""
         # Closing the review deletes it and the clicked button with it: whatever is said next is said from the form,
         # which stays (an element made in a deleted slot raises, and the user would be told to retry a filled order).
         with self.card:
@@ -251,10 +271,42 @@ class OrderForm:
             self.amount.value = ""
             done = "filled" if order.status == "filled" else "placed"
             size = numbers.size_text(order.quantity, order.notional)
-            ui.notify(f"Order {done}: {order.side} {size} {order.symbol}", type="positive")
+            told = f"Order {done}: {order.side} {size} {order.symbol}"
+            ui.notify(told, type="positive")
             self._say_quota(order_quota.quota_note(placement.quota), placement.quota.reset if placement.quota else 0)
             await self.load_account()
             await self.on_placed()
+        return told
+
+    async def _send_queued(self, queued: QueuedOrder) -> Outcome:
+        """An order submitted offline, back once the page is connected: checked again by the form's rules against
+        the account and the market now, and placed under the key it was queued with."""
+        if queued.key == self.key:  # the queue holds the form's key now: the next order needs its own
+            self.key = uuid.uuid4().hex
+            self._refresh()
+        try:
+            await self.load_account()
+            quote = self._quote()
+            checked = order_checks.check(queued.fields, self.means, quote, utcnow())
+            if checked.order is None:
+                return "refused", " ".join(checked.errors.values())
+            now = quote.last if quote else None
+            if not queued.confirmed and price_move(queued.price, now):
+                return "confirm", move_text(self.symbol, queued.price, now)
+            placement = await orders.submit(
+                runtime.current(),
+                user_id=self.user.id,
+                account_id=self.account_id,
+                key=queued.key,
+                request=checked.order,
+            )
+        except DomainError as exc:
+            if exc.code == "DUPLICATE_REQUEST":  # being placed from another page: its answer comes next time
+                return "retry", ""
+            return "refused", exc.message
+        except UNAVAILABLE:
+            return "retry", UNAVAILABLE_MESSAGE
+        return "sent", await self._placed(placement)
 
     def _say_quota(self, note: str | None, until: int) -> None:
         """Say how near the placement limit the user is, until its window starts again."""
