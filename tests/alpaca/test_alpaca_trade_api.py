@@ -195,6 +195,16 @@ def test_market_data_history_and_activities(rest):
     ]
 
 
+def test_watchlists_and_account_configurations(rest):
+    _, got = rest
+    assert got["fractional_trading"] is True
+    assert got["watchlist_by_name"] is True and got["watchlist_added"] == ["AAPL", "MSFT"]
+    assert (got["watchlist_removed"], got["watchlist_renamed"]) == (None, "tapi-renamed")
+    assert ["tapi-renamed", ["MSFT"]] in got["watchlists"]
+    assert got["watchlist_deleted"] is None
+    assert got["watchlist_gone"] == alpaca_error(404, 40410000, "watchlist not found")
+
+
 @contextmanager
 def falling(sherwood, symbol: str) -> Iterator[None]:
     """Ticks of `symbol` every 100 ms, a quarter down each time with a growing day volume (each one a trade),

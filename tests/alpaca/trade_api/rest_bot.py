@@ -168,4 +168,16 @@ results["history"] = {
 results["activities"] = sorted({a.activity_type for a in api.get_activities()})
 results["fills"] = [(a.side, a.qty, a.symbol) for a in api.get_activities("FILL")]
 
+results["fractional_trading"] = api.get_account_configurations().fractional_trading
+
+# Watchlists (alpaca-trade-api alone reads one by name).
+listed = api.create_watchlist("tapi-list", ["AAPL"])
+call("watchlist_by_name", lambda: api.get_watchlist_by_name("tapi-list").id == listed.id)
+call("watchlist_added", lambda: [a["symbol"] for a in api.add_to_watchlist(listed.id, "MSFT").assets])
+call("watchlist_removed", lambda: api.delete_from_watchlist(listed.id, "AAPL"))
+call("watchlist_renamed", lambda: api.update_watchlist(listed.id, name="tapi-renamed").name)
+call("watchlists", lambda: [(w.name, [a["symbol"] for a in w.assets or []]) for w in api.get_watchlists()])
+call("watchlist_deleted", lambda: api.delete_watchlist(listed.id))
+call("watchlist_gone", lambda: api.get_watchlist(listed.id))
+
 json.dump(results, sys.stdout, default=str)
