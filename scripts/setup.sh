@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Sherwood needs on a fresh Debian machine. `setup.sh app` prepares the venv only;
-# `setup.sh test` also installs Chromium and nginx (the scale-out tests) and makes sure PostgreSQL and Redis are running.
+# `setup.sh test` also installs the SDKs the tests drive (alpaca-trade-api in a venv of its own, .venv-ata),
+# Chromium and nginx (the scale-out tests) and makes sure PostgreSQL and Redis are running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-app}
@@ -35,6 +36,19 @@ test_python_env() {
   fi
 }
 
+trade_api_env() {
+  # alpaca-trade-api pins websockets<11 and msgpack==1.0.3, so it cannot share the app's venv: the tests run their
+  # alpaca-trade-api bots (tests/alpaca/trade_api/) with the python of this one, rebuilt when its pins change.
+  local stamp=.venv-ata/.requirements.sha
+  local want; want=$(sha256sum requirements-alpaca-trade-api.txt | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    [ -x .venv-ata/bin/python ] || python3 -m venv .venv-ata || { apt_install python3-venv && python3 -m venv .venv-ata; }
+    .venv-ata/bin/pip install -q --upgrade pip >/dev/null
+    .venv-ata/bin/pip install -q -r requirements-alpaca-trade-api.txt
+    echo "$want" > "$stamp"
+  fi
+}
+
 services() {
   command -v chromium >/dev/null || apt_install chromium
   # The scale-out tests start their own nginx (never the system service) from deploy/nginx/sherwood.conf.
@@ -56,5 +70,9 @@ services() {
   fi
 }
 
-python_env
-if [ "$mode" = test ]; then test_python_env; services; fi
+case "$mode" in
+  app) python_env ;;
+  test) python_env; test_python_env; trade_api_env; services ;;
+  alpaca-trade-api) trade_api_env ;;  # what the alpaca-trade-api tests run on, alone (their fixture asks for it)
+  *) echo "usage: $0 [app|test|alpaca-trade-api]" >&2; exit 2 ;;
+esac

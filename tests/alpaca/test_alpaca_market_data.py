@@ -4,7 +4,6 @@ single-symbol routes."""
 
 import time
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import httpx
 import pytest
@@ -22,27 +21,12 @@ from alpaca.data.requests import (
 from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 
 from models.candle import DAY, MINUTE
-from models.market import Candle
-from services.infra.db import session_scope
-from services.market import history
 from services.market.quote_hub import QUOTES_CHANNEL, encode_batch
+from tests.alpaca.candles import store
 from tests.support.api import wait_until
 from tests.support.factories import quote as make_quote
 
 START = datetime(2024, 5, 1, 14, 0, tzinfo=UTC)  # 10:00 in New York
-
-
-def store(sherwood, resolution: str, symbol: str, first: datetime, count: int, step: timedelta, base="100") -> None:
-    series = []
-    for n in range(count):
-        price = Decimal(base) + n
-        series.append(
-            Candle(
-                t=first + n * step, open=price, high=price + 1, low=price - 1, close=price + Decimal("0.5"), volume=10
-            )
-        )
-    with session_scope(sherwood.rt.engine) as db:
-        history.save(db, resolution, {symbol: series})
 
 
 @pytest.fixture

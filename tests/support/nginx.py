@@ -25,9 +25,13 @@ def nginx_binary() -> str | None:
     return shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin")  # sbin is not on every PATH
 
 
-def render_site(upstreams: list[str], port: int) -> str:
-    """sherwood.conf with these instances (host:port) in its upstream and listening on 127.0.0.1:port."""
+def render_site(upstreams: list[str], port: int, edits: dict[str, str] | None = None) -> str:
+    """sherwood.conf with these instances (host:port) in its upstream and listening on 127.0.0.1:port, and each
+    of `edits` (a line of the file, exactly once there, and what replaces it)."""
     text = SITE_CONFIG.read_text()
+    for line, replacement in (edits or {}).items():
+        assert text.count(line) == 1, f"deploy/nginx/sherwood.conf has no single {line!r}"
+        text = text.replace(line, replacement)
     servers = SERVER_LINE.findall(text)
     assert servers, "deploy/nginx/sherwood.conf lists no `server 127.0.0.1:PORT ...;` line"
     indent, parameters = servers[0]
@@ -54,14 +58,15 @@ def main_config(workdir: Path, site: Path) -> str:
 
 
 @contextmanager
-def running_nginx(workdir: Path, upstreams: list[str]) -> Iterator[str]:
-    """Start nginx in front of `upstreams`; yields its base URL and stops this nginx (only it) afterwards."""
+def running_nginx(workdir: Path, upstreams: list[str], edits: dict[str, str] | None = None) -> Iterator[str]:
+    """Start nginx in front of `upstreams` (with `edits` to the site file, see render_site); yields its base URL
+    and stops this nginx (only it) afterwards."""
     binary = nginx_binary()
     assert binary, "nginx is not installed: run scripts/setup.sh test"
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     site = workdir / "sherwood.conf"
-    site.write_text(render_site(upstreams, port))
+    site.write_text(render_site(upstreams, port, edits))
     config = workdir / "nginx.conf"
     config.write_text(main_config(workdir, site))
     error_log = str(workdir / "error.log")
