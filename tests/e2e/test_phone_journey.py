@@ -23,14 +23,19 @@ async def assert_stacked_within_the_screen(page: Page, testid: str) -> None:
     """Every cell of the table shows whole inside the phone's width, led by its column's name."""
     table = page.get_by_test_id(testid)
     await expect(table.locator("thead")).to_be_hidden()
-    cells = await table.locator("tbody td").evaluate_all(
-        """cells => cells.filter(c => c.offsetParent).map(c => {
-             const box = c.getBoundingClientRect();
-             return {left: box.left, right: box.right, label: c.dataset.label,
-                     name: getComputedStyle(c, '::before').content, overflows: c.scrollWidth > c.clientWidth,
-                     over: getComputedStyle(c, '::before').position === 'absolute'};
-           })"""
-    )
+    cells = []
+    for _ in range(50):  # the rows shown, not while a live refresh redraws them
+        cells = await table.locator("tbody td").evaluate_all(
+            """cells => cells.filter(c => c.offsetParent).map(c => {
+                 const box = c.getBoundingClientRect();
+                 return {left: box.left, right: box.right, label: c.dataset.label,
+                         name: getComputedStyle(c, '::before').content, overflows: c.scrollWidth > c.clientWidth,
+                         over: getComputedStyle(c, '::before').position === 'absolute'};
+               })"""
+        )
+        if cells:
+            break
+        await page.wait_for_timeout(200)
     assert cells, f"{testid} shows rows"
     for cell in cells:
         assert cell["left"] >= 0 and cell["right"] <= PHONE["width"], f"a cell of {testid} is cut off: {cell}"
