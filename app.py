@@ -38,6 +38,7 @@ from services.runtime import Runtime
 from settings import DATA_DIR, ROOT, ConfigError, load_settings
 
 log = logging.getLogger("sherwood")
+SHUTDOWN_WAIT = 10.0  # seconds the background work, then the connections, get to stop
 
 
 def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
@@ -49,8 +50,16 @@ def create_app(rt: Runtime, *, with_ui: bool = True) -> FastAPI:
         tasks = [asyncio.create_task(work) for work in rt.background_work()]
         await rt.first_quotes()  # the first HTTP answer already has live quotes
         yield
-        await cancel_and_wait(tasks)
-        await rt.close()
+        # Bounded: a shutdown that hangs (once seen in CI, at a test backend's switch) must still end, and say where.
+        stuck = await cancel_and_wait(tasks, timeout=SHUTDOWN_WAIT)
+        if stuck:
+            names = ", ".join(sorted(task.get_coro().__qualname__ for task in stuck))
+            log.warning("background work still running %.0f s after it was stopped: %s", SHUTDOWN_WAIT, names)
+        try:
+            async with asyncio.timeout(SHUTDOWN_WAIT):
+                await rt.close()
+        except TimeoutError:
+            log.warning("closing the connections took over %.0f s; stopping without them", SHUTDOWN_WAIT)
 
     app = FastAPI(title="Sherwood", version="0.1.0", summary="Paper trading API", lifespan=lifespan)
     errors.install(app)
