@@ -9,9 +9,10 @@ from typing import Annotated, Literal
 from pydantic import Field as PydanticField
 from pydantic import StringConstraints
 from sqlalchemy import CheckConstraint, Index, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from models.order import MoneyText
+from models.row import Row
 from models.types import Money, Quantity, UTCDateTime, utcnow, values_of
 from models.user import CamelModel, PlainText
 
@@ -29,7 +30,7 @@ class LedgerKind(StrEnum):
     SETTLEMENT = "settlement"  # a league account's position sold at its league's end
 
 
-class Account(SQLModel, table=True):
+class Account(Row, table=True):
     """A user holds one or more. Buying power is cash minus what resting buy orders reserve.
 
     An account opened by the upgrade from one account per user has the user's id as its id."""
@@ -65,7 +66,7 @@ class Account(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # closed accounts keep their history
 
 
-class Position(SQLModel, table=True):
+class Position(Row, table=True):
     """Shares of one symbol held by one account; cost basis in cents so money is conserved exactly."""
 
     __tablename__ = "positions"
@@ -85,7 +86,7 @@ class Position(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class LedgerEntry(SQLModel, table=True):
+class LedgerEntry(Row, table=True):
     """Every movement of cash, never updated or deleted: balances must always equal its sum."""
 
     __tablename__ = "cash_ledger"

@@ -6,14 +6,15 @@ from decimal import Decimal
 from typing import Literal
 
 from sqlalchemy import CheckConstraint, Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from models.order import PriceText, Symbol, TickPrice
+from models.row import Row
 from models.types import Price, UTCDateTime, utcnow
 from models.user import CamelModel
 
 
-class PriceAlert(SQLModel, table=True):
+class PriceAlert(Row, table=True):
     __tablename__ = "price_alerts"
     __table_args__ = (
         CheckConstraint("condition IN ('above', 'below')", name="ck_alerts_condition"),

@@ -6,13 +6,14 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 from sqlalchemy import Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from models.row import Row
 from models.types import UTCDateTime, utcnow
 from models.user import CamelModel, PlainText
 
 
-class ApiKey(SQLModel, table=True):
+class ApiKey(Row, table=True):
     """Only a hash of the secret is stored; a revoked key keeps its row (and the time it died)."""
 
     __tablename__ = "api_keys"

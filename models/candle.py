@@ -4,14 +4,15 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import BigInteger
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from models.row import Row
 from models.types import Price, UTCDateTime
 
 MINUTE, DAY = "1m", "1d"
 
 
-class CandleRow(SQLModel, table=True):
+class CandleRow(Row, table=True):
     __tablename__ = "candles"
 
     symbol: str = Field(primary_key=True, max_length=10)

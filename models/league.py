@@ -9,10 +9,11 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, AwareDatetime, StringConstraints, field_validator
 from pydantic import Field as PydanticField
 from sqlalchemy import JSON, CheckConstraint, Index, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from models.account import AccountPublic
 from models.order import MoneyText, OrderType, PriceText, Symbol, TickPrice
+from models.row import Row
 from models.types import Money, Price, UTCDateTime, utcnow, values_of
 from models.user import CamelModel, PlainText
 
@@ -31,7 +32,7 @@ class Visibility(StrEnum):
     PUBLIC = "public"
 
 
-class League(SQLModel, table=True):
+class League(Row, table=True):
     """Its status follows from the clock: upcoming before `starts_at`, running until `ends_at`, then ended (an
     early end moves `ends_at`). `settled_at` is set once every position was settled and `final_standings` frozen."""
 
@@ -71,7 +72,7 @@ class League(SQLModel, table=True):
         return LeagueStatus.RUNNING if now < self.ends_at else LeagueStatus.ENDED
 
 
-class LeagueMember(SQLModel, table=True):
+class LeagueMember(Row, table=True):
     """One user's place in a league, for the league's life: who left or was removed keeps the row (a removed
     member cannot come back). `number` is the order of joining: "Player N" for a member without a display name."""
 

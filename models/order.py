@@ -14,8 +14,9 @@ from pydantic import Field as PydanticField
 from pydantic.alias_generators import to_snake
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from models.row import Row
 from models.types import QUANTITY, Money, Price, Quantity, UTCDateTime, tick_size, utcnow, values_of
 from models.user import CamelModel
 
@@ -60,7 +61,7 @@ class OrderClass(StrEnum):
 IMMEDIATE = (TimeInForce.IOC, TimeInForce.FOK)  # what cannot execute at once is canceled
 
 
-class Order(SQLModel, table=True):
+class Order(Row, table=True):
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint("quantity > 0", name="ck_orders_quantity_positive"),
@@ -111,7 +112,7 @@ class Order(SQLModel, table=True):
     filled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class IdempotencyRecord(SQLModel, table=True):
+class IdempotencyRecord(Row, table=True):
     """The first answer to an X-Idempotency-Key, written in the same transaction as its order."""
 
     __tablename__ = "idempotency_records"
@@ -354,10 +355,16 @@ class OrderPublic(CamelModel):
 
     @classmethod
     def of(cls, order: Order, legs: list[Order] | None = None) -> "OrderPublic":
-        public = cls.model_validate(order, from_attributes=True)
+        # From the row's dict, not `from_attributes`, which cost ten times as much (44 µs) on every placement;
+        # a column the ORM expired after a commit is read (and loaded) through its attribute.
+        held = order.__dict__
+        public = cls.model_validate({name: held[name] if name in held else getattr(order, name) for name in _SHOWN})
         if legs:
             public.legs = [cls.of(leg) for leg in legs]
         return public
+
+
+_SHOWN = tuple(name for name in OrderPublic.model_fields if name != "legs")  # the order's own columns
 
 
 class OrderEnvelope(CamelModel):

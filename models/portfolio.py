@@ -5,12 +5,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from models.row import Row
 from models.types import Money, UTCDateTime
 
 
-class EquitySnapshot(SQLModel, table=True):
+class EquitySnapshot(Row, table=True):
     __tablename__ = "equity_snapshots"
     __table_args__ = (Index("ix_equity_account_t", "account_id", "t"),)
 

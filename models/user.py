@@ -8,12 +8,13 @@ from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints
 from pydantic import Field as PydanticField
 from pydantic.alias_generators import to_camel
 from sqlalchemy import Index, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
+from models.row import Row
 from models.types import UTCDateTime, utcnow
 
 
-class User(SQLModel, table=True):
+class User(Row, table=True):
     __tablename__ = "users"
     # Emails are unique whatever their case; the service also stores them lower-cased.
     __table_args__ = (Index("uq_users_email_lower", text("lower(email)"), unique=True),)
@@ -25,7 +26,7 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class LoginSession(SQLModel, table=True):
+class LoginSession(Row, table=True):
     """A login; only the SHA-256 of its token is stored, so a database leak hands out no sessions."""
 
     __tablename__ = "sessions"

@@ -6,16 +6,17 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 from pydantic import Field as PydanticField
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from models.order import Symbol
+from models.row import Row
 from models.types import UTCDateTime, utcnow
 from models.user import CamelModel, PlainText
 
 MAX_NAME = 64
 
 
-class Watchlist(SQLModel, table=True):
+class Watchlist(Row, table=True):
     __tablename__ = "watchlists"
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -24,7 +25,7 @@ class Watchlist(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)  # the lists' order: oldest first
 
 
-class WatchlistItem(SQLModel, table=True):
+class WatchlistItem(Row, table=True):
     __tablename__ = "watchlist_symbols"
 
     watchlist_id: uuid.UUID = Field(foreign_key="watchlists.id", primary_key=True, ondelete="CASCADE")
