@@ -15,7 +15,9 @@ dropped at the end.
 
 The load generator shares the machine's cores with the app and PostgreSQL, so it is kept lean: one process,
 one asyncio loop, aiohttp over keep-alive connections (httpx spent about 3 ms of CPU per request here, as much
-as the app). Its own CPU is printed next to the app's, so a run where the generator is the bottleneck shows.
+as the app). Its own CPU is printed next to the app's, so a run where the generator is the bottleneck shows, and so
+is what PostgreSQL's and Redis's processes spent per order (per transaction, beside pgbench's own, for the floor):
+on a machine of two cores, the four of them share the same two.
 """
 
 import argparse
@@ -23,6 +25,7 @@ import asyncio
 import glob
 import os
 import re
+import resource
 import secrets
 import shutil
 import socket
@@ -67,7 +70,8 @@ class Tally:
     statuses: Counter = field(default_factory=Counter)
     elapsed: float = 0.0
     cpu_seconds: float | None = None  # the app process's CPU time while measured (Linux)
-    client_cpu_seconds: float = 0.0  # the load generator's own CPU time while measured
+    client_cpu_seconds: float = 0.0  # the load generator's own CPU time while measured (pgbench's, for the floor)
+    services_cpu: Counter = field(default_factory=Counter)  # PostgreSQL's and Redis's CPU time while measured
 
     @property
     def rate(self) -> float:
@@ -128,6 +132,45 @@ def cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+SERVICES = {"postgres": "PostgreSQL", "redis-server": "Redis"}  # process names on this machine
+
+
+class ServicesCpu:
+    """The CPU time PostgreSQL's and Redis's processes spend while measured, by service: what the orders (or
+    pgbench's transactions) cost the services on the cores they share with the app. Read per process, and again
+    while the measured work runs, so that a backend which exits before the end (pgbench's) still counts."""
+
+    def __init__(self) -> None:
+        self._before = self._read()
+        self._last: dict[int, tuple[str, float]] = dict(self._before)
+
+    @staticmethod
+    def _read() -> dict[int, tuple[str, float]]:
+        found = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                text = stat.read_text()
+            except OSError:  # gone meanwhile
+                continue
+            name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
+            if name in SERVICES:
+                found[int(stat.parent.name)] = (SERVICES[name], (int(fields[11]) + int(fields[12])) / CLOCK_TICK)
+        return found
+
+    def sample(self) -> None:
+        self._last.update(self._read())
+
+    def spent(self) -> Counter:
+        self.sample()
+        spent: Counter = Counter()
+        for pid, (service, seconds) in self._last.items():
+            spent[service] += seconds - self._before.get(pid, (service, 0.0))[1]
+        return spent
+
+
+CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -251,11 +294,13 @@ async def prepare(stack: AsyncExitStack, apps: list[tuple[str, int]], clients: i
 async def measure(load: Load, seconds: float, tally: Tally) -> None:
     """Every client trading for `seconds`, added to `tally`."""
     cpu_before, client_cpu_before = apps_cpu_seconds(load.pids), time.process_time()
+    services = ServicesCpu()
     started = time.perf_counter()
     until = started + seconds
     await asyncio.gather(*(trade(session, token, until, tally) for session, token in load.clients))
     tally.elapsed += time.perf_counter() - started
     tally.client_cpu_seconds += time.process_time() - client_cpu_before
+    tally.services_cpu.update(services.spent())
     if cpu_before is not None:
         tally.cpu_seconds = (tally.cpu_seconds or 0.0) + apps_cpu_seconds(load.pids) - cpu_before
 
@@ -292,15 +337,23 @@ def bench_pgbench(clients: int, seconds: float) -> Tally:
     """The yardstick's transaction at the same concurrency, in a scratch database; latencies from its per-transaction
     log (one line per transaction: client, number, latency in µs, script, end time in s and µs)."""
     pgbench = pgbench_path()
+    tally = Tally()
     with scratch_database("sherwood_floor") as url, tempfile.TemporaryDirectory() as logs:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute((YARDSTICK / "schema.sql").read_text())
         command = [pgbench, "-n", f"-c{clients}", "-j2", f"-T{max(1, round(seconds))}", "-D", "accounts=64", "-l"]
         command += ["-f", str(YARDSTICK / "order_tx.sql"), url]
-        ran = subprocess.run(command, cwd=logs, capture_output=True, text=True)
-        if ran.returncode != 0:
-            sys.exit(f"pgbench failed ({ran.returncode}):\n{ran.stdout}{ran.stderr}")
-        tally, starts, ends = Tally(), [], []
+        services, pgbench_before = ServicesCpu(), _children_cpu_seconds()
+        with subprocess.Popen(command, cwd=logs, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as run:
+            while run.poll() is None:  # its backends exit with it: read them while they run
+                services.sample()
+                time.sleep(0.25)
+            output = run.stdout.read()
+        tally.services_cpu.update(services.spent())
+        tally.client_cpu_seconds = _children_cpu_seconds() - pgbench_before
+        if run.returncode != 0:
+            sys.exit(f"pgbench failed ({run.returncode}):\n{output}")
+        starts, ends = [], []
         for log in Path(logs).glob("pgbench_log.*"):
             for entry in log.read_text().splitlines():
                 _client, _number, latency_us, _script, end_s, end_us = entry.split()[:6]
@@ -309,14 +362,30 @@ def bench_pgbench(clients: int, seconds: float) -> Tally:
                 starts.append(end - latency)
                 ends.append(end)
     tally.statuses["committed"] = len(tally.latencies)
-    failed = re.search(r"number of failed transactions: (\d+)", ran.stdout)
+    failed = re.search(r"number of failed transactions: (\d+)", output)
     if failed and int(failed.group(1)):
         tally.statuses["failed"] = int(failed.group(1))
     tally.elapsed = max(ends) - min(starts) if ends else 0.0
     return tally
 
 
+def _children_cpu_seconds() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 # Reporting
+
+
+def services_line(tally: Tally, per: str) -> str:
+    """Where the machine's cores went while measured: each service's share of a core and its CPU per order."""
+    count = len(tally.latencies)
+    shares = [
+        f"{name} {seconds / tally.elapsed:.0%} of a core ({seconds / count * 1000:.2f} ms per {per})"
+        for name, seconds in sorted(tally.services_cpu.items())
+        if count and tally.elapsed
+    ]
+    return f"{'':<14}  " + ", ".join(shares)
 
 
 def line(label: str, tally: Tally, unit: str) -> str:
@@ -337,6 +406,7 @@ def report_app(label: str, app: Tally, floor: Tally) -> None:
     if (per_order := cpu_per_order_ms(app)) is not None:
         print(f"{'':<14}  app CPU {app.cpu_seconds / app.elapsed:.0%} of a core ({per_order:.2f} ms per order)")
     print(f"{'':<14}  load generator CPU {app.client_cpu_seconds / app.elapsed:.0%} of a core")
+    print(services_line(app, "order"))
     target = f"{TARGET_FRACTION:.0%} of the floor with p99 within {TARGET_P99_RATIO:g} x the floor's"
     print(f"{'':<14}  app / floor {fraction:.1%}, p99 {p99_ratio:.1f} x the floor's")
     print(f"{'':<14}  ({'meets' if met else 'misses'} the target: {target})")
@@ -344,6 +414,11 @@ def report_app(label: str, app: Tally, floor: Tally) -> None:
 
 def report(apps: dict[str, Tally], floor: Tally) -> None:
     print(line("pgbench floor", floor, "tx/s"))
+    if floor.elapsed and floor.latencies:
+        pgbench_ms = floor.client_cpu_seconds / len(floor.latencies) * 1000
+        share = floor.client_cpu_seconds / floor.elapsed
+        print(f"{'':<14}  pgbench CPU {share:.0%} of a core ({pgbench_ms:.2f} ms per tx)")
+        print(services_line(floor, "tx"))
     if set(floor.statuses) != {"committed"}:
         print(f"{'':<14}  transactions: {dict(floor.statuses)}")
     for mode, app in apps.items():
