@@ -90,13 +90,15 @@ async def cancel_order(order_id: str, caller: CurrentCaller, account_id: Current
 
 @router.patch("/{order_id}", responses=documented(400, 401, 404, 409, 429))
 async def replace_order(
-    order_id: str, body: OrderReplace, caller: CurrentCaller, account_id: CurrentAccount
+    order_id: str, body: OrderReplace, caller: CurrentCaller, account_id: CurrentAccount, response: Response
 ) -> OrderEnvelope:
     """Replace a pending order (a simple one or an active leg) with a changed one: the old one becomes `replaced`
     and its reservation moves to the new one, which `replaces` it."""
     if not body.model_fields_set:
         raise DomainError("VALIDATION_ERROR", "Nothing to change.", [{"field": "body", "message": "change a field"}])
-    order = await orders.submit_replacement(
+    replacement = await orders.submit_replacement(
         runtime.current(), user_id=caller.user.id, account_id=account_id, order_id=_order_id(order_id), change=body
     )
-    return OrderEnvelope(order=order)
+    if replacement.quota is not None:  # the placement limit's headers, as a placement answers with them
+        response.headers.update(replacement.quota.headers())
+    return OrderEnvelope(order=replacement.order)

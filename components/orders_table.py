@@ -339,9 +339,11 @@ class OrdersTable:
         if change is None:
             return
         try:
-            new = await orders.submit_replacement(
-                rt, user_id=self.user.id, account_id=self.account_id, order_id=order.id, change=change
-            )
+            new = (
+                await orders.submit_replacement(
+                    rt, user_id=self.user.id, account_id=self.account_id, order_id=order.id, change=change
+                )
+            ).order
         except DomainError as exc:
             error.text = exc.message
             return

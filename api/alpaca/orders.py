@@ -330,7 +330,7 @@ async def replace_order(
     except ValidationError as exc:
         raise invalid(_validation_message(exc)) from None
     try:
-        new = await orders.submit_replacement(
+        replacement = await orders.submit_replacement(
             rt, user_id=caller.user.id, account_id=account_id, order_id=wanted, change=change
         )
     except DomainError as exc:
@@ -339,4 +339,4 @@ async def replace_order(
         if exc.code == "INSUFFICIENT_SHARES":
             raise _shares_refusal(account_id, old.symbol, change.quantity or old.quantity) from None
         raise
-    return Order.of(new)
+    return Order.of(replacement.order)

@@ -252,8 +252,7 @@ async def submit(
         placement, public = await _place(rt.store, live)
     except BaseException as exc:
         await cache.adelete(claim)
-        if isinstance(exc, DomainError) and quota is not None and exc.headers is None:
-            exc.headers = quota.headers()  # a refused placement still counted against the limit
+        _tell_quota(exc, quota)
         raise
     # The answer goes in before the claim comes off, so a duplicate in between replays from the cache.
     entry = orjson.dumps([fingerprint, placement.status, placement.body]).decode()
@@ -262,6 +261,12 @@ async def submit(
         for order in (public, *(public.legs or ())):  # legs resting at once reach the engine too
             await notify(rt.bus, user_id, order)
     return replace(placement, quota=quota)
+
+
+def _tell_quota(refusal: BaseException, quota: rate_limits.Quota | None) -> None:
+    """A refused placement or replacement still counted against the limit: its answer says where the user stands."""
+    if isinstance(refusal, DomainError) and quota is not None and refusal.headers is None:
+        refusal.headers = quota.headers()
 
 
 def order_of(placement: Placement) -> OrderPublic:
@@ -392,23 +397,34 @@ async def replace_order(
     return public
 
 
+@dataclass(frozen=True)
+class Replacement:
+    order: OrderPublic  # the new order
+    quota: rate_limits.Quota | None  # where the user stands against the placement limit, when one is set
+
+
 async def submit_replacement(
     rt: "Runtime", *, user_id: uuid.UUID, account_id: uuid.UUID, order_id: uuid.UUID, change: OrderReplace
-) -> OrderPublic:
+) -> Replacement:
     """Replace an order against this process's live market; it counts against the placement limit like a new
     order."""
-    if rt.settings.order_rate_limit:
-        await rate_limits.take(rt.cache, f"orders:{user_id}", limit=rt.settings.order_rate_limit, what="orders")
-    return await replace_order(
-        rt.store,
-        rt.bus,
-        user_id=user_id,
-        account_id=account_id,
-        order_id=order_id,
-        change=change,
-        market_of=lambda symbol: rules.Market(rt.hub.latest.get(symbol), not rt.hub.stale, rt.clock),
-        now=utcnow(),
-    )
+    limit = rt.settings.order_rate_limit
+    quota = await rate_limits.take(rt.cache, f"orders:{user_id}", limit=limit, what="orders") if limit else None
+    try:
+        order = await replace_order(
+            rt.store,
+            rt.bus,
+            user_id=user_id,
+            account_id=account_id,
+            order_id=order_id,
+            change=change,
+            market_of=lambda symbol: rules.Market(rt.hub.latest.get(symbol), not rt.hub.stale, rt.clock),
+            now=utcnow(),
+        )
+    except DomainError as exc:
+        _tell_quota(exc, quota)
+        raise
+    return Replacement(order, quota)
 
 
 async def fill(

@@ -231,3 +231,19 @@ def test_a_replacement_takes_a_client_order_id_of_its_own_unique_in_the_account(
     assert renamed.json()["order"]["clientOrderId"] == "moved"
     unnamed = api.patch(f"/api/orders/{kept['id']}", json={"limitPrice": "49.00"}, headers=headers).json()["order"]
     assert unnamed["clientOrderId"] is None  # never the old order's
+
+
+def test_a_replacement_counts_against_the_placement_limit_and_says_so(api, started, trader):
+    headers, _ = trader
+    limit = started.settings.order_rate_limit
+    publish(started, "T", "20.00", "20.01")
+    old = place(api, headers, symbol="T", orderType="limit", limitPrice="19.00", quantity="1").json()["order"]
+    placed = int(place(api, headers, symbol="T", orderType="limit", limitPrice="1.00").headers["X-RateLimit-Remaining"])
+    changed = api.patch(f"/api/orders/{old['id']}", json={"limitPrice": "19.50"}, headers=headers)
+    assert changed.status_code == 200, changed.text
+    assert changed.headers["X-RateLimit-Limit"] == str(limit)  # the placement limit's, not the general API quota's
+    assert int(changed.headers["X-RateLimit-Remaining"]) == placed - 1
+    refused = api.patch(f"/api/orders/{old['id']}", json={"limitPrice": "19.60"}, headers=headers)  # replaced already
+    assert error_code(refused, 409) == "ORDER_NOT_CANCELABLE"
+    assert refused.headers["X-RateLimit-Limit"] == str(limit)
+    assert int(refused.headers["X-RateLimit-Remaining"]) == placed - 2
