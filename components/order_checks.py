@@ -61,7 +61,9 @@ class Fields:
     time_in_force: str = "day"
     trail: str = ""  # how far a trailing stop follows the price
     trail_unit: str = "dollars"  # or "percent"
-    with_exits: bool = False  # a buy with a take-profit and a stop-loss (a bracket)
+    # Exits: a buy's take-profit and/or stop-loss (a bracket with both, an OTO with one), or both on shares held
+    # (a sell: an OCO, whose own limit is the take-profit).
+    with_exits: bool = False
     take_profit: str = ""
     stop_loss: str = ""
 
@@ -151,7 +153,7 @@ def _trail(fields: Fields, quote: Quote | None, errors: dict[str, str]) -> tuple
     """A trailing stop's (trail in dollars, trail in percent): one of them, the other None."""
     if fields.trail_unit != "percent":
         amount = _price("trail", fields.trail, errors, TRAIL_FIELD)
-        if amount is not None and quote is not None and amount >= quote.last:
+        if amount is not None and quote is not None and fields.side == Side.SELL and amount >= quote.last:
             errors[TRAIL_FIELD] = (
                 f"Trail by less than {fields.symbol}'s price of {money(quote.last)}: the stop would be at $0 or below."
             )
@@ -177,12 +179,10 @@ def _trail(fields: Fields, quote: Quote | None, errors: dict[str, str]) -> tuple
 def _misfits(fields: Fields) -> dict[str, str]:
     """Combinations the form offers but no order has, said in words (the server refuses them too)."""
     kind, buy = fields.order_type, fields.side == Side.BUY
-    if kind == OrderType.TRAILING_STOP and buy:
-        return {FORM: "A trailing stop sells shares you hold: choose Sell."}
     if not fields.with_exits:
         return {}
-    if not buy:
-        return {FORM: "A take-profit and stop-loss go with a buy: they sell the shares it buys."}
+    if not buy:  # an OCO: the form asks no order type of its own
+        return {QUANTITY_FIELD: "Protect a number of shares: choose Shares."} if fields.unit == "dollars" else {}
     if kind not in WITH_EXITS:
         return {FORM: "A take-profit and stop-loss go with a market or limit buy."}
     if fields.unit == "dollars" and kind == OrderType.MARKET:
@@ -191,16 +191,23 @@ def _misfits(fields: Fields) -> dict[str, str]:
 
 
 def _exits(fields: Fields, entry: Decimal | None, errors: dict[str, str]) -> tuple[Decimal | None, Decimal | None]:
-    """A bracket's take-profit and stop-loss prices, on either side of the entry's price."""
-    take = _price("take-profit", fields.take_profit, errors, TAKE_PROFIT_FIELD)
-    loss = _price("stop-loss", fields.stop_loss, errors, STOP_LOSS_FIELD)
+    """The take-profit and stop-loss prices, on either side of the entry's price (shares held: the market's). A
+    buy may take one of them (an OTO); shares held are protected with both (an OCO)."""
+    buy = fields.side == Side.BUY
+    typed = {TAKE_PROFIT_FIELD: fields.take_profit.strip(), STOP_LOSS_FIELD: fields.stop_loss.strip()}
+    if buy and not any(typed.values()):
+        errors[TAKE_PROFIT_FIELD] = "Enter a take-profit price, a stop-loss price or both."
+        return None, None
+    asked = {key: not buy or bool(text) or not any(typed.values()) for key, text in typed.items()}
+    take = _price("take-profit", fields.take_profit, errors, TAKE_PROFIT_FIELD) if asked[TAKE_PROFIT_FIELD] else None
+    loss = _price("stop-loss", fields.stop_loss, errors, STOP_LOSS_FIELD) if asked[STOP_LOSS_FIELD] else None
     if entry is None:
         return take, loss
-    at = "limit" if fields.order_type == OrderType.LIMIT else "buy price"
+    at = "the bid" if not buy else "your limit" if fields.order_type == OrderType.LIMIT else "your buy price"
     if take is not None and take <= entry:
-        errors[TAKE_PROFIT_FIELD] = f"The take-profit must be above your {at} of {money(entry)}."
+        errors[TAKE_PROFIT_FIELD] = f"The take-profit must be above {at} of {money(entry)}."
     if loss is not None and loss >= entry:
-        errors[STOP_LOSS_FIELD] = f"The stop-loss must be below your {at} of {money(entry)}."
+        errors[STOP_LOSS_FIELD] = f"The stop-loss must be below {at} of {money(entry)}."
     return take, loss
 
 
@@ -208,14 +215,18 @@ def check(fields: Fields, means: Means, quote: Quote | None, now: datetime | Non
     """Everything wrong with the order, field by field, or the order as the API would receive it; `now` is when
     a league account's league is judged running (required for one)."""
     checked, errors = Checked(), _misfits(fields)
-    kind = fields.order_type
+    protecting = fields.with_exits and fields.side == Side.SELL  # an OCO on shares held: no order type of its own
+    kind = OrderType.LIMIT if protecting else fields.order_type
+    typed_limit = kind in NEEDS_LIMIT and not protecting  # an OCO's limit is its take-profit
     amount = _amount(fields, errors)
     stop = _price("stop", fields.stop, errors, STOP_FIELD) if kind in NEEDS_STOP else None
-    limit = _price("limit", fields.limit, errors, LIMIT_FIELD) if kind in NEEDS_LIMIT else None
+    limit = _price("limit", fields.limit, errors, LIMIT_FIELD) if typed_limit else None
     trail_price, trail_percent = _trail(fields, quote, errors) if kind == OrderType.TRAILING_STOP else (None, None)
     # Estimated at the limit, else at the market (a stop fills at the market once it triggers).
-    checked.price = limit if kind in NEEDS_LIMIT else market_price(fields.side, quote)
+    checked.price = limit if typed_limit else market_price(fields.side, quote)
     take, loss = _exits(fields, checked.price, errors) if fields.with_exits else (None, None)
+    if protecting:  # estimated at the take-profit
+        limit = checked.price = take
     checked.errors = errors
     if amount is None:
         return checked
@@ -250,9 +261,9 @@ def check(fields: Fields, means: Means, quote: Quote | None, now: datetime | Non
             trail_price=trail_price,
             trail_percent=trail_percent,
             time_in_force=fields.time_in_force if kind != OrderType.MARKET else "day",
-            order_class=OrderClass.BRACKET if fields.with_exits else OrderClass.SIMPLE,
-            take_profit=TakeProfit(limit_price=take) if fields.with_exits else None,
-            stop_loss=StopLoss(stop_price=loss) if fields.with_exits else None,
+            order_class=_order_class(fields, take, loss),
+            take_profit=TakeProfit(limit_price=take) if take is not None and not protecting else None,
+            stop_loss=StopLoss(stop_price=loss) if loss is not None else None,
         )
     except ValidationError as exc:  # what the checks above missed, said as the API would
         errors[FORM] = exc.errors()[0]["msg"].removeprefix("Value error, ")
@@ -264,6 +275,14 @@ def check(fields: Fields, means: Means, quote: Quote | None, now: datetime | Non
             errors[QUANTITY_FIELD if exc.code in AMOUNT_REFUSALS else FORM] = exc.message
             checked.order = None
     return checked
+
+
+def _order_class(fields: Fields, take: Decimal | None, loss: Decimal | None) -> OrderClass:
+    if not fields.with_exits:
+        return OrderClass.SIMPLE
+    if fields.side == Side.SELL:
+        return OrderClass.OCO
+    return OrderClass.BRACKET if take is not None and loss is not None else OrderClass.OTO
 
 
 def _refusals(
@@ -298,6 +317,7 @@ def trail_text(trail_price: Decimal | None, trail_percent: Decimal | None) -> st
 
 def _trailing_notes(order: OrderCreate, quote: Quote | None) -> list[str]:
     symbol, trail = order.symbol, trail_text(order.trail_price, order.trail_percent)
+    sell = order.side == Side.SELL
     notes = []
     if quote is not None:
         starting = Order(
@@ -306,12 +326,18 @@ def _trailing_notes(order: OrderCreate, quote: Quote | None) -> list[str]:
             trail_price=order.trail_price,
             trail_percent=order.trail_percent,
         )
-        start = rules.trailing_stop(starting)
-        notes.append(f"The stop starts at {money(start)}, {trail} under {symbol}'s last price of {money(quote.last)}.")
-    notes.append(f"As {symbol} sets new highs the stop rises, staying {trail} under the highest price; it never falls.")
+        start, last = money(rules.trailing_stop(starting)), money(quote.last)
+        notes.append(
+            f"The stop starts at {start}, {trail} {'under' if sell else 'over'} {symbol}'s last price of {last}."
+        )
+    if sell:
+        follows = f"As {symbol} sets new highs the stop rises, staying {trail} under the highest price; it never falls."
+    else:
+        follows = f"As {symbol} sets new lows the stop falls, staying {trail} over the lowest price; it never rises."
+    notes.append(follows)
     notes.append(
-        f"When {symbol} trades at the stop or lower, this becomes a market order to sell: it fills at the market "
-        "price then, which can differ from the stop."
+        f"When {symbol} trades at the stop {'or lower' if sell else 'or higher'}, this becomes a market order to "
+        f"{order.side}: it fills at the market price then, which can differ from the stop."
     )
     return notes
 
@@ -330,11 +356,23 @@ def _notional_note(order: OrderCreate) -> str:
 
 
 def _exits_note(order: OrderCreate) -> str:
-    take, loss = money(order.take_profit.limit_price), money(order.stop_loss.stop_price)
+    """What a bracket's, an OTO's or an OCO's exits do."""
+    take = order.limit_price if order.order_class == OrderClass.OCO else getattr(order.take_profit, "limit_price", None)
+    loss = order.stop_loss.stop_price if order.stop_loss is not None else None
+    exits = []
+    if take is not None:
+        exits.append(f"a take-profit at {money(take)} or more")
+    if loss is not None:
+        exits.append(f"a stop-loss that becomes a market order when {order.symbol} trades at {money(loss)} or lower")
+    if order.order_class == OrderClass.OCO:
+        return (
+            f"Two orders sell these shares: {exits[0]}, and {exits[1]}. When one of them fills, the other is canceled."
+        )
+    if len(exits) == 1:
+        return f"Once this buy fills, one order sells its shares: {exits[0]}."
     return (
-        f"Once this buy fills, two orders sell its shares: a take-profit at {take} or more, and a stop-loss that "
-        f"becomes a market order when {order.symbol} trades at {loss} or lower. When one of them fills, the other "
-        "is canceled."
+        f"Once this buy fills, two orders sell its shares: {exits[0]}, and {exits[1]}. When one of them fills, the "
+        "other is canceled."
     )
 
 
@@ -363,10 +401,10 @@ def review_notes(order: OrderCreate, quote: Quote | None) -> tuple[list[str], li
                     f"{order.symbol} is at {money(quote.last)}, {where} your stop of {money(order.stop_price)}: "
                     "this order would trigger at once."
                 )
-    elif order.limit_price is not None:
+    elif order.limit_price is not None and order.order_class != OrderClass.OCO:  # an OCO's limit is an exit
         limit_side = "or less" if buy else "or more"
         notes.append(f"It fills only at {money(order.limit_price)} {limit_side}.")
-    if order.order_class == OrderClass.BRACKET:
+    if order.order_class != OrderClass.SIMPLE:
         notes.append(_exits_note(order))
     return notes, warnings
 

@@ -1,6 +1,6 @@
 """Order entry: buy or sell in shares or dollars (a market order by dollars is a notional one), a trailing stop, a
-buy with a take-profit and a stop-loss (a bracket); with an estimate, a review step and one idempotency key per
-order."""
+buy with a take-profit and/or a stop-loss (a bracket, an OTO), shares held protected with both (an OCO); with an
+estimate, a review step and one idempotency key per order."""
 
 import dataclasses
 import logging
@@ -37,12 +37,25 @@ from services.trading import accounts, orders
 log = logging.getLogger(__name__)
 
 # The kinds the form builds (the orders page shows every kind, whichever door placed it).
+EXITS_LABEL = "With take-profit / stop-loss"
 FORM_TYPES = {kind: TYPE_NAMES[kind] for kind in ("market", "limit", "stop", "stop_limit", "trailing_stop")}
 TRAIL_UNITS = {"dollars": "$", "percent": "%"}
 
 
 # Which input a refusal is about, so its sentence appears next to it.
 FIELD_OF_CODE = {"INSUFFICIENT_FUNDS": "quantity", "INSUFFICIENT_SHARES": "quantity", "UNKNOWN_SYMBOL": "form"}
+
+
+def _kind_text(request: OrderCreate) -> str:
+    """The order's kind as the review's subtitle says it: "Limit order with a stop-loss"."""
+    if request.order_class == OrderClass.OCO:
+        return "Take-profit and stop-loss on shares held (OCO)"
+    kind = f"{TYPE_NAMES[request.order_type]} order"
+    if request.order_class == OrderClass.BRACKET:
+        return f"{kind} with take-profit and stop-loss"
+    if request.order_class == OrderClass.OTO:
+        return f"{kind} with a {'take-profit' if request.take_profit else 'stop-loss'}"
+    return kind
 
 
 class OrderForm:
@@ -78,7 +91,7 @@ class OrderForm:
                 self.trail_unit = ui.toggle(TRAIL_UNITS, value="dollars").props(
                     'dense no-caps data-testid="trail-unit"'
                 )
-            self.with_exits = ui.switch("With take-profit / stop-loss").props('dense data-testid="with-exits"')
+            self.with_exits = ui.switch(EXITS_LABEL).props('dense data-testid="with-exits"')
             self.take_profit = ui.input("Take-profit price").props(
                 'outlined dense inputmode=decimal data-testid="take-profit"'
             )
@@ -141,11 +154,15 @@ class OrderForm:
         return order_checks.check(self._fields(), self.means, self._quote(), utcnow())
 
     def _refresh(self, _event=None) -> None:
-        kind = self.order_type.value
-        self.limit.visible = kind in NEEDS_LIMIT
+        # Shares held protected by a take-profit and a stop-loss (an OCO) have no order type of their own.
+        protecting = self.with_exits.value and self.side.value == "sell"
+        kind = "limit" if protecting else self.order_type.value
+        self.order_type.visible = not protecting
+        self.limit.visible = kind in NEEDS_LIMIT and not protecting
         self.stop.visible = kind in NEEDS_STOP
         self.tif.visible = kind != "market"
         self.trailing.visible = kind == OrderType.TRAILING_STOP
+        self.with_exits.text = "Protect with take-profit and stop-loss" if self.side.value == "sell" else EXITS_LABEL
         self.take_profit.visible = self.stop_loss.visible = self.with_exits.value
         self.amount.label = "Amount in dollars" if self.unit.value == "dollars" else "Shares"
         self.review.props(f"color={'primary' if self.side.value == 'buy' else 'negative'}")
@@ -214,16 +231,19 @@ class OrderForm:
             )
             ui.label(f"{verb} {size} {self.symbol}").classes("text-xl font-semibold")
             expires = EXPIRIES[request.time_in_force].lower()
-            exits = " with take-profit and stop-loss" if request.order_class == OrderClass.BRACKET else ""
-            ui.label(f"{TYPE_NAMES[request.order_type]} order{exits}, {expires}").classes("text-gray-500")
+            ui.label(f"{_kind_text(request)}, {expires}").classes("text-gray-500")
             if request.stop_price:
                 ui.label(f"Stop {numbers.money(request.stop_price)}").classes("sw-num")
-            if request.limit_price:
+            if request.limit_price and request.order_class != OrderClass.OCO:  # an OCO's limit is its take-profit
                 ui.label(f"Limit {numbers.money(request.limit_price)}").classes("sw-num")
             if request.order_type == OrderType.TRAILING_STOP:
                 ui.label(f"Trail {trail_text(request.trail_price, request.trail_percent)}").classes("sw-num")
+            take = request.limit_price if request.order_class == OrderClass.OCO else None
             if request.take_profit:
-                ui.label(f"Take-profit {numbers.money(request.take_profit.limit_price)}").classes("sw-num")
+                take = request.take_profit.limit_price
+            if take is not None and request.order_class != OrderClass.SIMPLE:
+                ui.label(f"Take-profit {numbers.money(take)}").classes("sw-num")
+            if request.stop_loss:
                 ui.label(f"Stop-loss {numbers.money(request.stop_loss.stop_price)}").classes("sw-num")
             for note in notes:
                 ui.label(note).classes("text-sm").props('data-testid="review-note"')

@@ -109,7 +109,7 @@ async def test_recent_fills_show_when_they_filled_latest_first(user, sign_in, st
 
 
 async def test_the_orders_page_shows_every_kind_whichever_door_placed_it(user, sign_in, started):
-    """A trailing stop placed through the API (the form does not build one) is listed and opens like any order."""
+    """A trailing buy placed through the API is listed and opens like any order."""
     await publish(started, "AAPL", "100.00")
     email = await sign_in()
     with Session(started.engine) as db:

@@ -134,9 +134,9 @@ async def test_a_trailing_stop_sells_by_an_amount_or_a_percent(user, sign_in, st
     assert shown(user, "trail") and shown(user, "tif") and not shown(user, "stop-price")
     fill(user, "amount", "2")
     fill(user, "trail", "5")
-    await click(user, "review")
-    (said,) = by_testid(user, "order-error").elements
-    assert said.text == "A trailing stop sells shares you hold: choose Sell."  # still on Buy
+    await click(user, "review")  # on Buy: a trailing buy, whose stop follows the price down
+    await user.should_see("The stop starts at $105.00, $5.00 over AAPL's last price of $100.00.", retries=50)
+    await click(user, "edit-order")
     fill(user, "side", "sell")
     fill(user, "trail", "100")
     await click(user, "review")
@@ -167,11 +167,11 @@ async def test_a_buy_with_a_take_profit_and_a_stop_loss_places_a_bracket(user, s
     fill(user, "stop-loss", "95.00")
     await click(user, "review")
     assert error_of(user, "take-profit") == "The take-profit must be above your buy price of $100.01."
-    fill(user, "side", "sell")
+    fill(user, "side", "sell")  # on Sell, they protect shares held: there are none
     fill(user, "take-profit", "110.00")
     await click(user, "review")
-    (said,) = by_testid(user, "order-error").elements
-    assert said.text == "A take-profit and stop-loss go with a buy: they sell the shares it buys."
+    assert not shown(user, "order-type")
+    assert error_of(user, "amount") == "You have 0 shares available to sell."
     fill(user, "side", "buy")
     await click(user, "review")
     await user.should_see("Market order with take-profit and stop-loss, good for day", retries=50)
@@ -185,6 +185,32 @@ async def test_a_buy_with_a_take_profit_and_a_stop_loss_places_a_bracket(user, s
         ("", "Market", "Filled"),
         ("Take-profit", "Limit", "Pending"),
         ("Stop-loss", "Stop", "Pending"),
+    ]
+
+
+async def test_shares_held_are_protected_by_a_take_profit_and_a_stop_loss(user, sign_in, started):
+    await open_stock(user, sign_in, started)
+    fill(user, "amount", "3")
+    await click(user, "review")
+    await click(user, "submit-order")
+    await user.should_see("Order filled: buy 3 AAPL", retries=50)
+    fill(user, "side", "sell")
+    fill(user, "with-exits", True)
+    assert not shown(user, "order-type") and shown(user, "take-profit") and shown(user, "tif")
+    fill(user, "amount", "3")
+    fill(user, "take-profit", "110.00")
+    fill(user, "stop-loss", "95.00")
+    await click(user, "review")
+    await user.should_see("Take-profit and stop-loss on shares held (OCO), good for day", retries=50)
+    await user.should_see("Two orders sell these shares: a take-profit at $110.00 or more")
+    await user.should_see("Estimated proceeds $330.00")
+    await click(user, "submit-order")
+    await user.should_see("Order placed: sell 3 AAPL", retries=50)
+    placed = await eventually(lambda: len(rows(user, "symbol-orders")) == 3 and rows(user, "symbol-orders"), "the OCO")
+    assert sorted((r["type"], r["status"]) for r in placed) == [
+        ("Limit", "Pending"),
+        ("Market", "Filled"),
+        ("Stop", "Pending"),
     ]
 
 

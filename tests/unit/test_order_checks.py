@@ -147,7 +147,6 @@ def test_a_trailing_stop_sells_by_an_amount_or_a_percent_and_says_where_its_stop
 @pytest.mark.parametrize(
     ("typed", "errors"),
     [
-        ({"side": "buy"}, {"form": "A trailing stop sells shares you hold: choose Sell."}),
         ({"trail": ""}, {"trail": "Enter a trail price."}),
         ({"trail": "100"}, {"trail": "Trail by less than AAPL's price of $100.00: the stop would be at $0 or below."}),
         ({"trail": "60", "trail_unit": "percent"}, {"trail": "Trail by 0.1% to 50%."}),
@@ -157,6 +156,19 @@ def test_a_trailing_stop_sells_by_an_amount_or_a_percent_and_says_where_its_stop
 def test_a_trailing_stop_that_cannot_be_placed_is_said_in_words(typed, errors):
     fields = order(**{"side": "sell", "order_type": "trailing_stop", "amount": "0.005", "trail": "5"} | typed)
     assert check(fields, HOLDER, AAPL).errors == errors
+
+
+def test_a_trailing_buy_follows_the_price_down_and_buys_when_it_turns():
+    checked = check(order(order_type="trailing_stop", amount="2", trail="5"), RICH, AAPL)
+    assert (checked.order.side, checked.order.trail_price, checked.total) == ("buy", Decimal("5"), Decimal("200.02"))
+    assert review_notes(checked.order, AAPL)[0] == [
+        "The stop starts at $105.00, $5.00 over AAPL's last price of $100.00.",
+        "As AAPL sets new lows the stop falls, staying $5.00 over the lowest price; it never rises.",
+        "When AAPL trades at the stop or higher, this becomes a market order to buy: it fills at the market price "
+        "then, which can differ from the stop.",
+    ]
+    wide = check(order(order_type="trailing_stop", amount="2", trail="150"), RICH, AAPL)  # a buy's stop stays above 0
+    assert wide.errors == {} and wide.order.trail_price == Decimal("150")
 
 
 def test_a_buy_with_a_take_profit_and_a_stop_loss_is_a_bracket():
@@ -179,15 +191,14 @@ def test_a_buy_with_a_take_profit_and_a_stop_loss_is_a_bracket():
             {"order_type": "limit", "limit": "90.00"},
             {"stopLoss": "The stop-loss must be below your limit of $90.00."},
         ),
-        ({"take_profit": ""}, {"takeProfit": "Enter a take-profit price."}),
+        (
+            {"take_profit": "", "stop_loss": ""},
+            {"takeProfit": "Enter a take-profit price, a stop-loss price or both."},
+        ),
         (
             {"take_profit": "x", "stop_loss": ""},
-            {
-                "takeProfit": "Enter the take-profit price as a number, like 187.25.",
-                "stopLoss": "Enter a stop-loss price.",
-            },
+            {"takeProfit": "Enter the take-profit price as a number, like 187.25."},
         ),
-        ({"side": "sell"}, {"form": "A take-profit and stop-loss go with a buy: they sell the shares it buys."}),
         (
             {"order_type": "stop", "stop": "120.00"},
             {"form": "A take-profit and stop-loss go with a market or limit buy."},
@@ -201,6 +212,64 @@ def test_a_buy_with_a_take_profit_and_a_stop_loss_is_a_bracket():
 def test_a_bracket_that_cannot_be_placed_is_said_in_words(typed, errors):
     fields = order(**{"amount": "2", "with_exits": True, "take_profit": "110.00", "stop_loss": "95.00"} | typed)
     assert check(fields, RICH, AAPL).errors == errors
+
+
+@pytest.mark.parametrize(
+    ("typed", "take", "loss", "note"),
+    [
+        ({"stop_loss": ""}, Decimal("110.00"), None, "a take-profit at $110.00 or more"),
+        (
+            {"take_profit": ""},
+            None,
+            Decimal("95.00"),
+            "a stop-loss that becomes a market order when AAPL trades at $95.00 or lower",
+        ),
+    ],
+)
+def test_a_buy_with_one_exit_is_an_oto(typed, take, loss, note):
+    fields = order(**{"amount": "2", "with_exits": True, "take_profit": "110.00", "stop_loss": "95.00"} | typed)
+    wanted = check(fields, RICH, AAPL).order
+    assert wanted.order_class == OrderClass.OTO
+    assert (getattr(wanted.take_profit, "limit_price", None), getattr(wanted.stop_loss, "stop_price", None)) == (
+        take,
+        loss,
+    )
+    assert review_notes(wanted, AAPL)[0] == [f"Once this buy fills, one order sells its shares: {note}."]
+
+
+SHAREHOLDER = Means(buying_power=Decimal("0"), held=Decimal("10"), available=Decimal("8"))
+
+
+def test_shares_held_are_protected_with_an_oco_whatever_order_type_was_left_chosen():
+    fields = order(side="sell", order_type="stop", amount="5", with_exits=True, take_profit="110.00", stop_loss="95.00")
+    checked = check(fields, SHAREHOLDER, AAPL)
+    wanted = checked.order
+    assert (wanted.order_class, wanted.order_type, wanted.limit_price, wanted.stop_price) == (
+        OrderClass.OCO,
+        "limit",
+        Decimal("110.00"),
+        None,
+    )
+    assert (wanted.take_profit, wanted.stop_loss.stop_price, checked.total) == (None, Decimal("95.00"), Decimal("550"))
+    assert review_notes(wanted, AAPL)[0] == [
+        "Two orders sell these shares: a take-profit at $110.00 or more, and a stop-loss that becomes a market order "
+        "when AAPL trades at $95.00 or lower. When one of them fills, the other is canceled."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "errors"),
+    [
+        ({"take_profit": "99.99"}, {"takeProfit": "The take-profit must be above the bid of $99.99."}),
+        ({"stop_loss": "99.99"}, {"stopLoss": "The stop-loss must be below the bid of $99.99."}),
+        ({"stop_loss": ""}, {"stopLoss": "Enter a stop-loss price."}),
+        ({"amount": "9"}, {"quantity": "You have 8 shares available to sell."}),
+        ({"unit": "dollars", "amount": "500"}, {"quantity": "Protect a number of shares: choose Shares."}),
+    ],
+)
+def test_an_oco_that_cannot_be_placed_is_said_in_words(typed, errors):
+    fields = {"side": "sell", "amount": "5", "with_exits": True, "take_profit": "110.00", "stop_loss": "95.00"}
+    assert check(order(**fields | typed), SHAREHOLDER, AAPL).errors == errors
 
 
 def pending(**fields) -> OrderPublic:
