@@ -33,7 +33,8 @@ def _options(points: Points) -> dict:
             "type": "time",
             "axisLine": {"show": False},
             "splitLine": {"show": False},
-            "axisLabel": {"hideOverlap": True},
+            # A new day reads "Dec 4", not a bare "4" between the hours.
+            "axisLabel": {"hideOverlap": True, "formatter": {"day": "{MMM} {d}", "month": "{MMM}", "year": "{yyyy}"}},
             "minInterval": 60_000,  # a young account's few seconds of history get minute ticks, not milliseconds
         },
         "yAxis": {"type": "value", "scale": True, "splitLine": {"show": False}, "axisLabel": {"show": False}},

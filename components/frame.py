@@ -144,12 +144,14 @@ def frame(title: str, request: Request) -> Iterator[Frame]:
         _search()
         _market_status()
         _theme_toggle()
-        ui.label(user.display_name).classes("text-gray-500 gt-xs").props('data-testid="user-name"')
+        # Named in words from 1440 px up: below, the header would wrap onto a second line (icons say it there).
+        ui.label(user.display_name).classes("text-gray-500 gt-md").props('data-testid="user-name"')
         _account_menu(user, events)
         log_out_button = ui.button(icon="logout", on_click=lambda: log_out(events))
         log_out_button.props('flat dense no-caps color=grey-8 aria-label="Log out" data-testid="logout"')
         with log_out_button:
-            ui.label("Log out").classes("gt-xs ml-1")  # a phone shows the icon
+            ui.label("Log out").classes("gt-md ml-1")
+            ui.tooltip("Log out")
     _mark_stale_numbers()
     with ui.column().classes("w-full max-w-6xl mx-auto p-4 sm:p-6 gap-6"):
         yield Frame(events, switcher)

@@ -34,6 +34,9 @@ async def tour(page: Page, app_url: str, league_path: str, suffix: str, *, width
         if width is not None:
             wide = await page.evaluate("document.scrollingElement.scrollWidth")
             assert wide <= width, f"the {name} page is {wide} px wide on a {width} px phone"
+        else:  # a desktop's header is one line
+            header = await page.locator(".sw-header").bounding_box()
+            assert header["height"] < 80, f"the {name} page's header is {header['height']} px high: it wraps"
         await page.screenshot(path=screenshot_path(f"gallery-{name}{suffix}"))
 
 
