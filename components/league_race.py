@@ -24,7 +24,13 @@ def options(runners, viewer_id: uuid.UUID) -> dict:
         "grid": {"left": 8, "right": 8, "top": 32, "bottom": 24, "containLabel": True},
         "legend": {"top": 0, "type": "scroll", "data": [r.display_name for r in runners]},
         "tooltip": {"trigger": "axis"},
-        "xAxis": {"type": "time", "splitLine": {"show": False}, "axisLabel": {"hideOverlap": True}},
+        # No axis line under an empty race: its sentence stands alone.
+        "xAxis": {
+            "type": "time",
+            "show": bool(runners),
+            "splitLine": {"show": False},
+            "axisLabel": {"hideOverlap": True},
+        },
         "yAxis": {"type": "value", "scale": True, "splitLine": {"show": False}},
         "series": [
             {
