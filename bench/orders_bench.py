@@ -125,13 +125,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far, from /proc (None where there is none)."""
+CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(path: Path) -> tuple[str, float] | None:
+    """A process's name and user + system CPU time so far, from its /proc stat (None once it is gone)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        text = path.read_text()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    fields = text.rsplit(")", 1)[1].split()
+    return text[text.index("(") + 1 : text.rindex(")")], (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far, from /proc (None where there is none)."""
+    found = _stat(Path(f"/proc/{pid}/stat"))
+    return found[1] if found is not None else None
 
 
 SERVICES = {"postgres": "PostgreSQL", "redis-server": "Redis"}  # process names on this machine
@@ -149,14 +159,10 @@ class ServicesCpu:
     @staticmethod
     def _read() -> dict[int, tuple[str, float]]:
         found = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                text = stat.read_text()
-            except OSError:  # gone meanwhile
-                continue
-            name, fields = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
-            if name in SERVICES:
-                found[int(stat.parent.name)] = (SERVICES[name], (int(fields[11]) + int(fields[12])) / CLOCK_TICK)
+        for path in Path("/proc").glob("[0-9]*/stat"):
+            stat = _stat(path)
+            if stat is not None and stat[0] in SERVICES:
+                found[int(path.parent.name)] = (SERVICES[stat[0]], stat[1])
         return found
 
     def sample(self) -> None:
@@ -168,9 +174,6 @@ class ServicesCpu:
         for pid, (service, seconds) in self._last.items():
             spent[service] += seconds - self._before.get(pid, (service, 0.0))[1]
         return spent
-
-
-CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager

@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/placement_cpu.py [--orders 5000]
 
-On a fresh PostgreSQL database (and its own Redis keys), 32 users each place small market buys back to back from
-32 tasks on one event loop, in two ways:
+On a fresh PostgreSQL database with its own Redis keys (made as bench/orders_bench.py makes them), 32 users each
+place small market buys back to back from 32 tasks on one event loop, in two ways:
 - `place`: the rules and the money store alone (orders.place, the two round trips to PostgreSQL), on plain asyncio;
 - `submit`: what the front doors call (orders.submit: the idempotency claim and answer in Redis, the store, the
   order event on the bus), on uvloop as the app runs, the placement quota off.
@@ -20,6 +20,7 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
+import orders_bench as bench
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project's modules, from the checkout
@@ -32,7 +33,6 @@ from services.infra import db
 from services.trading import orders
 from services.trading.rules import Market
 from settings import load_settings
-from tests.support.databases import REDIS_URL, fresh_postgres
 from tests.support.factories import quote
 
 CLIENTS = 32
@@ -73,10 +73,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=5000, help="placements measured in each way")
     args = parser.parse_args()
-    with fresh_postgres("placement_bench") as url:
+    with bench.fresh_database() as url:
         # The quote stays live for the whole run, and no quota counts the orders.
         settings = load_settings(
-            database_url=url, redis_url=REDIS_URL, market_feed="none", order_rate_limit=0, quote_max_age=3600
+            database_url=url, redis_url=bench.REDIS_URL, market_feed="none", order_rate_limit=0, quote_max_age=3600
         )
         with db.session_scope(runtime.start(settings).engine) as session:
             users = [

@@ -176,6 +176,19 @@ def _trail(fields: Fields, quote: Quote | None, errors: dict[str, str]) -> tuple
     return None, None
 
 
+def protects_shares(fields: Fields) -> bool:
+    """Whether the form protects shares held with a take-profit and a stop-loss: an OCO, no order type of its own."""
+    return fields.with_exits and fields.side == Side.SELL
+
+
+def exit_prices(order: OrderCreate) -> tuple[Decimal | None, Decimal | None]:
+    """An order's take-profit and stop-loss prices (an OCO's take-profit is its own limit)."""
+    take = order.limit_price if order.order_class == OrderClass.OCO else None
+    if order.take_profit is not None:
+        take = order.take_profit.limit_price
+    return take, order.stop_loss.stop_price if order.stop_loss is not None else None
+
+
 def _misfits(fields: Fields) -> dict[str, str]:
     """Combinations the form offers but no order has, said in words (the server refuses them too)."""
     kind, buy = fields.order_type, fields.side == Side.BUY
@@ -198,7 +211,7 @@ def _exits(fields: Fields, entry: Decimal | None, errors: dict[str, str]) -> tup
     if buy and not any(typed.values()):
         errors[TAKE_PROFIT_FIELD] = "Enter a take-profit price, a stop-loss price or both."
         return None, None
-    asked = {key: not buy or bool(text) or not any(typed.values()) for key, text in typed.items()}
+    asked = {key: not buy or bool(text) for key, text in typed.items()}  # a buy's untyped exit is left out
     take = _price("take-profit", fields.take_profit, errors, TAKE_PROFIT_FIELD) if asked[TAKE_PROFIT_FIELD] else None
     loss = _price("stop-loss", fields.stop_loss, errors, STOP_LOSS_FIELD) if asked[STOP_LOSS_FIELD] else None
     if entry is None:
@@ -215,7 +228,7 @@ def check(fields: Fields, means: Means, quote: Quote | None, now: datetime | Non
     """Everything wrong with the order, field by field, or the order as the API would receive it; `now` is when
     a league account's league is judged running (required for one)."""
     checked, errors = Checked(), _misfits(fields)
-    protecting = fields.with_exits and fields.side == Side.SELL  # an OCO on shares held: no order type of its own
+    protecting = protects_shares(fields)
     kind = OrderType.LIMIT if protecting else fields.order_type
     typed_limit = kind in NEEDS_LIMIT and not protecting  # an OCO's limit is its take-profit
     amount = _amount(fields, errors)
@@ -357,8 +370,7 @@ def _notional_note(order: OrderCreate) -> str:
 
 def _exits_note(order: OrderCreate) -> str:
     """What a bracket's, an OTO's or an OCO's exits do."""
-    take = order.limit_price if order.order_class == OrderClass.OCO else getattr(order.take_profit, "limit_price", None)
-    loss = order.stop_loss.stop_price if order.stop_loss is not None else None
+    take, loss = exit_prices(order)
     exits = []
     if take is not None:
         exits.append(f"a take-profit at {money(take)} or more")

@@ -154,8 +154,7 @@ class OrderForm:
         return order_checks.check(self._fields(), self.means, self._quote(), utcnow())
 
     def _refresh(self, _event=None) -> None:
-        # Shares held protected by a take-profit and a stop-loss (an OCO) have no order type of their own.
-        protecting = self.with_exits.value and self.side.value == "sell"
+        protecting = order_checks.protects_shares(self._fields())
         kind = "limit" if protecting else self.order_type.value
         self.order_type.visible = not protecting
         self.limit.visible = kind in NEEDS_LIMIT and not protecting
@@ -238,13 +237,11 @@ class OrderForm:
                 ui.label(f"Limit {numbers.money(request.limit_price)}").classes("sw-num")
             if request.order_type == OrderType.TRAILING_STOP:
                 ui.label(f"Trail {trail_text(request.trail_price, request.trail_percent)}").classes("sw-num")
-            take = request.limit_price if request.order_class == OrderClass.OCO else None
-            if request.take_profit:
-                take = request.take_profit.limit_price
-            if take is not None and request.order_class != OrderClass.SIMPLE:
+            take, loss = order_checks.exit_prices(request)
+            if take is not None:
                 ui.label(f"Take-profit {numbers.money(take)}").classes("sw-num")
-            if request.stop_loss:
-                ui.label(f"Stop-loss {numbers.money(request.stop_loss.stop_price)}").classes("sw-num")
+            if loss is not None:
+                ui.label(f"Stop-loss {numbers.money(loss)}").classes("sw-num")
             for note in notes:
                 ui.label(note).classes("text-sm").props('data-testid="review-note"')
             for warning in warnings:

@@ -91,8 +91,8 @@ class Transaction:
 
     def load(self, model: type[Row], row: tuple | None) -> Row | None:
         """A model made from a row as read (every column, in the table's order); what the decision then changes in
-        it is written back at the commit. Filled as the ORM fills what it loads (the values go straight into the
-        instance's dict): the constructor's per-field bookkeeping costs twenty times as much, on every placement."""
+        it is written back at the commit. Filled as the ORM fills what it loads, from a bare instance: even the
+        models' own constructor (models.row), with its init events and defaults, cost 0.05 ms more per placement."""
         if row is None:
             return None
         table = statements_of(model)
