@@ -15,6 +15,7 @@ async def sign_up_in_browser(page, base_url: str) -> tuple[str, str]:
     """A new user, signed up and logged in through the browser: (email, password)."""
     email = random_email()
     await page.goto(f"{base_url}/signup")
+    await socket_is_live(page)  # a click sent before the page's socket is up is lost (seen once in CI, via nginx)
     await page.get_by_test_id("name").fill("Friar Tuck")
     await page.get_by_test_id("email").fill(email)
     await page.get_by_test_id("password").fill(PASSWORD)
